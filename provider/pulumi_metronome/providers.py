@@ -22,6 +22,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from .client import MetronomeClient, MetronomeError
@@ -45,8 +46,13 @@ BASE_URL_CONFIG = "metronome:baseUrl"
 
 
 def _unknown(value: Any) -> bool:
-    """True if ``value`` is, or holds, a value not known until apply (preview)."""
-    if value == rpc.UNKNOWN:
+    """True if ``value`` is, or holds, a value not known until apply (preview).
+
+    Through the engine, ``pulumi.dynamic`` deserializes check/diff inputs with
+    ``keep_unknowns=True``: an unknown arrives as a ``pulumi.output.Unknown`` instance, not
+    as the ``rpc.UNKNOWN`` sentinel string (accepted too, for direct calls).
+    """
+    if isinstance(value, Unknown) or value == rpc.UNKNOWN:
         return True
     if isinstance(value, Mapping):
         return any(_unknown(v) for v in value.values())

@@ -35,7 +35,10 @@ class PropertyFilterArgs:
 
 
 def _plain(value: Any) -> Any:
-    """Typed arg classes to the dicts Pulumi serializes; ``Output``s are left in place."""
+    """Typed arg classes to the dicts Pulumi serializes, also inside ``Output``s (Pulumi
+    cannot serialize a dataclass that an ``Output`` resolves to)."""
+    if isinstance(value, pulumi.Output):
+        return value.apply(_plain)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: _plain(getattr(value, f.name))
