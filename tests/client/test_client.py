@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from metronome_local.process import LocalServer
 
+from metronome_local.process import LocalServer
 from pulumi_metronome.client import MetronomeClient, MetronomeError, MissingCredentialsError
 from pulumi_metronome.models import CustomFieldKeySpec, parse_metric_spec
 
