@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs the project with its test extras into
+# .venv and the Pulumi CLI (see scripts/env.sh), then lints and runs every test.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/server -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXTRAS=test source scripts/env.sh
+# Tests make their own stacks, state and passphrases; the demo's settings must not leak in.
+unset PULUMI_BACKEND_URL PULUMI_HOME
+
+echo "lint: ruff check + ruff format --check" >&2
+ruff check .
+ruff format --check .
+python -m pytest "$@"
