@@ -1,0 +1,144 @@
+"""``metronome-local``: serve the local Metronome-compatible API.
+
+Binds the socket first (so ``--port 0`` picks a free port), prints exactly one line,
+``metronome-local listening on http://HOST:PORT``, then serves until SIGTERM or SIGINT,
+which stop it cleanly (exit status 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+
+from .settings import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_TOKEN,
+    MEMORY_DB,
+    FaultSettings,
+    Settings,
+)
+
+LISTENING = "metronome-local listening on"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Settings:
+    parser = argparse.ArgumentParser(
+        prog="metronome-local", description="A local Metronome-compatible API server."
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (%(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port (%(default)s; 0: a free one)"
+    )
+    parser.add_argument(
+        "--db", default=MEMORY_DB, help="SQLite file (default: in memory, nothing kept)"
+    )
+    parser.add_argument(
+        "--token",
+        action="append",
+        dest="tokens",
+        metavar="TOKEN",
+        help=f"accepted bearer token; repeatable (default: {DEFAULT_TOKEN})",
+    )
+    faults = parser.add_argument_group("fault injection (on /v1 requests)")
+    faults.add_argument("--latency-ms", type=float, default=0.0, help="added latency")
+    faults.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        help="share answered 429/500/502/503 without doing anything",
+    )
+    faults.add_argument(
+        "--drop-rate",
+        type=float,
+        default=0.0,
+        help="share carried out whose response is lost (connection closed mid-response)",
+    )
+    faults.add_argument(
+        "--retry-after-ms", type=int, default=1000, help="what 429s advertise (%(default)s)"
+    )
+    faults.add_argument("--seed", type=int, default=None, help="seed of the fault RNG")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    try:
+        return Settings(
+            host=args.host,
+            port=args.port,
+            db=args.db,
+            tokens=tuple(args.tokens or (DEFAULT_TOKEN,)),
+            faults=FaultSettings(
+                latency_ms=args.latency_ms,
+                error_rate=args.error_rate,
+                drop_rate=args.drop_rate,
+                retry_after_ms=args.retry_after_ms,
+            ),
+            seed=args.seed,
+            access_log=args.access_log,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+        raise  # unreachable: parser.error exits
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say so, and
+    # without it Nagle's algorithm and delayed ACKs add ~40 ms to keep-alive requests.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class _QuietDrops(logging.Filter):
+    """Hide uvicorn's complaint about the responses we drop on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse_args(argv)
+
+    import uvicorn
+
+    from .app import create_app
+
+    app = create_app(settings)
+    sock = bind(settings.host, settings.port)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=settings.access_log,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    server = uvicorn.Server(config)
+
+    def stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    # uvicorn handles signals while it serves, then re-raises the one it caught; with this
+    # handler in place (also covering a signal that comes before serving starts) that ends
+    # the process normally, with status 0, rather than by the signal.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"{LISTENING} http://{host}:{sock.getsockname()[1]}", flush=True)
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        sock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""``create_app(settings) -> FastAPI``: routers, middlewares, error handlers, OpenAPI.
+
+Middlewares, outermost first, on ``/v1`` requests only:
+request log -> fault injection -> bearer auth -> idempotency -> the routes.
+So the log sees every answer (injected ones too); injected errors happen before auth and
+do nothing; a dropped response is dropped after idempotency stored it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from . import __doc__ as package_doc
+from . import admin, billable_metrics, custom_fields
+from .auth import BearerAuthMiddleware
+from .errors import install_error_handlers
+from .faults import FaultInjector, FaultMiddleware
+from .idempotency import IdempotencyMiddleware
+from .openapi import install_openapi
+from .request_log import RequestLog, RequestLogMiddleware
+from .settings import Settings
+from .store import Store
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    """A Metronome-compatible app; ``store`` defaults to one opened at ``settings.db``."""
+    settings = settings or Settings()
+    store = store or Store(settings.db)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="metronome-local",
+        version=VERSION,
+        description=package_doc or "",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.faults = FaultInjector(settings.faults, seed=settings.seed)
+    app.state.request_log = RequestLog(settings.request_log_size)
+
+    app.include_router(billable_metrics.router)
+    app.include_router(custom_fields.router)
+    app.include_router(admin.router)
+    install_error_handlers(app)
+    install_openapi(app)
+
+    # Added innermost first: the last one added runs first.
+    app.add_middleware(
+        IdempotencyMiddleware, store=store, ttl_seconds=settings.idempotency_ttl_seconds
+    )
+    app.add_middleware(BearerAuthMiddleware, tokens=settings.tokens)
+    app.add_middleware(FaultMiddleware, injector=app.state.faults)
+    app.add_middleware(RequestLogMiddleware, log=app.state.request_log)
+    return app

@@ -1,0 +1,132 @@
+"""Wire shapes of the endpoints beyond the shared models, and reading a JSON body.
+
+The metric itself (``BillableMetricSpec`` in, ``BillableMetric`` out) and the custom field
+key (``CustomFieldKeySpec``) come from ``pulumi_metronome.models``; here are only the
+envelopes (``{"data": ...}``) and the small request bodies of the other endpoints, shaped
+like the official SDK's ``*_params.py`` types. Unknown fields are rejected, as the shared
+models do.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, StrictStr
+
+from pulumi_metronome.models import (
+    BillableMetric,
+    CustomFieldEntity,
+    CustomFieldKeySpec,
+    NonEmptyStr,
+)
+
+from .errors import BadRequest
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- request bodies --------------------------------------------------------------------
+
+
+class RenameMetricBody(_Body):
+    """``PUT /v1/billable-metrics/{billable_metric_id}``."""
+
+    name: NonEmptyStr
+
+
+class ArchiveMetricBody(_Body):
+    """``POST /v1/billable-metrics/archive``."""
+
+    id: NonEmptyStr
+
+
+class CustomFieldKeyRef(_Body):
+    """``POST /v1/customFields/removeKey``."""
+
+    entity: CustomFieldEntity
+    key: NonEmptyStr
+
+
+class ListCustomFieldKeysBody(_Body):
+    """``POST /v1/customFields/listKeys``: no entities (or an empty list) means all."""
+
+    entities: list[CustomFieldEntity] | None = None
+
+
+class SetCustomFieldValuesBody(_Body):
+    """``POST /v1/customFields/setValues``."""
+
+    entity: CustomFieldEntity
+    entity_id: NonEmptyStr
+    custom_fields: dict[NonEmptyStr, StrictStr]
+
+
+class DeleteCustomFieldValuesBody(_Body):
+    """``POST /v1/customFields/deleteValues``."""
+
+    entity: CustomFieldEntity
+    entity_id: NonEmptyStr
+    keys: list[NonEmptyStr]
+
+
+# --- responses ---------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx (and injected 5xx) answer."""
+
+    message: str
+    code: str | None = None
+
+
+class IdData(BaseModel):
+    id: str
+
+
+class IdEnvelope(BaseModel):
+    data: IdData
+
+
+class MetricEnvelope(BaseModel):
+    data: BillableMetric
+
+
+class MetricPage(BaseModel):
+    data: list[BillableMetric]
+    next_page: str | None
+
+
+class CustomFieldKeyPage(BaseModel):
+    data: list[CustomFieldKeySpec]
+    next_page: str | None
+
+
+# --- reading a body ----------------------------------------------------------------------
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body (``None`` when empty); 400 when it is not JSON.
+
+    Endpoints parse it themselves with the shared models, so that a bad body is a 400 that
+    names every problem rather than FastAPI's 422.
+    """
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        data = json.loads(raw)
+        # Lone surrogates ("\\ud800") decode but cannot be stored or sent back as UTF-8.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError) as error:
+        raise BadRequest(f"the body is not valid JSON: {error}") from None
+    return data
+
+
+def require_object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
