@@ -1,4 +1,10 @@
-"""Pricing as code for Metronome: Pulumi resources for billable metrics and custom fields."""
+"""Pricing as code for Metronome: Pulumi resources for billable metrics and custom fields.
+
+The resources (and with them the ``pulumi`` SDK) are imported on first use, so that the
+local server, which shares only the models, starts without loading Pulumi.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from .client import MetronomeClient, MetronomeError, MissingCredentialsError
 from .models import (
@@ -10,7 +16,20 @@ from .models import (
     Violation,
     parse_metric_spec,
 )
-from .resources import BillableMetric, CustomFieldKey, EventTypeFilterArgs, PropertyFilterArgs
+
+if TYPE_CHECKING:
+    from .resources import BillableMetric, CustomFieldKey, EventTypeFilterArgs, PropertyFilterArgs
+
+_RESOURCES = {"BillableMetric", "CustomFieldKey", "EventTypeFilterArgs", "PropertyFilterArgs"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RESOURCES:
+        from . import resources
+
+        return getattr(resources, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BillableMetric",

@@ -48,6 +48,8 @@ CUSTOM_FIELD_VALUE_MAX_LENGTH = 200
 
 #: Names and keys: a string with at least one character.
 NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
+#: A custom field's value, as Metronome limits it.
+CustomFieldValue = Annotated[StrictStr, Field(max_length=CUSTOM_FIELD_VALUE_MAX_LENGTH)]
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -93,7 +95,7 @@ class BillableMetricSpec(_Wire):
     property_filters: list[PropertyFilter] | None = None
     group_keys: list[Annotated[list[NonEmptyStr], Field(min_length=1)]] | None = None
     sql: NonEmptyStr | None = None
-    custom_fields: dict[NonEmptyStr, StrictStr] | None = None
+    custom_fields: dict[NonEmptyStr, CustomFieldValue] | None = None
 
     @field_validator("name")
     @classmethod
@@ -113,18 +115,6 @@ class BillableMetricSpec(_Wire):
     def _sql_not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("must not be empty when present")
-        return value
-
-    @field_validator("custom_fields")
-    @classmethod
-    def _custom_field_values_short(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value:
-            for key, text in value.items():
-                if len(text) > CUSTOM_FIELD_VALUE_MAX_LENGTH:
-                    raise ValueError(
-                        f"value of '{key}' is {len(text)} characters; "
-                        f"at most {CUSTOM_FIELD_VALUE_MAX_LENGTH} are allowed"
-                    )
         return value
 
     def create_body(self) -> dict[str, Any]:
@@ -229,12 +219,18 @@ class Violation:
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
+def describe(problems: Iterable[Violation | str]) -> str:
+    """Several problems as one message, the way Metronome reports them: ``a: ...; b: ...``."""
+    texts = [str(p) for p in problems]
+    return "; ".join([t.removesuffix(".") for t in texts[:-1]] + texts[-1:])
+
+
 class SpecError(ValueError):
     """A declaration or request breaks one or more rules; ``violations`` lists them all."""
 
     def __init__(self, violations: list[Violation]) -> None:
         self.violations = violations
-        super().__init__("; ".join(str(v) for v in violations))
+        super().__init__(describe(violations))
 
 
 def _path(loc: Iterable[int | str]) -> str:
@@ -252,17 +248,21 @@ def _path(loc: Iterable[int | str]) -> str:
     return out
 
 
-def _pydantic_violations(error: ValidationError) -> list[Violation]:
+def violations_from(errors: Iterable[Mapping[str, Any]]) -> list[Violation]:
+    """pydantic's error details (also FastAPI's) in our field paths and wording."""
     violations = []
-    for item in error.errors(include_url=False):
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] in ("string_too_short", "too_short") and item["ctx"].get("min_length") == 1:
+    for item in errors:
+        message = str(item.get("msg", "is invalid")).removeprefix("Value error, ")
+        ctx = item.get("ctx") or {}
+        if item["type"] in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
             message = "must not be empty"
         elif item["type"] == "extra_forbidden":
             message = "is not a known field"
         elif item["type"] == "missing":
             message = "is required"
-        elif item["type"] == "literal_error" and item["loc"][-1:] == ("aggregation_type",):
+        elif item["type"] == "string_too_long" and "max_length" in ctx:
+            message = f"is longer than {ctx['max_length']} characters"
+        elif item["type"] == "literal_error" and tuple(item["loc"])[-1:] == ("aggregation_type",):
             message = f"must be one of {', '.join(AGGREGATION_TYPES)} (any case)"
         violations.append(Violation(_path(item["loc"]), message))
     return violations
@@ -382,7 +382,7 @@ def parse_metric_spec(
     try:
         spec = BillableMetricSpec.model_validate(data)
     except ValidationError as error:
-        violations = _pydantic_violations(error)
+        violations = violations_from(error.errors(include_url=False))
         bad_fields |= {str(e["loc"][0]) for e in error.errors() if e["loc"]}
         salvage = {
             k: v
@@ -405,4 +405,4 @@ def parse_model(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise SpecError(_pydantic_violations(error)) from None
+        raise SpecError(violations_from(error.errors(include_url=False))) from None

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pulumi_metronome.models import Violation
+from pulumi_metronome.models import Violation, describe, violations_from
 
 logger = logging.getLogger("metronome_local")
 
@@ -46,7 +46,7 @@ class BadRequest(ApiError):
 
     def __init__(self, problems: str | Iterable[Violation | str]) -> None:
         self.violations = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__(400, "; ".join(str(v) for v in self.violations))
+        super().__init__(400, describe(self.violations))
 
 
 class NotFound(ApiError):
@@ -54,29 +54,18 @@ class NotFound(ApiError):
         super().__init__(404, message, code="NotFound")
 
 
-def field_path(loc: Sequence[int | str]) -> str:
-    """``("query", "limit")`` -> ``limit``; ``("body", "a", 0, "b")`` -> ``a[0].b``."""
-    parts = list(loc)
+def _without_source(loc: Sequence[int | str]) -> tuple[int | str, ...]:
+    """FastAPI's ``("query", "limit")`` -> ``("limit",)``: the field, not where it came from."""
+    parts = tuple(loc)
     if parts and parts[0] in ("query", "path", "body", "header", "cookie"):
-        parts = parts[1:]
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
+        return parts[1:]
+    return parts
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    violations = []
-    for item in exc.errors():
-        message = str(item.get("msg", "is invalid"))
-        if item.get("type") == "missing":
-            message = "is required"
-        violations.append(Violation(field_path(item.get("loc", ())), message))
-    return BadRequest(violations).response()
+    located = ({**item, "loc": _without_source(item.get("loc", ()))} for item in exc.errors())
+    return BadRequest(violations_from(located)).response()
 
 
 def _api_error(request: Request, exc: Exception) -> JSONResponse:

@@ -121,8 +121,8 @@ RULES = [
     ),
     (
         {"aggregation_type": "count", "custom_fields": {"team": "x" * 201}},
-        "custom_fields",
-        "at most 200",
+        "custom_fields['team']",
+        "is longer than 200 characters",
     ),
     ({"aggregation_type": "count", "name": "  "}, "name", "must not be empty"),
     ({"aggregation_type": "count", "colour": "red"}, "colour", "not an argument"),
