@@ -19,6 +19,7 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import mocks as pulumi_mocks
+from recording_mocks import RecordingMocks
 
 from pulumi_metronome.providers import BillableMetricProvider, CustomFieldKeyProvider
 from pulumi_metronome.resources import (
@@ -32,20 +33,6 @@ METRIC_TYPE = "pulumi-python:dynamic/metronome:BillableMetric"
 KEY_TYPE = "pulumi-python:dynamic/metronome:CustomFieldKey"
 ENV_TOKEN = "tok-SECRET-xyz"
 CONFIG_TOKEN = "cfg-SECRET-abc"
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    """Records what ``new_resource`` receives; echoes the inputs back as the state."""
-
-    def __init__(self) -> None:
-        self.resources: dict[str, pulumi.runtime.MockResourceArgs] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.resources[args.name] = args
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
-        return {}, None
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

@@ -22,6 +22,7 @@ import requests
 from engine import KEY_TYPE, PROJECT, STACK, EngineProcess
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
+from recording_mocks import RecordingMocks
 
 from pulumi_metronome.providers import BillableMetricProvider, CustomFieldKeyProvider
 from pulumi_metronome.resources import (
@@ -38,21 +39,9 @@ URL_KEY = "metronome:baseUrl"
 # --------------------------------------------------------------------- the program side
 
 
-class _Recorder(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.registered: dict[str, pulumi.runtime.MockResourceArgs] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.registered[args.name] = args
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
-        return {}, None
-
-
 def register(declare: Callable[[], pulumi.CustomResource]) -> pulumi.runtime.MockResourceArgs:
     """Run a one-resource program; return what the engine receives for the resource."""
-    mocks = _Recorder()
+    mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False)
     names: list[str] = []
 
@@ -63,7 +52,7 @@ def register(declare: Callable[[], pulumi.CustomResource]) -> pulumi.runtime.Moc
         return resource.urn
 
     program()
-    return mocks.registered[names[0]]
+    return mocks.resources[names[0]]
 
 
 def unique(prefix: str) -> str:
