@@ -152,6 +152,13 @@ class _MetronomeProvider(ResourceProvider):
 _CLIENT_LOCK = threading.Lock()
 
 
+#: Ids of the metrics this stack manages, as seen in this provider process (one process
+#: serves a whole `pulumi up`, and the engine diffs every managed resource before it creates
+#: replacements). Adoption never takes one of these: a replacement's new metric, created
+#: while the old one is still live under the same name, must not "adopt" its predecessor.
+_MANAGED_METRIC_IDS: set[str] = set()
+
+
 class BillableMetricProvider(_MetronomeProvider):
     """A Metronome billable metric: rename and custom fields in place, the rest replaces."""
 
@@ -174,7 +181,9 @@ class BillableMetricProvider(_MetronomeProvider):
         inputs[ADOPT] = bool(news.get(ADOPT) or False)
         return CheckResult(inputs, [])
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        _MANAGED_METRIC_IDS.add(id_)
+
         def differs(field: str) -> bool:
             return _empty_as_none(olds.get(field)) != _empty_as_none(news.get(field))
 
@@ -194,6 +203,7 @@ class BillableMetricProvider(_MetronomeProvider):
         return CreateResult(metric_id, self._outs(spec, props))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        _MANAGED_METRIC_IDS.add(id_)
         spec = _spec_from(news)
         if olds.get("name") != spec.name:
             self.client.rename_billable_metric(id_, spec.name)
@@ -209,6 +219,7 @@ class BillableMetricProvider(_MetronomeProvider):
                 raise
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        _MANAGED_METRIC_IDS.add(id_)
         try:
             metric = self.client.get_billable_metric(id_)
         except MetronomeError as error:
@@ -244,8 +255,13 @@ class BillableMetricProvider(_MetronomeProvider):
 
         Same name and same definition: adopt it (and bring its custom fields in line).
         Same name, other definition: refuse, rather than create a look-alike duplicate.
+        Metrics this stack already manages are never adopted (see ``_MANAGED_METRIC_IDS``).
         """
-        namesakes = [m for m in self.client.list_billable_metrics() if m.name == spec.name]
+        namesakes = [
+            m
+            for m in self.client.list_billable_metrics()
+            if m.name == spec.name and m.id not in _MANAGED_METRIC_IDS
+        ]
         if not namesakes:
             return None
         matches = [m for m in namesakes if m.spec.definition == spec.definition]

@@ -434,6 +434,24 @@ def test_adoption_takes_over_a_metric_with_the_same_name_and_definition(
     assert outs["adopt_existing"] is True
 
 
+def test_adoption_never_takes_a_metric_this_stack_manages(
+    metrics: BillableMetricProvider, server: Any
+) -> None:
+    """A forced replacement (`pulumi up --replace`) keeps the definition: the new resource
+    must get a new metric, not its predecessor, which the engine archives next."""
+    name = f"managed-{uuid.uuid4().hex[:6]}"
+    old, outs = created(metrics, tokens(name, adopt_existing=True))
+    inputs = checked(metrics, tokens(name, adopt_existing=True))
+    assert metrics.diff(old, outs, inputs).changes is False  # the engine diffs it first
+    new, new_outs = created(metrics, tokens(name, adopt_existing=True))
+    assert new != old
+    # A changed definition (an ordinary replacement) is not a conflict either.
+    changed = checked(metrics, tokens(name, aggregation_type="MAX", adopt_existing=True))
+    assert metrics.diff(new, new_outs, changed).replaces == ["aggregation_type"]
+    newer, _ = created(metrics, changed)
+    assert newer not in (old, new)
+
+
 def test_adoption_refuses_a_namesake_with_another_definition(
     metrics: BillableMetricProvider, server: Any
 ) -> None:

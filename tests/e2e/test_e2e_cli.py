@@ -1,0 +1,540 @@
+"""End to end: the real ``pulumi`` CLI, the real provider process, a local Metronome server.
+
+Each test makes its own project and stack in ``tmp_path`` (``stack.PulumiStack``); the
+credentials reach the provider only through stack config. One server (a SQLite file) serves
+the module and is reset (no data, no faults, empty request log) before each test, so a test
+can say "the server holds exactly these metrics". Every pulumi command takes 2-4 s.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stack import PulumiStack, key, metric
+
+from metronome_local.process import LocalServer
+from pulumi_metronome.models import BillableMetricSpec
+
+#: A token distinctive enough that finding it anywhere is proof of a leak.
+TOKEN = f"tok-e2e-SECRET-{uuid.uuid4().hex}"
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+#: A POST that only reads.
+READ_ONLY_POSTS = {"/v1/customFields/listKeys"}
+METRIC_FIELDS = tuple(BillableMetricSpec.model_fields)
+
+
+# --- fixtures and helpers ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def _server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    db = tmp_path_factory.mktemp("metronome") / "metronome.db"
+    with LocalServer(db=db, tokens=[TOKEN]) as server:
+        yield server
+
+
+@pytest.fixture
+def server(_server: LocalServer) -> LocalServer:
+    _server.reset()
+    return _server
+
+
+@pytest.fixture
+def api(server: LocalServer, api_for: Callable[..., Any]) -> Any:
+    """Direct HTTP access to the server, "behind Pulumi's back"."""
+    return api_for(server)
+
+
+@pytest.fixture
+def stack(tmp_path: Path, server: LocalServer) -> PulumiStack:
+    return PulumiStack(tmp_path, base_url=server.url, token=server.token)
+
+
+def writes(server: LocalServer) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in server.requests()
+        if r["method"] in WRITE_METHODS and r["path"] not in READ_ONLY_POSTS
+    ]
+
+
+def calls(server: LocalServer, method: str, path: str) -> list[dict[str, Any]]:
+    return [r for r in server.requests() if r["method"] == method and r["path"] == path]
+
+
+def live_metrics(api: Any) -> list[dict[str, Any]]:
+    return api.list_all("/v1/billable-metrics")
+
+
+def by_name(metrics: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for item in metrics:
+        assert item["name"] not in found, f"two live metrics named {item['name']!r}: {metrics}"
+        found[item["name"]] = item
+    return found
+
+
+def fields(item: dict[str, Any]) -> dict[str, Any]:
+    """A metric's definition as the server holds it (unset or empty fields left out: the
+    server answers ``custom_fields: {}`` for a metric without any)."""
+    return {k: item[k] for k in METRIC_FIELDS if item.get(k) not in (None, {}, [])}
+
+
+def custom_field_keys(api: Any) -> set[str]:
+    response = api.post("/v1/customFields/listKeys", json={"entities": ["billable_metric"]})
+    assert response.status_code == 200, response.text
+    return {item["key"] for item in response.json()["data"]}
+
+
+def changes(stack: PulumiStack) -> dict[str, int]:
+    """``resourceChanges`` of the stack's last update/refresh/destroy."""
+    last = stack.last_update()
+    assert last["result"] == "succeeded", last
+    return last["resourceChanges"]
+
+
+def planned_ops(stack: PulumiStack) -> dict[str, str]:
+    """``pulumi preview --json``: the planned op per resource name, for the resources that
+    would change (``update``, ``replace``, ``create``, ``delete``; unchanged ones are left
+    out, as the CLI leaves them out of its steps)."""
+    ops: dict[str, str] = {}
+    for step in stack.preview_json()["steps"]:
+        if step["op"] == "same":
+            continue
+        name = step["urn"].rsplit("::", 1)[1]
+        # A replacement may be listed as several steps (create-replacement, replace, ...).
+        if ops.get(name) != "replace":
+            ops[name] = "replace" if "replace" in step["op"] else step["op"]
+    return ops
+
+
+# A count, a keyed sum and a SQL metric, declared in non-canonical ways: lower-case
+# aggregation, unsorted and repeated values, numbers where Metronome wants strings.
+TOKENS = metric(
+    "tokens",
+    name="Tokens by model",
+    aggregation_type="sum",
+    aggregation_key="tokens",
+    event_type_filter={"in_values": ["embedding", "completion", "completion"]},
+    property_filters=[
+        {"name": "tokens", "exists": True},
+        {"name": "model", "in_values": ["mini", "large"]},
+    ],
+    group_keys=[["model"]],
+    custom_fields={"owner_team": "inference", "tier": "usage"},
+)
+REQUESTS = metric(
+    "requests",
+    name="API requests",
+    aggregation_type="COUNT",
+    property_filters=[{"name": "status", "in_values": [201, 200]}],
+    custom_fields={"owner_team": "platform"},
+)
+GPU = metric(
+    "gpu",
+    name="GPU hours",
+    sql="SELECT SUM(gpu_seconds) / 3600 AS value FROM events",
+)
+KEYS = [key("owner_team"), key("tier")]
+#: What the server must hold for the three metrics above.
+EXPECTED = {
+    "Tokens by model": {
+        "name": "Tokens by model",
+        "aggregation_type": "SUM",
+        "aggregation_key": "tokens",
+        "event_type_filter": {"in_values": ["completion", "embedding"]},
+        "property_filters": [
+            {"name": "model", "in_values": ["large", "mini"]},
+            {"name": "tokens", "exists": True},
+        ],
+        "group_keys": [["model"]],
+        "custom_fields": {"owner_team": "inference", "tier": "usage"},
+    },
+    "API requests": {
+        "name": "API requests",
+        "aggregation_type": "COUNT",
+        "property_filters": [{"name": "status", "in_values": ["200", "201"]}],
+        "custom_fields": {"owner_team": "platform"},
+    },
+    "GPU hours": {
+        "name": "GPU hours",
+        "sql": "SELECT SUM(gpu_seconds) / 3600 AS value FROM events",
+    },
+}
+
+
+def with_args(entry: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of a declaration entry with some arguments changed (None removes one)."""
+    args = {**entry["args"], **changes}
+    return {"resource": entry["resource"], "args": {k: v for k, v in args.items() if v is not None}}
+
+
+# --- create, no-op, destroy --------------------------------------------------------------
+
+
+def test_up_creates_the_declared_metrics_and_a_second_up_changes_nothing(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    stack.declare(metrics=[TOKENS, REQUESTS, GPU], keys=KEYS)
+    stack.up()
+
+    live = by_name(live_metrics(api))
+    assert {name: fields(item) for name, item in live.items()} == EXPECTED
+    assert custom_field_keys(api) == {"owner_team", "tier"}
+    assert stack.metric_ids() == {
+        "tokens": live["Tokens by model"]["id"],
+        "requests": live["API requests"]["id"],
+        "gpu": live["GPU hours"]["id"],
+    }
+    assert len(calls(server, "POST", "/v1/billable-metrics/create")) == 3
+
+    server.clear_requests()
+    # --expect-no-changes makes the CLI fail if the engine planned any change.
+    result = stack.up("--expect-no-changes")
+    assert changes(stack) == {"same": 6}, result.stdout  # the stack, 2 keys, 3 metrics
+    assert writes(server) == [], f"a no-op up wrote to Metronome: {server.requests()}"
+    assert by_name(live_metrics(api)) == live
+
+
+def test_destroy_archives_every_metric_and_removes_the_keys(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    stack.declare(metrics=[TOKENS, REQUESTS, GPU], keys=KEYS)
+    stack.up()
+    ids = stack.metric_ids()
+    assert len(ids) == 3 and custom_field_keys(api) == {"owner_team", "tier"}
+
+    stack.destroy()
+
+    for resource, metric_id in ids.items():
+        assert api.metric(metric_id).get("archived_at"), f"{resource} ({metric_id}) is live"
+    assert live_metrics(api) == []
+    assert custom_field_keys(api) == set()
+    assert len(calls(server, "POST", "/v1/billable-metrics/archive")) >= 3
+    assert stack.resources() == {}
+
+
+# --- in-place updates and replacements ---------------------------------------------------
+
+
+def test_rename_updates_in_place(stack: PulumiStack, server: LocalServer, api: Any) -> None:
+    stack.declare(metrics=[TOKENS, REQUESTS], keys=KEYS)
+    stack.up()
+    before = stack.metric_ids()
+
+    stack.declare(metrics=[with_args(TOKENS, name="Tokens (v2)"), REQUESTS], keys=KEYS)
+    assert planned_ops(stack) == {"tokens": "update"}
+    server.clear_requests()
+    stack.up()
+
+    assert stack.metric_ids() == before
+    assert api.metric(before["tokens"])["name"] == "Tokens (v2)"
+    assert api.metric(before["tokens"]).get("archived_at") is None
+    assert [(w["method"], w["path"]) for w in writes(server)] == [
+        ("PUT", f"/v1/billable-metrics/{before['tokens']}")
+    ]
+    assert set(by_name(live_metrics(api))) == {"Tokens (v2)", "API requests"}
+
+
+def test_custom_field_change_updates_in_place(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    stack.declare(metrics=[TOKENS], keys=KEYS)
+    stack.up()
+    before = stack.metric_ids()["tokens"]
+
+    # One value changed, one key dropped.
+    stack.declare(metrics=[with_args(TOKENS, custom_fields={"owner_team": "research"})], keys=KEYS)
+    assert planned_ops(stack) == {"tokens": "update"}
+    server.clear_requests()
+    stack.up()
+
+    assert stack.metric_ids()["tokens"] == before
+    assert api.metric(before)["custom_fields"] == {"owner_team": "research"}
+    assert not calls(server, "POST", "/v1/billable-metrics/create")
+    assert not calls(server, "POST", "/v1/billable-metrics/archive")
+    assert [m["id"] for m in live_metrics(api)] == [before]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"event_type_filter": {"in_values": ["completion"]}}, id="filter"),
+        pytest.param(
+            {"aggregation_type": "MAX", "aggregation_key": "tokens"}, id="aggregation-type"
+        ),
+    ],
+)
+def test_definition_change_replaces_and_archives_the_old_metric(
+    stack: PulumiStack, server: LocalServer, api: Any, change: dict[str, Any]
+) -> None:
+    stack.declare(metrics=[TOKENS, REQUESTS], keys=KEYS)
+    stack.up()
+    before = stack.metric_ids()
+
+    stack.declare(metrics=[with_args(TOKENS, **change), REQUESTS], keys=KEYS)
+    assert planned_ops(stack) == {"tokens": "replace"}
+    stack.up()
+
+    after = stack.metric_ids()
+    assert after["requests"] == before["requests"]
+    assert after["tokens"] != before["tokens"]
+    assert api.metric(before["tokens"]).get("archived_at"), "the replaced metric is still live"
+    new = api.metric(after["tokens"])
+    assert new.get("archived_at") is None
+    for field, value in change.items():
+        assert new[field] == value
+    assert new["name"] == "Tokens by model"
+    assert new["custom_fields"] == {"owner_team": "inference", "tier": "usage"}
+    live = by_name(live_metrics(api))
+    assert {n: m["id"] for n, m in live.items()} == {
+        "Tokens by model": after["tokens"],
+        "API requests": after["requests"],
+    }
+
+
+# --- validation at preview ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "message"),
+    [
+        pytest.param(
+            {"aggregation_type": "SUM", "aggregation_key": None},
+            "aggregation_key",
+            "is required for aggregation type SUM",
+            id="sum-without-key",
+        ),
+        pytest.param(
+            {"sql": "SELECT COUNT(*) AS value FROM events"},
+            "aggregation_type",
+            "cannot be set together with sql",
+            id="sql-with-aggregation",
+        ),
+    ],
+)
+def test_invalid_declaration_fails_preview_without_calling_metronome(
+    stack: PulumiStack, server: LocalServer, api: Any, bad: dict[str, Any], field: str, message: str
+) -> None:
+    stack.declare(metrics=[REQUESTS], keys=KEYS)
+    stack.up()
+    deployed = live_metrics(api)
+
+    stack.declare(metrics=[REQUESTS, with_args(TOKENS, **bad)], keys=KEYS)
+    server.clear_requests()
+    result = stack.preview(expect_failure=True)
+
+    assert f"property {field} " in result.output, result.output
+    assert message in result.output, result.output
+    assert "'tokens'" in result.output, result.output  # the resource is named
+    assert server.requests() == [], "a failed preview must not talk to Metronome"
+    assert live_metrics(api) == deployed
+
+
+# --- drift ---------------------------------------------------------------------------------
+
+
+def test_refresh_notices_a_metric_archived_outside_pulumi_and_up_recreates_it(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    stack.declare(metrics=[TOKENS, REQUESTS], keys=KEYS)
+    stack.up()
+    before = stack.metric_ids()
+    response = api.post("/v1/billable-metrics/archive", json={"id": before["tokens"]})
+    assert response.status_code == 200, response.text
+
+    result = stack.refresh()
+
+    assert changes(stack).get("delete") == 1, result.stdout
+    assert "tokens" not in stack.resources(":BillableMetric"), "refresh kept the archived metric"
+    assert "requests" in stack.resources(":BillableMetric")
+
+    stack.up()
+    after = stack.metric_ids()
+    assert after["requests"] == before["requests"]
+    assert after["tokens"] != before["tokens"]
+    assert api.metric(after["tokens"]).get("archived_at") is None
+    assert {n: m["id"] for n, m in by_name(live_metrics(api)).items()} == {
+        "Tokens by model": after["tokens"],
+        "API requests": after["requests"],
+    }
+
+
+def test_refresh_shows_a_rename_outside_pulumi_and_up_renames_it_back(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    stack.declare(metrics=[TOKENS, REQUESTS], keys=KEYS)
+    stack.up()
+    ids = stack.metric_ids()
+    # Without drift, refresh finds nothing to change (no spurious diff from normalization).
+    stack.refresh("--expect-no-changes")
+
+    response = api.put(f"/v1/billable-metrics/{ids['tokens']}", json={"name": "Renamed by hand"})
+    assert response.status_code == 200, response.text
+    result = stack.refresh()
+
+    assert changes(stack).get("update") == 1, result.stdout
+    state = stack.resources(":BillableMetric")["tokens"]
+    assert state["outputs"]["name"] == "Renamed by hand"
+    assert state["inputs"]["name"] == "Renamed by hand"
+
+    assert planned_ops(stack) == {"tokens": "update"}
+    server.clear_requests()
+    stack.up()
+
+    assert stack.metric_ids() == ids
+    assert api.metric(ids["tokens"])["name"] == "Tokens by model"
+    assert [(w["method"], w["path"]) for w in writes(server)] == [
+        ("PUT", f"/v1/billable-metrics/{ids['tokens']}")
+    ]
+
+
+# --- adoption ------------------------------------------------------------------------------
+
+
+def test_adopt_existing_takes_over_a_metric_with_the_same_definition(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    for item in KEYS:
+        api.add_key(item["resource"])
+    # Created by hand, written differently (order, case) but the same definition, and
+    # without the declared custom fields.
+    existing = api.create_metric(
+        name="Tokens by model",
+        aggregation_type="Sum",
+        aggregation_key="tokens",
+        event_type_filter={"in_values": ["embedding", "completion"]},
+        property_filters=[
+            {"name": "model", "in_values": ["mini", "large"]},
+            {"name": "tokens", "exists": True},
+        ],
+        group_keys=[["model"]],
+    )
+    stack.declare(metrics=[with_args(TOKENS, adopt_existing=True)])
+    server.clear_requests()
+
+    stack.up()
+
+    assert stack.metric_ids() == {"tokens": existing}
+    assert not calls(server, "POST", "/v1/billable-metrics/create")
+    assert [m["id"] for m in live_metrics(api)] == [existing]
+    assert api.metric(existing)["custom_fields"] == {"owner_team": "inference", "tier": "usage"}
+    stack.up("--expect-no-changes")
+
+
+def test_adopt_existing_refuses_a_namesake_with_another_definition(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    existing = api.create_metric(name="Tokens by model", aggregation_type="COUNT")
+    stack.declare(metrics=[with_args(TOKENS, custom_fields=None, adopt_existing=True)])
+    server.clear_requests()
+
+    result = stack.up(check=False)
+
+    assert not result.ok, result.describe()
+    assert "cannot adopt billable metric 'Tokens by model'" in result.output, result.output
+    assert existing in result.output and "different definition" in result.output
+    assert not calls(server, "POST", "/v1/billable-metrics/create")
+    assert writes(server) == []
+    assert [m["id"] for m in live_metrics(api)] == [existing]
+    assert stack.resources(":BillableMetric") == {}
+
+
+def test_adopted_metric_can_still_be_replaced(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    stack.declare(metrics=[with_args(REQUESTS, custom_fields=None, adopt_existing=True)])
+    stack.up()
+    before = stack.metric_ids()["requests"]
+
+    changed = with_args(
+        REQUESTS, custom_fields=None, adopt_existing=True, event_type_filter={"in_values": ["a"]}
+    )
+    stack.declare(metrics=[changed])
+    stack.up()
+
+    after = stack.metric_ids()["requests"]
+    assert after != before
+    assert api.metric(before).get("archived_at")
+    assert [m["id"] for m in live_metrics(api)] == [after]
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+
+def test_bearer_token_is_never_stored_in_plain_text(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    assert server.token == TOKEN
+    stack.declare(metrics=[TOKENS, REQUESTS], keys=KEYS)
+    stack.up()
+    stack.refresh()
+    # The provider did use the token: the metrics exist.
+    assert len(live_metrics(api)) == 2
+
+    config = stack.stack_config_text()
+    assert "metronome:bearerToken" in config and "secure:" in config  # the check can fail
+    assert TOKEN not in config
+    exported = stack.run("stack", "export").stdout
+    assert '"resources"' in exported
+    assert TOKEN not in exported
+    state = stack.state_text()
+    assert "BillableMetric" in state
+    assert TOKEN not in state
+    # ...and no partial leak either (e.g. only the random part).
+    assert TOKEN.rsplit("-", 1)[1] not in exported + state + config
+
+
+# --- faults --------------------------------------------------------------------------------
+
+
+def test_up_converges_despite_errors_and_dropped_responses(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    declared = {
+        f"metric-{i:02d}": metric(
+            f"metric-{i:02d}",
+            name=f"Faulty metric {i:02d}",
+            aggregation_type="COUNT",
+            property_filters=[{"name": "region", "in_values": ["eu", "us"]}],
+            group_keys=[["region"]],
+            custom_fields={"owner_team": f"team-{i % 3}"},
+        )
+        for i in range(20)
+    }
+    stack.declare(metrics=list(declared.values()), keys=KEYS)
+    server.set_faults(error_rate=0.10, drop_rate=0.15, retry_after_ms=200, seed=7)
+
+    first = stack.up(check=False)
+    # A call may still fail after all its retries; one more `up` is allowed to finish the
+    # job, and must not duplicate anything the first one did.
+    retried = not first.ok
+    if retried:
+        print(f"first up failed, retrying once:\n{first.describe()}")
+        stack.up()
+    log = server.requests()
+    server.set_faults(error_rate=0, drop_rate=0)
+    injected = sum(1 for r in log if r.get("injected"))
+    dropped = sum(1 for r in log if r.get("dropped"))
+    print(
+        f"{len(log)} requests, {injected} injected errors, {dropped} dropped responses, "
+        f"{'a second up was needed' if retried else 'the first up succeeded'}"
+    )
+
+    assert injected > 0, "no error was injected: the test proves nothing"
+    assert dropped > 0, "no response was dropped: the test proves nothing"
+    live = by_name(live_metrics(api))  # fails on duplicate names
+    assert sorted(live) == sorted(m["args"]["name"] for m in declared.values())
+    assert stack.metric_ids() == {
+        resource: live[entry["args"]["name"]]["id"] for resource, entry in declared.items()
+    }
+    for entry in declared.values():
+        assert live[entry["args"]["name"]]["custom_fields"] == entry["args"]["custom_fields"]
+    archived = [m for m in api.list_all(include_archived="true") if m.get("archived_at")]
+    assert archived == [], f"metrics were created and archived: {archived}"
+    assert custom_field_keys(api) == {"owner_team", "tier"}
+    stack.up("--expect-no-changes")
