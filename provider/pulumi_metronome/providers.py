@@ -120,15 +120,9 @@ class _MetronomeProvider(ResourceProvider):
     #: Nothing secret is ever captured, so the serialized provider need not be a secret.
     serialize_as_secret_always = False
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def __getstate__(self) -> dict[str, Any]:
         # Whatever a configured instance holds (the token, the client), pickle none of it.
         return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
 
     def configure(self, req: ConfigureRequest) -> None:
         self._token = req.config.get(TOKEN_CONFIG) or None
