@@ -8,7 +8,7 @@
 #
 # Order: (1) a full official install already on PATH is used as is; (2) a cached build in
 # ${PULUMI_METRONOME_CACHE:-$HOME/.cache/pulumi-metronome}/pulumi-cli-v<version>/bin is reused;
-# (3) otherwise the CLI is built with Go from the module in scripts/pulumi-cli: ~6 minutes on
+# (3) otherwise the CLI is built with Go from the module in scripts/pulumi-cli: 5-6 minutes on
 # 2 cores from empty Go caches (downloads ~1.4 GB of modules, fills ~1.6 GB of build cache),
 # ~15 s when Go's module and build caches are warm. A cache hit takes well under a second.
 #
