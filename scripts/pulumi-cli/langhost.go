@@ -176,15 +176,21 @@ func (h *host) RuntimeOptionsPrompts(
 	return &pulumirpc.RuntimeOptionsResponse{}, nil
 }
 
+// toolchainFor resolves the Python toolchain (pip, poetry or uv, with an optional
+// virtualenv) that a program's `runtime.options` ask for.
+func toolchainFor(info *pulumirpc.ProgramInfo) (toolchain.Toolchain, error) {
+	opts, err := pythonOptions(info)
+	if err != nil {
+		return nil, err
+	}
+	return toolchain.ResolveToolchain(opts)
+}
+
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
 	if req.GetAttachDebugger() {
 		return &pulumirpc.RunResponse{Error: "attaching a debugger is not supported by this language host"}, nil
 	}
-	opts, err := pythonOptions(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +275,7 @@ func (h *host) InstallDependencies(
 	if req.GetIsPlugin() {
 		return status.Error(codes.Unimplemented, "Python plugins are not supported by this language host")
 	}
-	opts, err := pythonOptions(req.GetInfo())
+	tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return err
 	}
@@ -278,10 +284,6 @@ func (h *host) InstallDependencies(
 		return err
 	}
 	defer closer.Close()
-	tc, err := toolchain.ResolveToolchain(opts)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "Installing dependencies...\n\n")
 	if err := tc.InstallDependencies(server.Context(), req.GetInfo().GetProgramDirectory(),
 		req.GetUseLanguageVersionTools(), true, stdout, stderr); err != nil {
@@ -292,14 +294,8 @@ func (h *host) InstallDependencies(
 }
 
 func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
-	opts := toolchain.PythonOptions{Toolchain: toolchain.Pip}
-	if req.GetInfo() != nil {
-		var err error
-		if opts, err = pythonOptions(req.GetInfo()); err != nil {
-			return nil, err
-		}
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	// Without program info (plain `pulumi about`), the nil-safe getters give pip defaults.
+	tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -316,11 +312,7 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 func (h *host) GetProgramDependencies(
 	ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
 ) (*pulumirpc.GetProgramDependenciesResponse, error) {
-	opts, err := pythonOptions(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := toolchainFor(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
