@@ -14,13 +14,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import __doc__ as package_doc
-from . import admin, billable_metrics, custom_fields
 from .auth import BearerAuthMiddleware
 from .errors import install_error_handlers
 from .faults import FaultInjector, FaultMiddleware
 from .idempotency import IdempotencyMiddleware
 from .openapi import install_openapi
 from .request_log import RequestLog, RequestLogMiddleware
+from .routers import admin, billable_metrics, custom_fields
 from .settings import Settings
 from .store import Store
 

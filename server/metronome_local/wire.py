@@ -13,51 +13,47 @@ import json
 from typing import Any
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import BaseModel, StrictStr
 
 from pulumi_metronome.models import (
     BillableMetric,
     CustomFieldEntity,
     CustomFieldKeySpec,
     NonEmptyStr,
+    Wire,
 )
 
 from .errors import BadRequest
 
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 # --- request bodies --------------------------------------------------------------------
 
 
-class RenameMetricBody(_Body):
+class RenameMetricBody(Wire):
     """``PUT /v1/billable-metrics/{billable_metric_id}``."""
 
     name: NonEmptyStr
 
 
-class ArchiveMetricBody(_Body):
+class ArchiveMetricBody(Wire):
     """``POST /v1/billable-metrics/archive``."""
 
     id: NonEmptyStr
 
 
-class CustomFieldKeyRef(_Body):
+class CustomFieldKeyRef(Wire):
     """``POST /v1/customFields/removeKey``."""
 
     entity: CustomFieldEntity
     key: NonEmptyStr
 
 
-class ListCustomFieldKeysBody(_Body):
+class ListCustomFieldKeysBody(Wire):
     """``POST /v1/customFields/listKeys``: no entities (or an empty list) means all."""
 
     entities: list[CustomFieldEntity] | None = None
 
 
-class SetCustomFieldValuesBody(_Body):
+class SetCustomFieldValuesBody(Wire):
     """``POST /v1/customFields/setValues``."""
 
     entity: CustomFieldEntity
@@ -65,7 +61,7 @@ class SetCustomFieldValuesBody(_Body):
     custom_fields: dict[NonEmptyStr, StrictStr]
 
 
-class DeleteCustomFieldValuesBody(_Body):
+class DeleteCustomFieldValuesBody(Wire):
     """``POST /v1/customFields/deleteValues``."""
 
     entity: CustomFieldEntity

@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse
 
 from pulumi_metronome.models import BillableMetricSpec, SpecError, parse_metric_spec, parse_model
 
-from . import wire
-from .cursors import decode_cursor, encode_cursor
-from .deps import BodyDep, SettingsDep, StoreDep
-from .errors import BadRequest
-from .openapi import CREATED_METRIC_LINKS, idempotent, request_body, responses
-from .store import METRIC_ENTITY
+from .. import wire
+from ..cursors import decode_cursor, encode_cursor
+from ..deps import BodyDep, SettingsDep, StoreDep
+from ..errors import BadRequest
+from ..openapi import CREATED_METRIC_LINKS, idempotent, request_body, responses
+from ..store import METRIC_ENTITY
 
 router = APIRouter(prefix="/v1/billable-metrics", tags=["billable metrics"])
 MAX_PAGE_SIZE = 100

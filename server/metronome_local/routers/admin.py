@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 
 from pulumi_metronome.models import SpecError, parse_model
 
-from . import wire
-from .errors import BadRequest
-from .faults import FaultInjector
-from .request_log import RequestLog
+from .. import wire
+from ..errors import BadRequest
+from ..faults import FaultInjector
+from ..request_log import RequestLog
 
 router = APIRouter(prefix="/_local", include_in_schema=False)
 

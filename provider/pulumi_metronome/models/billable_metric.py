@@ -1,7 +1,7 @@
-"""The one definition of a Metronome billable metric and custom field key: shape and rules.
+"""A Metronome billable metric: its fields and every documented rule.
 
 The provider's ``check``, the local server's request validation and the client's response
-parsing all use these models, so a rule lives here once. Field-level rules are pydantic
+parsing all use this module, so a rule lives here once. Field-level rules are pydantic
 validators; the rules that relate several fields are listed in ``_CROSS_FIELD_RULES`` with
 the fields they read, so that a field already reported as malformed does not produce a
 second, misleading error.
@@ -9,13 +9,11 @@ second, misleading error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     StrictBool,
@@ -24,57 +22,34 @@ from pydantic import (
     field_validator,
 )
 
-AGGREGATION_TYPES: tuple[str, ...] = ("COUNT", "LATEST", "MAX", "SUM", "UNIQUE")
+from .common import (
+    LITERAL_HINTS,
+    NonEmptyStr,
+    SpecError,
+    Violation,
+    Wire,
+    non_empty,
+    violations_from,
+)
+from .custom_field import CustomFields
+
 AggregationType = Literal["COUNT", "LATEST", "MAX", "SUM", "UNIQUE"]
+AGGREGATION_TYPES: tuple[str, ...] = get_args(AggregationType)
 #: Aggregations that read a property's value and so need ``aggregation_key``.
 KEYED_AGGREGATIONS: frozenset[str] = frozenset({"LATEST", "MAX", "SUM", "UNIQUE"})
-
-#: Entity kinds Metronome accepts for custom fields (from the official SDK's types).
-CUSTOM_FIELD_ENTITIES: tuple[str, ...] = (
-    "alert", "billable_metric", "charge", "commit", "contract_credit", "contract_product",
-    "contract", "credit_grant", "customer_plan", "customer", "discount", "invoice", "plan",
-    "professional_service", "product", "rate_card", "scheduled_charge", "subscription",
-    "package_commit", "package_credit", "package_subscription", "package_scheduled_charge",
-)  # fmt: skip
-CustomFieldEntity = Literal[
-    "alert", "billable_metric", "charge", "commit", "contract_credit", "contract_product",
-    "contract", "credit_grant", "customer_plan", "customer", "discount", "invoice", "plan",
-    "professional_service", "product", "rate_card", "scheduled_charge", "subscription",
-    "package_commit", "package_credit", "package_subscription", "package_scheduled_charge",
-]  # fmt: skip
-
-CUSTOM_FIELD_KEY_MAX_LENGTH = 100
-CUSTOM_FIELD_VALUE_MAX_LENGTH = 200
-
-#: Names and keys: a string with at least one character.
-NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
-#: A custom field's value, as Metronome limits it.
-CustomFieldValue = Annotated[StrictStr, Field(max_length=CUSTOM_FIELD_VALUE_MAX_LENGTH)]
-M = TypeVar("M", bound=BaseModel)
+LITERAL_HINTS["aggregation_type"] = " (any case)"
 
 
-class _Wire(BaseModel):
-    """Base for request bodies: unknown fields are an error, so a typo never passes silently."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _non_empty(values: list[str] | None) -> list[str] | None:
-    if values is not None and len(values) == 0:
-        raise ValueError("must be non-empty when present")
-    return values
-
-
-class EventTypeFilter(_Wire):
+class EventTypeFilter(Wire):
     """Which ``event_type`` values an event may have to match."""
 
     in_values: list[StrictStr] | None = None
     not_in_values: list[StrictStr] | None = None
 
-    _lists_non_empty = field_validator("in_values", "not_in_values")(_non_empty)
+    _lists_non_empty = field_validator("in_values", "not_in_values")(non_empty)
 
 
-class PropertyFilter(_Wire):
+class PropertyFilter(Wire):
     """A rule on one event property; all of a metric's filters must pass for an event to match."""
 
     name: NonEmptyStr
@@ -82,10 +57,10 @@ class PropertyFilter(_Wire):
     in_values: list[StrictStr] | None = None
     not_in_values: list[StrictStr] | None = None
 
-    _lists_non_empty = field_validator("in_values", "not_in_values")(_non_empty)
+    _lists_non_empty = field_validator("in_values", "not_in_values")(non_empty)
 
 
-class BillableMetricSpec(_Wire):
+class BillableMetricSpec(Wire):
     """A billable metric as declared: the body of ``POST /v1/billable-metrics/create``."""
 
     name: NonEmptyStr
@@ -95,7 +70,7 @@ class BillableMetricSpec(_Wire):
     property_filters: list[PropertyFilter] | None = None
     group_keys: list[Annotated[list[NonEmptyStr], Field(min_length=1)]] | None = None
     sql: NonEmptyStr | None = None
-    custom_fields: dict[NonEmptyStr, CustomFieldValue] | None = None
+    custom_fields: CustomFields | None = None
 
     @field_validator("name")
     @classmethod
@@ -194,78 +169,6 @@ class BillableMetric(BillableMetricSpec):
         return BillableMetricSpec.model_validate(
             self.model_dump(exclude={"id", "archived_at"}, exclude_none=True)
         )
-
-
-class CustomFieldKeySpec(_Wire):
-    """A custom field key on an entity kind's allow list (``/v1/customFields/addKey``)."""
-
-    entity: CustomFieldEntity
-    key: NonEmptyStr = Field(max_length=CUSTOM_FIELD_KEY_MAX_LENGTH)
-    enforce_uniqueness: StrictBool
-
-
-# ---------------------------------------------------------------------------------------
-# Validation that reports every problem at once.
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken rule: ``field`` is a dotted path such as ``property_filters[1].in_values``."""
-
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}" if self.field else self.message
-
-
-def describe(problems: Iterable[Violation | str]) -> str:
-    """Several problems as one message, the way Metronome reports them: ``a: ...; b: ...``."""
-    texts = [str(p) for p in problems]
-    return "; ".join([t.removesuffix(".") for t in texts[:-1]] + texts[-1:])
-
-
-class SpecError(ValueError):
-    """A declaration or request breaks one or more rules; ``violations`` lists them all."""
-
-    def __init__(self, violations: list[Violation]) -> None:
-        self.violations = violations
-        super().__init__(describe(violations))
-
-
-def _path(loc: Iterable[int | str]) -> str:
-    """``("property_filters", 1, "in_values")`` -> ``property_filters[1].in_values``."""
-    out = ""
-    for part in loc:
-        if part == "[key]":
-            out += " key"
-        elif isinstance(part, int):
-            out += f"[{part}]"
-        elif out.startswith("custom_fields"):
-            out += f"[{part!r}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def violations_from(errors: Iterable[Mapping[str, Any]]) -> list[Violation]:
-    """pydantic's error details (also FastAPI's) in our field paths and wording."""
-    violations = []
-    for item in errors:
-        message = str(item.get("msg", "is invalid")).removeprefix("Value error, ")
-        ctx = item.get("ctx") or {}
-        if item["type"] in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
-            message = "must not be empty"
-        elif item["type"] == "extra_forbidden":
-            message = "is not a known field"
-        elif item["type"] == "missing":
-            message = "is required"
-        elif item["type"] == "string_too_long" and "max_length" in ctx:
-            message = f"is longer than {ctx['max_length']} characters"
-        elif item["type"] == "literal_error" and tuple(item["loc"])[-1:] == ("aggregation_type",):
-            message = f"must be one of {', '.join(AGGREGATION_TYPES)} (any case)"
-        violations.append(Violation(_path(item["loc"]), message))
-    return violations
 
 
 def _sql_exclusive(spec: BillableMetricSpec, present: set[str]) -> list[Violation]:
@@ -398,11 +301,3 @@ def parse_metric_spec(
     if violations:
         raise SpecError(violations)
     return spec
-
-
-def parse_model(model: type[M], data: Any) -> M:
-    """Validate ``data`` as ``model``; raise ``SpecError`` naming each bad field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise SpecError(violations_from(error.errors(include_url=False))) from None

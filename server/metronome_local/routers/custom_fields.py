@@ -22,11 +22,11 @@ from pulumi_metronome.models import (
     parse_model,
 )
 
-from . import wire
-from .cursors import decode_cursor, encode_cursor
-from .deps import BodyDep, SettingsDep, StoreDep
-from .errors import BadRequest
-from .openapi import idempotent, request_body, responses
+from .. import wire
+from ..cursors import decode_cursor, encode_cursor
+from ..deps import BodyDep, SettingsDep, StoreDep
+from ..errors import BadRequest
+from ..openapi import idempotent, request_body, responses
 
 router = APIRouter(prefix="/v1/customFields", tags=["custom fields"])
 

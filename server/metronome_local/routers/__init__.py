@@ -1,0 +1,1 @@
+"""One router per Metronome object kind, plus the local-only admin endpoints."""
