@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pulumi_metronome.models import BillableMetricSpec, Violation
+from pulumi_metronome.models import BILLABLE_METRIC_ENTITY, BillableMetricSpec, Violation
 
 from .errors import ApiError, BadRequest, NotFound
 from .settings import MEMORY_DB
 
-METRIC_ENTITY = "billable_metric"
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS billable_metrics (
@@ -136,7 +135,9 @@ class Store:
         custom_fields = body.pop("custom_fields", None) or {}
         metric_id = str(uuid.uuid4())
         with self._transaction() as db:
-            violations = self._custom_field_violations(db, METRIC_ENTITY, metric_id, custom_fields)
+            violations = self._custom_field_violations(
+                db, BILLABLE_METRIC_ENTITY, metric_id, custom_fields
+            )
             if violations:
                 raise BadRequest(violations)
             db.execute(
@@ -144,7 +145,7 @@ class Store:
                 " VALUES (?, ?, ?, ?)",
                 (metric_id, name, json.dumps(body), utc_now()),
             )
-            self._write_values(db, METRIC_ENTITY, metric_id, custom_fields)
+            self._write_values(db, BILLABLE_METRIC_ENTITY, metric_id, custom_fields)
         return metric_id
 
     def get_metric(self, metric_id: str) -> dict[str, Any]:
@@ -187,7 +188,7 @@ class Store:
             )
 
     def _metric_row(self, db: sqlite3.Connection, metric_id: str) -> sqlite3.Row:
-        row = db.execute(
+        row: sqlite3.Row | None = db.execute(
             "SELECT seq, archived_at FROM billable_metrics WHERE id = ?", (metric_id,)
         ).fetchone()
         if row is None:
@@ -202,7 +203,7 @@ class Store:
             for entity_id, key, value in db.execute(
                 "SELECT entity_id, key, value FROM custom_field_values"
                 f" WHERE entity = ? AND entity_id IN ({marks}) ORDER BY key",
-                (METRIC_ENTITY, *ids),
+                (BILLABLE_METRIC_ENTITY, *ids),
             ):
                 values[entity_id][key] = value
         out = []
@@ -306,10 +307,10 @@ class Store:
             return self._custom_field_violations(db, entity, entity_id, custom_fields)
 
     def _require_entity(self, db: sqlite3.Connection, entity: str, entity_id: str) -> None:
-        if entity != METRIC_ENTITY:
+        if entity != BILLABLE_METRIC_ENTITY:
             raise BadRequest(
                 f"entity: the local server stores custom field values only for "
-                f"{METRIC_ENTITY}, not {entity}"
+                f"{BILLABLE_METRIC_ENTITY}, not {entity}"
             )
         self._metric_row(db, entity_id)
 

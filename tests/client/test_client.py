@@ -9,7 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from metronome_local.process import LocalServer
-from pulumi_metronome.client import MetronomeClient, MetronomeError, MissingCredentialsError
+from pulumi_metronome import (
+    MetronomeClient,
+    MetronomeError,
+    MissingCredentialsError,
+    RetryPolicy,
+    TransportError,
+)
 from pulumi_metronome.models import CustomFieldKeySpec, parse_metric_spec
 
 
@@ -20,7 +26,8 @@ def server() -> Iterator[LocalServer]:
 
 
 def client_for(server: LocalServer, **options: float) -> MetronomeClient:
-    return MetronomeClient(server.token, server.url, **options)
+    """A client of ``server`` with the given ``RetryPolicy`` fields."""
+    return MetronomeClient(server.token, server.url, retry=RetryPolicy(**options))
 
 
 def count_spec(name: str) -> object:
@@ -153,7 +160,9 @@ def test_metric_round_trip_and_custom_fields(server: LocalServer) -> None:
 
 
 def test_unreachable_server_is_reported_after_retries() -> None:
-    client = MetronomeClient("t", "http://127.0.0.1:9", max_retries=2, backoff=0.01)
-    with pytest.raises(MetronomeError, match="could not be reached") as caught:
+    client = MetronomeClient(
+        "t", "http://127.0.0.1:9", retry=RetryPolicy(max_retries=2, backoff=0.01)
+    )
+    with pytest.raises(TransportError, match="could not connect") as caught:
         list(client.list_billable_metrics())
     assert caught.value.status is None

@@ -21,10 +21,11 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import mocks as pulumi_mocks
 from recording_mocks import RecordingMocks
 
-from pulumi_metronome.providers import BillableMetricProvider, CustomFieldKeyProvider
 from pulumi_metronome.resources import (
     BillableMetric,
+    BillableMetricProvider,
     CustomFieldKey,
+    CustomFieldKeyProvider,
     EventTypeFilterArgs,
     PropertyFilterArgs,
 )
@@ -54,7 +55,10 @@ class Program:
     outputs: dict[str, Any]
 
     def inputs(self, name: str) -> dict[str, Any]:
-        return dict(self.mocks.resources[name].inputs)
+        """The inputs sent for resource ``name``, less ``__resource`` (checked to be it)."""
+        inputs = dict(self.mocks.resources[name].inputs)
+        assert inputs.pop("__resource") == name
+        return inputs
 
 
 def declare() -> dict[str, pulumi.Output[Any]]:
@@ -209,7 +213,10 @@ def test_provider_is_small_and_pickled_by_reference(program: Program) -> None:
         assert len(provider) < 300
         assert provider == serialize_provider(BillableMetricProvider())
         raw = base64.b64decode(provider)
-        assert b"pulumi_metronome.providers" in raw and b"BillableMetricProvider" in raw
+        assert (
+            b"pulumi_metronome.resources.billable_metric" in raw
+            and b"BillableMetricProvider" in raw
+        )
         assert type(dill.loads(raw)) is BillableMetricProvider
     assert len(program.inputs("team-key")["__provider"]) < 300
 

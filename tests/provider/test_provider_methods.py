@@ -11,8 +11,8 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.runtime import rpc
 
-from pulumi_metronome.client import MetronomeClient, MetronomeError, MissingCredentialsError
-from pulumi_metronome.providers import BillableMetricProvider, CustomFieldKeyProvider
+from pulumi_metronome import MetronomeClient, MetronomeError, MissingCredentialsError
+from pulumi_metronome.resources import BillableMetricProvider, CustomFieldKeyProvider
 
 PROVIDER = "serialized-provider-v1"
 
@@ -43,7 +43,16 @@ def checked(provider: BillableMetricProvider, news: dict[str, Any]) -> dict[str,
 
 
 def failures(provider: Any, news: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(f.property, f.reason) for f in provider.check({}, news).failures]
+    """(field path, message) per failure: the engine gets the top-level property, and a
+    deeper path leads the reason (``group_keys[0]: ...``)."""
+    found = []
+    for failure in provider.check({}, news).failures:
+        path, message = failure.property, failure.reason
+        head, _, rest = message.partition(": ")
+        if rest and head.startswith((f"{path}[", f"{path}.")):
+            path, message = head, rest
+        found.append((path, message))
+    return found
 
 
 def created(provider: BillableMetricProvider, news: dict[str, Any]) -> tuple[str, dict]:
