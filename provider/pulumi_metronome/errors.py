@@ -59,7 +59,7 @@ class TransportError(MetronomeError):
         self.seconds = seconds
         tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
         super().__init__(
-            f"the network: {method} {url} got no answer from Metronome ({tries} over "
+            f"the network: {method} {bounded(url, 200)} got no answer from Metronome ({tries} over "
             f"{seconds:.1f} s): {reason}"
         )
 
@@ -76,6 +76,7 @@ class MetronomeAPIError(MetronomeError):
         path: str,
         code: str | None = None,
         attempts: int = 1,
+        note: str = "",
     ) -> None:
         self.message = bounded(message)
         self.status = status
@@ -85,8 +86,10 @@ class MetronomeAPIError(MetronomeError):
         self.attempts = attempts
         code_text = f" {code}" if code else ""
         after = f" after {attempts} attempts" if attempts > 1 else ""
+        tail = f" ({note})" if note else ""
         super().__init__(
-            f"Metronome answered {status}{code_text} to {method} {path}{after}: {self.message}"
+            f"Metronome answered {status}{code_text} to {method} {bounded(path, 200)}{after}: "
+            f"{self.message}{tail}"
         )
 
 
