@@ -58,8 +58,8 @@ def is_retryable(status: int) -> bool:
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard one logical call tries. The defaults give up on a host that refuses
-    connections after 5 attempts in about 6 s (backoff 0.5, 1, 2, 4 s, with jitter), and on
-    a struggling one after ``total_timeout``."""
+    connections after 5 attempts within about 8 s (pauses of 0.5, 1, 2 and 4 s, each cut to
+    50-100% at random), and on a struggling one after ``total_timeout``."""
 
     #: Retries after the first attempt.
     max_retries: int = 4
