@@ -239,7 +239,8 @@ class MetronomeClient:
         attempt = 0
         while True:
             attempt += 1
-            left = policy.total_timeout - (time.monotonic() - started)
+            # What is left of the budget, but never a timeout too short to connect at all.
+            left = max(0.5, policy.total_timeout - (time.monotonic() - started))
             timeout = (min(policy.connect_timeout, left), min(policy.read_timeout, left))
             try:
                 response = self._session().request(
@@ -317,8 +318,8 @@ def _segment(metric_id: str) -> str:
 def _reason(error: requests.RequestException, read_timeout: float) -> str:
     """What went wrong, in words (not urllib3's ``HTTPConnectionPool(...)`` text)."""
     root: BaseException = error
-    while root.__context__ is not None or root.__cause__ is not None:
-        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+    while (inner := root.__cause__ or root.__context__) is not None:
+        root = inner
     detail = str(root.args[-1] if root.args else root)
     if ": " in detail and "Connection" in detail:
         detail = detail.rsplit(": ", 1)[-1]

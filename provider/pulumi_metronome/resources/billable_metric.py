@@ -297,5 +297,6 @@ class BillableMetric(pulumi.dynamic.Resource, module="metronome", name="Billable
         }
         invalid = validate_declaration("BillableMetric", resource_name, props, _validate)
         props[ADOPT] = adopt_existing
+        # An invalid declaration passes the failing Output instead: never registered.
         props[RESOURCE_KEY] = resource_name if invalid is None else invalid
         super().__init__(BillableMetricProvider(), resource_name, props, opts)

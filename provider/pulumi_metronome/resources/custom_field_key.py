@@ -143,5 +143,6 @@ class CustomFieldKey(pulumi.dynamic.Resource, module="metronome", name="CustomFi
         }
         invalid = validate_declaration("CustomFieldKey", resource_name, props, _validate)
         props[ADOPT] = adopt_existing
+        # An invalid declaration passes the failing Output instead: never registered.
         props[RESOURCE_KEY] = resource_name if invalid is None else invalid
         super().__init__(CustomFieldKeyProvider(), resource_name, props, opts)
