@@ -59,8 +59,8 @@ def _anywhere(value: Any, test: Callable[[Any], bool]) -> bool:
     return False
 
 
-def unexpected_arguments(news: Mapping[str, Any], fields: Iterable[str], kind: str) -> list[str]:
-    """Names in ``news`` that are neither a field of ``kind`` nor one of Pulumi's keys."""
+def unexpected_arguments(news: Mapping[str, Any], fields: Iterable[str]) -> list[str]:
+    """Names in ``news`` that are neither one of ``fields`` nor one of Pulumi's keys."""
     known = set(fields) | PULUMI_KEYS
     return [key for key in news if key not in known]
 
@@ -75,6 +75,12 @@ def check_failures(violations: Iterable[Violation]) -> list[CheckFailure]:
         reason = violation.message if violation.field == top else str(violation)
         failures.append(CheckFailure(top, reason))
     return failures
+
+
+def text_of(props: Mapping[str, Any], key: str) -> str:
+    """``props[key]`` when it is known text, else "" (for messages)."""
+    value = props.get(key)
+    return value if isinstance(value, str) else ""
 
 
 def resource_of(props: Mapping[str, Any]) -> str | None:

@@ -37,6 +37,7 @@ from ._base import (
     is_unknown,
     plain,
     resource_of,
+    text_of,
     unexpected_arguments,
     validate_declaration,
 )
@@ -120,7 +121,7 @@ class BillableMetricProvider(MetronomeProvider):
     _snapshot: _Snapshot | None = None
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        extra = unexpected_arguments(news, SPEC_FIELDS, "BillableMetric")
+        extra = unexpected_arguments(news, SPEC_FIELDS)
         failures = [
             pulumi.dynamic.CheckFailure(key, "is not an argument of BillableMetric")
             for key in extra
@@ -137,7 +138,7 @@ class BillableMetricProvider(MetronomeProvider):
         return CheckResult(inputs, [])
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        METRICS.see(id_, resource_of(news), "diff", str(news.get("name") or ""))
+        METRICS.see(id_, resource_of(news), "diff", text_of(news, "name"))
 
         def differs(field: str) -> bool:
             return bool(_empty_as_none(olds.get(field)) != _empty_as_none(news.get(field)))
@@ -160,7 +161,7 @@ class BillableMetricProvider(MetronomeProvider):
         return CreateResult(metric_id, self._outs(spec.to_state(), props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        METRICS.see(id_, resource_of(props), "read", str(props.get("name") or ""))
+        METRICS.see(id_, resource_of(props), "read", text_of(props, "name"))
         metric = self._metrics().get(id_)
         if metric is None or metric.archived_at is not None:
             # Gone, or archived outside Pulumi: report it gone so the next `up` recreates it.

@@ -37,7 +37,7 @@ class CustomFieldKeyProvider(MetronomeProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = [
             CheckFailure(key, "is not an argument of CustomFieldKey")
-            for key in unexpected_arguments(news, FIELDS, "CustomFieldKey")
+            for key in unexpected_arguments(news, FIELDS)
         ]
         if any(is_unknown(news.get(k)) for k in FIELDS):
             return CheckResult(news, failures)
