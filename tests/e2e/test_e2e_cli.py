@@ -721,3 +721,32 @@ def test_refresh_reads_list_pages_not_one_get_per_metric(
 
     log = [(r["method"], r["path"]) for r in server.requests()]
     assert log == [("GET", "/v1/billable-metrics")], log  # one page holds all six
+
+
+# --- the pull-request job's credentials ----------------------------------------------------
+
+
+def test_preview_needs_no_metronome_token(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    """What the pull-request workflow relies on: with no token in the stack config nor in
+    the environment, `pulumi preview` still checks and diffs every declaration."""
+    stack.declare(metrics=[TOKENS, REQUESTS], keys=KEYS)
+    stack.up()
+    stack.run("config", "rm", "metronome:bearerToken")
+    assert "metronome:bearerToken" not in stack.stack_config_text()
+    stack.declare(
+        metrics=[
+            with_args(TOKENS, name="Tokens (v2)"),
+            with_args(REQUESTS, aggregation_type="SUM"),
+        ],
+        keys=KEYS,
+    )
+    server.clear_requests()
+
+    result = stack.preview(expect_failure=True)  # REQUESTS as a SUM lacks its key
+    assert "BillableMetric 'requests': aggregation_key: is required" in result.output
+
+    stack.declare(metrics=[with_args(TOKENS, name="Tokens (v2)"), REQUESTS], keys=KEYS)
+    assert planned_ops(stack) == {"tokens": "update"}
+    assert server.requests() == []
