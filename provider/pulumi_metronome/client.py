@@ -293,7 +293,8 @@ class MetronomeClient:
         (non-empty): out of retries, out of time, or asked to wait longer than we accept."""
         policy = self.retry
         if attempt > policy.max_retries:
-            return 0.0, f"gave up after {policy.max_retries} retries"
+            retries = "1 retry" if policy.max_retries == 1 else f"{policy.max_retries} retries"
+            return 0.0, f"gave up after {retries}"
         if asked is not None:
             if asked > policy.max_retry_after:
                 return 0.0, (
@@ -320,7 +321,8 @@ def _reason(error: requests.RequestException, read_timeout: float) -> str:
     root: BaseException = error
     while (inner := root.__cause__ or root.__context__) is not None:
         root = inner
-    detail = str(root.args[-1] if root.args else root)
+    last = root.args[-1] if root.args else None
+    detail = last if isinstance(last, str) else str(root) or type(root).__name__
     if ": " in detail and "Connection" in detail:
         detail = detail.rsplit(": ", 1)[-1]
     if isinstance(error, requests.exceptions.ConnectTimeout):
