@@ -109,14 +109,23 @@ def test_operation_conforms(
 
 
 def test_stateful_sequences_conform(served_schema: Any, fuzz_server: LocalServer) -> None:
-    machine = served_schema.as_state_machine()
-    fuzz_server.clear_requests()
+    log: list[dict[str, Any]] = []
+
+    class FromEmpty(served_schema.as_state_machine()):
+        """Each scenario starts from an empty server. Hypothesis replays scenarios and
+        expects the same answers; with data left by earlier ones it saw others and failed
+        with FlakyStrategyDefinition (2 runs in 8 of this test, on this and older code)."""
+
+        def setup(self) -> None:
+            log.extend(fuzz_server.requests())
+            fuzz_server.reset()
+
     run_state_machine_as_test(
-        machine,
+        FromEmpty,
         settings=settings(FUZZ, max_examples=25, stateful_step_count=8),
     )
     # The links were followed: ids from create reached get, rename and archive.
-    log = fuzz_server.requests()
+    log.extend(fuzz_server.requests())
     ok = {(e["method"], e["path"].count("/")) for e in log if e["status"] == 200}
     assert ("GET", 3) in ok  # GET /v1/billable-metrics/{id}
     assert ("PUT", 3) in ok
