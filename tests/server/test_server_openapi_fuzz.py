@@ -122,7 +122,7 @@ def test_stateful_sequences_conform(served_schema: Any, fuzz_server: LocalServer
 
     run_state_machine_as_test(
         FromEmpty,
-        settings=settings(FUZZ, max_examples=25, stateful_step_count=8),
+        settings=settings(FUZZ, max_examples=50, stateful_step_count=10),
     )
     # The links were followed: ids from create reached get, rename and archive.
     log.extend(fuzz_server.requests())
