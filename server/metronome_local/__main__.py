@@ -64,6 +64,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     )
     faults.add_argument("--seed", type=int, default=None, help="seed of the fault RNG")
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--no-event-age-limit",
+        dest="event_age_limit",
+        action="store_false",
+        help="accept ingested events of any age (default: refuse those over 34 days old, "
+        "as Metronome does), to replay history",
+    )
     args = parser.parse_args(argv)
     try:
         return Settings(
@@ -79,6 +86,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
             ),
             seed=args.seed,
             access_log=args.access_log,
+            event_age_limit=args.event_age_limit,
         )
     except ValueError as error:
         parser.error(str(error))

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -68,9 +68,15 @@ CREATE TABLE IF NOT EXISTS idempotent_responses (
 """
 
 
-def utc_now() -> str:
+def utc_now(timespec: str = "milliseconds") -> str:
     """RFC 3339 UTC timestamp, e.g. ``2025-01-31T12:00:00.123Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def precise_now() -> str:
+    """``utc_now`` to the microsecond: a metric's creation and archiving bound the ingestion
+    times of the events it sees (not retroactive), so they must order finely with them."""
+    return utc_now("microseconds")
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,11 @@ class Store:
         with self._lock:
             self._db.close()
 
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One transaction under the store's lock, for the stores that share its database
+        (e.g. ``customer_store``)."""
+        return self._transaction()
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -142,7 +153,7 @@ class Store:
             db.execute(
                 "INSERT INTO billable_metrics (id, name, definition, created_at)"
                 " VALUES (?, ?, ?, ?)",
-                (metric_id, name, json.dumps(body), utc_now()),
+                (metric_id, name, json.dumps(body), precise_now()),
             )
             self._write_values(db, METRIC_ENTITY, metric_id, custom_fields)
         return metric_id
@@ -183,7 +194,7 @@ class Store:
             self._metric_row(db, metric_id)
             db.execute(
                 "UPDATE billable_metrics SET archived_at = ? WHERE id = ? AND archived_at IS NULL",
-                (utc_now(), metric_id),
+                (precise_now(), metric_id),
             )
 
     def _metric_row(self, db: sqlite3.Connection, metric_id: str) -> sqlite3.Row:

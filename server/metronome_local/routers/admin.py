@@ -5,7 +5,8 @@ not in the OpenAPI document (it is not part of Metronome's API).
   "dropped"?, "replayed"?}, ...]}``, oldest first; ``DELETE`` clears it.
 - ``GET /_local/faults``: the fault settings; ``PUT`` changes the fields given (and
   reseeds the RNG when ``seed`` is given), answering the new settings.
-- ``POST /_local/reset``: forget all data (metrics, custom fields, idempotent responses),
+- ``POST /_local/reset``: forget all data (metrics, custom fields, customers, events,
+  idempotent responses),
   clear the request log, and put the fault settings and RNG back as the server started.
 - ``GET /_local/health``: ``{"status": "ok"}``.
 """
@@ -54,6 +55,8 @@ def health() -> dict[str, str]:
 @router.post("/reset")
 def reset(request: Request) -> JSONResponse:
     request.app.state.store.reset()
+    request.app.state.customers.reset()
+    request.app.state.engines.reset()
     _log(request).clear()
     return JSONResponse({"faults": _faults(request).reset().as_dict()})
 
