@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engines.open()  # a bad events file fails the start, not the first request
         yield
         engines.close()
         store.close()
