@@ -313,15 +313,11 @@ class MeteringEngine:
         if spec.sql is not None:
             from .sql import sql_grouped
 
-            found = sql_grouped(spec.sql, scope, window, (group_by.key,), {})
+            found = sql_grouped(spec.sql, scope, window, (group_by.key,), {}, read=self._read)
         else:
             found = self._grouped(metric, scope, window, (group_by.key,), {})
-        windows = [
-            utc(s)
-            for (s,) in self._read(
-                f"SELECT w_start FROM {DUCKDB.windows(window, scope.starting_on, scope.ending_before)} ORDER BY 1"
-            )  # noqa: E501
-        ]
+        relation = DUCKDB.windows(window, scope.starting_on, scope.ending_before)
+        windows = [utc(s) for (s,) in self._read(f"SELECT w_start FROM {relation} ORDER BY 1")]
         by_customer: dict[str, dict[tuple[datetime, str], Decimal | None]] = {}
         for customer, start, values, value in found:
             if values[0] is not None:
@@ -387,7 +383,12 @@ class MeteringEngine:
             from .sql import sql_grouped
 
             found = sql_grouped(
-                metric.spec.sql, scope, query.window_size, keys, query.group_filters
+                metric.spec.sql,
+                scope,
+                query.window_size,
+                keys,
+                query.group_filters,
+                read=self._read,
             )
         else:
             found = self._grouped(metric, scope, query.window_size, keys, query.group_filters)
