@@ -1,9 +1,10 @@
 """The metering engine: usage events in, usage out, by the rules of
 ``shared/reference/metering-semantics.md``. The local server and the in-process evaluator
-use the same engine and the same queries.
+use the same engine and the same queries; ``evaluate`` is the in-process entry point.
 """
 
 from .engine import MeteringEngine
+from .evaluate import evaluate
 from .types import (
     CustomerRef,
     GroupBy,
@@ -29,4 +30,5 @@ __all__ = [
     "UsageQuery",
     "UsageRow",
     "WindowSize",
+    "evaluate",
 ]

@@ -42,6 +42,7 @@ from .properties import raw_json, texts_json
 from .queries import DUCKDB, Scope, lit, lits
 from .types import (
     CustomerRef,
+    GroupBy,
     GroupRow,
     GroupsQuery,
     IngestResult,
@@ -155,6 +156,7 @@ class MeteringEngine:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = None if path is None else Path(path)
         self._db = duckdb.connect(":memory:" if self.path is None else str(self.path))
+        self._db.execute("SET enable_progress_bar = false")
         self._db.execute(SCHEMA)
         self._write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
@@ -254,16 +256,16 @@ class MeteringEngine:
     def usage(self, query: UsageQuery) -> list[UsageRow]:
         """Rows ordered by customer id, metric id, window start."""
         check_range(query.starting_on, query.ending_before)
-        for metric_id, group_by in query.group_by.items():
-            metric = next((m for m in query.metrics if m.id == metric_id), None)
-            if metric is not None:
-                _check_group_by(metric, group_by.key)
+        for metric_id, wanted in query.group_by.items():
+            found = next((m for m in query.metrics if m.id == metric_id), None)
+            if found is not None:
+                _check_group_by(found, wanted.key)
         if not query.customers:
             return []
         scope = Scope(query.customers, query.starting_on, query.ending_before)
         rows: list[UsageRow] = []
         for metric in query.metrics:
-            group_by = query.group_by.get(metric.id)
+            group_by: GroupBy | None = query.group_by.get(metric.id)
             totals = self._totals(metric, scope, query.window_size)
             groups: dict[tuple[str, datetime], dict[str, Decimal | None]] = {}
             if group_by is not None:
@@ -292,21 +294,13 @@ class MeteringEngine:
 
             sql = sql_usage(spec.sql, scope, window)
         else:
-            conditions = queries.match_conditions(spec, metric.created_at, metric.archived_at)
-            agg, empty = queries.aggregate(spec)
-            sql = (
-                f"WITH m AS ({scope.scoped_events(DUCKDB, window, conditions)}), "
-                f"a AS (SELECT customer, w_start, {agg} AS value FROM m "
-                f"GROUP BY customer, w_start) "
-                f"SELECT ids.customer, w.w_start, w.w_end, coalesce(a.value, {empty}) "
-                f"FROM {scope.customer_ids()} CROSS JOIN {DUCKDB.windows(window, scope.starting_on, scope.ending_before)} AS w "  # noqa: E501
-                f"LEFT JOIN a ON a.customer = ids.customer AND a.w_start = w.w_start "
-                f"ORDER BY ids.customer, w.w_start"
+            sql = queries.streaming_totals(
+                spec, metric.created_at, metric.archived_at, scope, window
             )
         return [(c, utc(s), utc(e), as_decimal(v)) for c, s, e, v in self._read(sql)]
 
     def _group_by(
-        self, metric: MeteredMetric, scope: Scope, window: WindowSize, group_by: Any
+        self, metric: MeteredMetric, scope: Scope, window: WindowSize, group_by: GroupBy
     ) -> dict[tuple[str, datetime], dict[str, Decimal | None]]:
         """``groups`` of every (customer, window): each value -> its number, None if unseen."""
         spec = metric.spec
@@ -323,14 +317,14 @@ class MeteringEngine:
             if values[0] is not None:
                 by_customer.setdefault(customer, {})[(start, values[0])] = value
         out: dict[tuple[str, datetime], dict[str, Decimal | None]] = {}
-        for customer in scope.customers:
-            cells = by_customer.get(customer.id, {})
+        for ref in scope.customers:
+            cells = by_customer.get(ref.id, {})
             if group_by.values is not None:
                 names = list(dict.fromkeys(group_by.values))
             else:
                 names = sorted({v for _, v in cells})[:MAX_GROUP_VALUES]
             for start in windows:
-                out[(customer.id, start)] = {v: cells.get((start, v)) for v in names}
+                out[(ref.id, start)] = {v: cells.get((start, v)) for v in names}
         return out
 
     def _grouped(
@@ -342,20 +336,8 @@ class MeteringEngine:
         filters: dict[str, tuple[str, ...]],
     ) -> list[tuple[str, datetime, tuple[str | None, ...], Decimal | None]]:
         """(customer, window start, group values, value) for every group with matched events."""
-        spec = metric.spec
-        conditions = queries.match_conditions(spec, metric.created_at, metric.archived_at)
-        for key in keys:
-            conditions.append(f"{DUCKDB.prop(key)} IS NOT NULL")
-        for key, values in filters.items():
-            conditions.append(f"{DUCKDB.prop(key)} IN ({lits(values)})")
-        agg, empty = queries.aggregate(spec)
-        group_cols = "".join(f", {DUCKDB.prop(k, 'props')} AS g{i}" for i, k in enumerate(keys))
-        names = "".join(f", g{i}" for i in range(len(keys)))
-        sql = (
-            f"WITH m AS ({scope.scoped_events(DUCKDB, window, conditions)}) "
-            f"SELECT customer, w_start{names}, coalesce({agg}, {empty}) FROM "
-            f"(SELECT *{group_cols} FROM m) "
-            f"GROUP BY customer, w_start{names} ORDER BY customer, w_start{names}"
+        sql = queries.streaming_grouped(
+            metric.spec, metric.created_at, metric.archived_at, scope, window, keys, filters
         )
         n = len(keys)
         return [
@@ -416,8 +398,9 @@ class MeteringEngine:
 
                 condition = sql_match_condition(metric.spec.sql)
             else:
-                found = queries.match_conditions(metric.spec, metric.created_at, metric.archived_at)
-                condition = " AND ".join(found) or "TRUE"
+                condition = queries.match_condition(
+                    metric.spec, metric.created_at, metric.archived_at
+                )
             matches.append(f"(NOT e.is_duplicate AND {condition})")
         match_list = f"[{', '.join(matches)}]" if matches else "[]::BOOLEAN[]"
         sql = (
@@ -445,6 +428,11 @@ class MeteringEngine:
                 )
             )
         return out
+
+    def customer_ids(self) -> list[str]:
+        """Every customer id events were sent with (ids or aliases), sorted."""
+        sql = "SELECT DISTINCT customer_id FROM events WHERE NOT is_duplicate ORDER BY 1"
+        return [c for (c,) in self._read(sql)]
 
     def count(self) -> int:
         """Stored events, duplicates excluded (for tests and the benchmark)."""

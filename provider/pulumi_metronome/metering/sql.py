@@ -30,7 +30,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from .queries import DECIMAL_TYPE, DUCKDB, Scope, lits
+from .queries import DECIMAL_TYPE, DUCKDB, Props, Scope, lits
 from .types import WindowSize
 
 _AGGREGATES: tuple[type[exp.Expression], ...] = (exp.Count, exp.Sum, exp.Max, exp.Min, exp.Avg)
@@ -106,29 +106,26 @@ class SqlMetricError(ValueError):
 
 @dataclass(frozen=True)
 class SqlMetric:
-    """A checked SQL metric: its value and group columns as DuckDB expressions over an
-    events relation aliased ``events`` (columns ``event_type``, ``ts``, ``seq``, ``props``)."""
+    """A checked SQL metric: its value and group columns as DuckDB expressions over the
+    engine's scoped events, aliased ``events`` (``event_type``, ``ts``, ``seq``, and the
+    extracted property texts ``p``)."""
 
     value: exp.Expression
     groups: tuple[tuple[str, exp.Expression], ...]
     where: exp.Expression | None
+    #: The WHERE clause over a plain row ``e`` of the events table (for search).
+    row_where: exp.Expression | None
+    #: Properties the query reads, in the order of the extracted list column ``p``.
+    prop_names: tuple[str, ...]
 
     def value_sql(self) -> str:
         return self.value.sql(dialect="duckdb")
 
-    def where_sql(self, alias: str = "events") -> str:
-        if self.where is None:
-            return "TRUE"
-        if alias == "events":
-            return self.where.sql(dialect="duckdb")
-        renamed = self.where.transform(
-            lambda n: (
-                exp.column(n.name, table=alias)
-                if isinstance(n, exp.Column) and n.table == "events"
-                else n
-            )
-        )
-        return renamed.sql(dialect="duckdb")
+    def where_sql(self) -> str:
+        return "TRUE" if self.where is None else self.where.sql(dialect="duckdb")
+
+    def props(self) -> Props:
+        return Props(DUCKDB, list(self.prop_names))
 
 
 def _reject(reason: str) -> SqlMetricError:
@@ -136,19 +133,39 @@ def _reject(reason: str) -> SqlMetricError:
 
 
 def _frag(sql: str) -> exp.Expression:
-    return sqlglot.parse_one(sql, read="duckdb")
+    node = sqlglot.parse_one(sql, read="duckdb")
+    assert isinstance(node, exp.Expression)
+    return node
 
 
-def _translate(node: exp.Expression) -> exp.Expression:
-    """Metronome's columns and functions in DuckDB's words (columns of relation ``events``)."""
+class _Translator:
+    """Metronome's columns and functions in DuckDB's words, over relation ``table``: either
+    the engine's scoped events (properties from the list column ``p``) or a plain row."""
+
+    def __init__(self, table: str, names: list[str] | None) -> None:
+        self.table = table
+        self.names = names  # None: read properties from the JSON column directly
+
+    def __call__(self, node: exp.Expression) -> exp.Expression:
+        return _translate(node, self)
+
+    def prop(self, name: str) -> exp.Expression:
+        if self.names is None:
+            return _frag(DUCKDB.prop(name, f"{self.table}.props"))
+        if name not in self.names:
+            self.names.append(name)
+        return _frag(DUCKDB.item(f"{self.table}.p", self.names.index(name)))
+
+
+def _translate(node: exp.Expression, to: _Translator) -> exp.Expression:
     if isinstance(node, exp.Column):
         parts = [p.name for p in node.parts]
         if parts and parts[0] == "events":
             parts = parts[1:]
         if len(parts) == 2 and parts[0] == "properties":
-            return _frag(DUCKDB.prop(parts[1], "events.props"))
+            return to.prop(parts[1])
         if len(parts) == 1 and parts[0] in _COLUMNS:
-            return exp.column("ts" if parts[0] == "timestamp" else parts[0], table="events")
+            return exp.column("ts" if parts[0] == "timestamp" else parts[0], table=to.table)
         if len(parts) == 1 and parts[0] == "properties":
             raise _reject("properties must be read one at a time, as properties.<name>")
         raise _reject(
@@ -165,7 +182,7 @@ def _translate(node: exp.Expression) -> exp.Expression:
         arg = node.expressions[0]
         return exp.Anonymous(
             this=function,
-            expressions=[arg, _frag("{'t': events.ts, 's': events.seq}")],
+            expressions=[arg, _frag(f"{{'t': {to.table}.ts, 's': {to.table}.seq}}")],
         )
     if isinstance(node, exp.DataType):
         if node.this not in _TYPES:
@@ -211,8 +228,8 @@ def parse_sql_metric(sql: str) -> SqlMetric:
         statements = [s for s in sqlglot.parse(sql) if s is not None]
     except sqlglot.errors.ParseError as error:
         first = error.errors[0] if error.errors else {}
-        where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
-        raise _reject(f"cannot be parsed{where}: {first.get('description', error)}") from None
+        at = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
+        raise _reject(f"cannot be parsed{at}: {first.get('description', error)}") from None
     if len(statements) != 1:
         raise _reject("must be exactly one SELECT statement")
     tree = statements[0]
@@ -259,12 +276,15 @@ def parse_sql_metric(sql: str) -> SqlMetric:
         groups.append((names[index], _unalias(column)))
     if len({n for n, _ in groups}) != len(groups):
         raise _reject("group columns must have distinct names")
-    where = tree.args.get("where")
-    translated_where = where.this.transform(_translate) if where is not None else None
+    where: exp.Expression | None = tree.args.get("where")
+    prop_names: list[str] = []
+    to = _Translator("events", prop_names)
     metric = SqlMetric(
-        value=_unalias(value).transform(_translate),
-        groups=tuple((n, e.transform(_translate)) for n, e in groups),
-        where=translated_where,
+        value=_unalias(value).transform(to),
+        groups=tuple((n, e.transform(to)) for n, e in groups),
+        where=where.this.transform(to) if where is not None else None,
+        row_where=(where.this.transform(_Translator("e", None)) if where is not None else None),
+        prop_names=tuple(prop_names),
     )
     _dry_run(metric)
     return metric
@@ -301,8 +321,8 @@ def _dry_run(metric: SqlMetric) -> None:
     groups = "".join(f", {e.sql(dialect='duckdb')}" for _, e in metric.groups)
     sql = (
         f"SELECT {metric.value_sql()}{groups} FROM (SELECT 'c' AS customer, "
-        "TIMESTAMP '2000-01-01' AS w_start, * FROM events) AS events "
-        f"WHERE {metric.where_sql()} GROUP BY ALL"
+        f"TIMESTAMP '2000-01-01' AS w_start, e.*, {metric.props().extraction()} AS p "
+        f"FROM events AS e) AS events WHERE {metric.where_sql()} GROUP BY ALL"
     )
     with _probe_lock:
         if _probe is None:
@@ -334,15 +354,16 @@ def sql_group_columns(sql: str) -> tuple[str, ...]:
     return tuple(name for name, _ in parse_sql_metric(sql).groups)
 
 
-def sql_match_condition(sql: str, alias: str = "e") -> str:
-    """Whether an event (relation ``alias`` of the events table) passes the metric's WHERE."""
-    return f"coalesce({parse_sql_metric(sql).where_sql(alias)}, FALSE)"
+def sql_match_condition(sql: str) -> str:
+    """Whether a row ``e`` of the events table passes the metric's WHERE (for search)."""
+    where = parse_sql_metric(sql).row_where
+    return "TRUE" if where is None else f"coalesce({where.sql(dialect='duckdb')}, FALSE)"
 
 
 def sql_usage(sql: str, scope: Scope, window: WindowSize) -> str:
     """``(customer, w_start, w_end, value)`` for every customer and window of the scope."""
     metric = parse_sql_metric(sql)
-    scoped = scope.scoped_events(DUCKDB, window)
+    scoped = scope.scoped(window, metric.props())
     windows = DUCKDB.windows(window, scope.starting_on, scope.ending_before)
     return (
         f"WITH a AS (SELECT events.customer, events.w_start, {metric.value_sql()} AS value "
@@ -376,7 +397,7 @@ def sql_grouped_query(
     group = "".join(f", {e}" for e in exprs)
     return (
         f"SELECT events.customer, events.w_start{cols}, {metric.value_sql()} "
-        f"FROM ({scope.scoped_events(DUCKDB, window)}) AS events "
+        f"FROM ({scope.scoped(window, metric.props())}) AS events "
         f"WHERE {' AND '.join(f'({c})' for c in conditions)} "
         f"GROUP BY events.customer, events.w_start{group} "
         f"ORDER BY events.customer, events.w_start{''.join(f', {i + 3}' for i in range(len(keys)))}"
