@@ -179,7 +179,7 @@ def _translate(node: exp.Expression, to: _Translator) -> exp.Expression:
         if len(node.expressions) != 1:
             raise _reject(f"{name} takes one argument")
         function = "arg_min" if name == "EARLIEST" else "arg_max"
-        arg = node.expressions[0]
+        arg = node.expressions[0].transform(to)  # a replaced node is not visited again
         return exp.Anonymous(
             this=function,
             expressions=[arg, _frag(f"{{'t': {to.table}.ts, 's': {to.table}.seq}}")],
@@ -247,6 +247,9 @@ def parse_sql_metric(sql: str) -> SqlMetric:
     columns = list(tree.expressions)
     if not columns:
         raise _reject("must select at least one column")
+    for part in [*columns, tree.args.get("where")]:
+        for column in part.find_all(exp.Column) if part is not None else ():
+            _translate(column, _Translator("events", None))  # unknown columns first
     names = [c.alias_or_name for c in columns]
     value_index = names.index("value") if "value" in names else 0
     value = columns[value_index]
