@@ -25,9 +25,10 @@ atomic: it is stored whole or, if the write fails, not at all.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +39,8 @@ import duckdb
 from ..models import BillableMetricSpec, SpecError, Violation
 from ..models.event import Event
 from . import queries
-from .properties import raw_json, texts_json
+from .log import IngestLog, complete_lines, log_files
+from .properties import property_texts
 from .queries import DUCKDB, Scope, lit, lits
 from .types import (
     CustomerRef,
@@ -67,18 +69,27 @@ CREATE TABLE IF NOT EXISTS events (
 )
 """
 
-_INSERT = """
+#: Rows as the ingest log holds them: one JSON line per batch, a list of row objects.
+_ROW_TYPE = (
+    '[{"s": "BIGINT", "t": "VARCHAR", "c": "VARCHAR", "e": "VARCHAR", "ts": "BIGINT", '
+    '"p": "JSON", "r": "JSON", "i": "BIGINT", "d": "BOOLEAN"}]'
+)
+_LOAD = f"""
 INSERT INTO events
-SELECT u.seq, u.tid, u.cid, u.etype, make_timestamp(u.ts), u.props, u.properties,
-       make_timestamp(u.ing), u.dup
+SELECT r.s, r.t, r.c, r.e, make_timestamp(r.ts), r.p::VARCHAR, r.r::VARCHAR,
+       make_timestamp(r.i), r.d
 FROM (
-    SELECT unnest($seq::BIGINT[]) AS seq, unnest($tid::VARCHAR[]) AS tid,
-           unnest($cid::VARCHAR[]) AS cid, unnest($etype::VARCHAR[]) AS etype,
-           unnest($ts::BIGINT[]) AS ts, unnest($props::VARCHAR[]) AS props,
-           unnest($properties::VARCHAR[]) AS properties, unnest($ing::BIGINT[]) AS ing,
-           unnest($dup::BOOLEAN[]) AS dup
-) AS u
+    SELECT unnest(from_json(line, '{_ROW_TYPE}')) AS r
+    FROM (SELECT unnest(string_split($text, chr(10))) AS line)
+    WHERE line <> ''
+)
+WHERE r.s > $after
+ORDER BY r.s
 """
+#: Events the log may hold before the engine moves them into DuckDB in the background.
+FLUSH_EVENTS = 20_000
+#: ... or after this many seconds.
+FLUSH_SECONDS = 1.0
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -130,27 +141,11 @@ def window_end(start: datetime, window: WindowSize, ending_before: datetime) -> 
     return ending_before if step is None else start + step
 
 
-@dataclass
-class _Batch:
-    """One ``ingest`` call waiting for (or done with) its group commit."""
-
-    transaction_ids: list[str]
-    customer_ids: list[str]
-    event_types: list[str]
-    timestamps: list[int]
-    props: list[str]
-    properties: list[str]
-    ingested_at: int
-    done: bool = False
-    result: IngestResult | None = None
-    error: BaseException | None = None
-
-
 class MeteringEngine:
     """Holds events (a DuckDB database file, or in memory when ``path`` is None).
 
-    Every public method may be called from several threads at once: writes are serialised
-    (and group-committed), reads use their own DuckDB cursor.
+    Every public method may be called from several threads at once: ingests are serialised
+    (and their fsyncs group-committed), reads use their own DuckDB cursor.
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
@@ -158,10 +153,12 @@ class MeteringEngine:
         self._db = duckdb.connect(":memory:" if self.path is None else str(self.path))
         self._db.execute("SET enable_progress_bar = false")
         self._db.execute(SCHEMA)
-        self._write_lock = threading.Lock()
-        self._queue_lock = threading.Lock()
-        self._queue: list[_Batch] = []
+        self._write_lock = threading.Lock()  # sequence numbers, the dedupe set, the log
+        self._flush_lock = threading.Lock()  # one move of the log into DuckDB at a time
         self._closed = False
+        self._pending: list[str] = []  # batch lines not yet in DuckDB
+        self._pending_events = 0
+        self._recover()
         row = self._db.execute(
             "SELECT coalesce(max(seq), 0), list(transaction_id) FILTER (WHERE NOT is_duplicate)"
             " FROM events"
@@ -169,84 +166,122 @@ class MeteringEngine:
         assert row is not None
         self._last_seq: int = row[0]
         self._seen: set[str] = set(row[1] or ())
+        self._log = None if self.path is None else IngestLog(self.path)
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if self._log is not None:
+            self._flusher = threading.Thread(
+                target=self._flush_in_background, name="metering-flush", daemon=True
+            )
+            self._flusher.start()
+
+    @staticmethod
+    def files(path: str | Path) -> list[Path]:
+        """Every file an engine at ``path`` keeps: the database, its WAL, the ingest logs."""
+        database = Path(path)
+        return [database, database.with_name(database.name + ".wal"), *log_files(database)]
+
+    def _recover(self) -> None:
+        """Load what the ingest logs hold beyond the database (after a crash or a kill)."""
+        if self.path is None:
+            return
+        for stale in log_files(self.path):
+            text = complete_lines(stale)
+            if text:
+                self._load(text)
+            stale.unlink()
+
+    def _load(self, text: str) -> None:
+        """Batch lines into the events table, skipping rows it already has."""
+        row = self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        after = row[0] if row else 0
+        self._db.execute(_LOAD, {"text": text, "after": after})
 
     # -- ingest ---------------------------------------------------------------------------
 
     def ingest(self, events: Sequence[Event], *, ingested_at: datetime) -> IngestResult:
-        """Store a validated batch atomically; the first event with a transaction id wins."""
-        batch = _Batch(
-            transaction_ids=[e.transaction_id for e in events],
-            customer_ids=[e.customer_id for e in events],
-            event_types=[e.event_type for e in events],
-            timestamps=[micros(e.timestamp) for e in events],
-            props=[texts_json(e.properties) for e in events],
-            properties=[raw_json(e.properties) for e in events],
-            ingested_at=micros(ingested_at),
-        )
-        with self._queue_lock:
-            self._queue.append(batch)
+        """Store a validated batch atomically and durably; the first event with a
+        transaction id wins. Returns once the batch is on disk (file engines)."""
+        ing = micros(ingested_at)
+        rows: list[dict[str, Any]] = []
+        for e in events:
+            props = e.properties
+            raw = props or {}
+            rows.append(
+                {
+                    "t": e.transaction_id,
+                    "c": e.customer_id,
+                    "e": e.event_type,
+                    "ts": micros(e.timestamp),
+                    "p": raw if _all_strings(raw) else property_texts(raw),
+                    "r": raw,
+                    "i": ing,
+                }
+            )
         with self._write_lock:
-            if not batch.done:
-                with self._queue_lock:
-                    batches, self._queue = self._queue, []
-                self._write(batches)
-        if batch.error is not None:
-            raise batch.error
-        assert batch.result is not None
-        return batch.result
-
-    def _write(self, batches: list[_Batch]) -> None:
-        """One transaction for every queued batch (called with the write lock held)."""
-        if self._closed:
-            error = RuntimeError("the metering engine is closed")
-            for batch in batches:
-                batch.error, batch.done = error, True
-            return
-        seq = self._last_seq
-        new_ids: set[str] = set()
-        columns: dict[str, list[Any]] = {
-            k: [] for k in ("seq", "tid", "cid", "etype", "ts", "props", "properties", "ing", "dup")
-        }
-        results = []
-        for batch in batches:
-            stored = 0
-            n = len(batch.transaction_ids)
-            dups = []
-            for tid in batch.transaction_ids:
-                duplicate = tid in self._seen or tid in new_ids
+            if self._closed:
+                raise RuntimeError("the metering engine is closed")
+            seq = self._last_seq
+            new: set[str] = set()
+            for row in rows:
+                seq += 1
+                row["s"] = seq
+                tid: str = row["t"]
+                row["d"] = duplicate = tid in self._seen or tid in new
                 if not duplicate:
-                    new_ids.add(tid)
-                    stored += 1
-                dups.append(duplicate)
-            columns["seq"].extend(range(seq + 1, seq + n + 1))
-            seq += n
-            columns["tid"].extend(batch.transaction_ids)
-            columns["cid"].extend(batch.customer_ids)
-            columns["etype"].extend(batch.event_types)
-            columns["ts"].extend(batch.timestamps)
-            columns["props"].extend(batch.props)
-            columns["properties"].extend(batch.properties)
-            columns["ing"].extend([batch.ingested_at] * n)
-            columns["dup"].extend(dups)
-            results.append(IngestResult(stored=stored, duplicates=n - stored))
-        try:
-            if columns["seq"]:
-                self._db.execute(_INSERT, columns)
-        except BaseException as error:
-            for batch in batches:
-                batch.error, batch.done = error, True
-            raise
-        self._last_seq = seq
-        self._seen |= new_ids
-        for batch, result in zip(batches, results, strict=True):
-            batch.result, batch.done = result, True
+                    new.add(tid)
+            # One line per batch: a batch is in the log whole or (a torn line) not at all.
+            line = json.dumps(rows, separators=(",", ":"), default=_json_default) + "\n"
+            ticket = self._log.append(line.encode()) if self._log is not None else None
+            self._last_seq = seq
+            self._seen |= new
+            self._pending.append(line)
+            self._pending_events += len(rows)
+            backlog = self._pending_events
+        if ticket is not None and self._log is not None:
+            self._log.sync(ticket)
+        if backlog >= FLUSH_EVENTS:
+            if self._log is None:
+                self.flush()
+            else:
+                self._wake.set()
+        return IngestResult(stored=len(new), duplicates=len(rows) - len(new))
+
+    def flush(self) -> None:
+        """Move the ingest log into DuckDB (queries call this first, so they see every
+        acknowledged batch)."""
+        with self._flush_lock:
+            with self._write_lock:
+                if not self._pending or self._closed:
+                    return
+                lines, self._pending, self._pending_events = self._pending, [], 0
+                closed = self._log.rotate() if self._log is not None else None
+            try:
+                self._load("".join(lines))
+            except BaseException:
+                with self._write_lock:  # keep them for the next try (they are in the log too)
+                    self._pending[:0] = lines
+                raise
+            if closed is not None:
+                closed.unlink()
+
+    def _flush_in_background(self) -> None:
+        while not self._closed:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            if self._closed:
+                return
+            # A failed move keeps the batches (in memory and in the log); the next read retries.
+            with contextlib.suppress(Exception):
+                self.flush()
 
     # -- queries --------------------------------------------------------------------------
 
     def _read(self, sql: str) -> list[tuple[Any, ...]]:
-        with self._queue_lock:
-            if self._closed:
-                raise RuntimeError("the metering engine is closed")
+        if self._closed:
+            raise RuntimeError("the metering engine is closed")
+        self.flush()
+        with self._flush_lock:
             cursor = self._db.cursor()
         try:
             return cursor.execute(sql).fetchall()
@@ -439,10 +474,32 @@ class MeteringEngine:
         return len(self._seen)
 
     def close(self) -> None:
-        with self._write_lock, self._queue_lock:
-            if not self._closed:
-                self._closed = True
-                self._db.close()
+        """Move the log into DuckDB, stop the background flusher, close the database."""
+        with self._flush_lock, self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._pending:
+                self._load("".join(self._pending))
+                self._pending, self._pending_events = [], 0
+            if self._log is not None:
+                self._log.close()
+                for done in log_files(self._log.database):
+                    done.unlink()  # everything is in DuckDB now
+            self._db.close()
+        self._wake.set()
+        if self._flusher is not None:
+            self._flusher.join()
+
+
+def _all_strings(properties: dict[str, Any]) -> bool:
+    return all(type(v) is str for v in properties.values())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # exact; a float would lose digits
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _check_group_by(metric: MeteredMetric, key: str) -> None:
