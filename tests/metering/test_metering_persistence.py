@@ -56,3 +56,40 @@ def test_concurrent_ingests_are_each_atomic_and_deduped(tmp_path: Path) -> None:
     # ids run from 0 (worker 0, b 0, i 0) to 7 * 7 + 19 * 50 + 49 = 1048, every one of them.
     assert stored == h.value(metric("count", aggregation_type="COUNT")) == 1049
     h.engine.close()
+
+
+CRASH = """
+import os, sys
+from datetime import datetime, UTC
+sys.path.insert(0, {harness!r})
+from metering_harness import INGESTED, at, event
+from pulumi_metronome.metering import MeteringEngine
+engine = MeteringEngine({path!r})
+engine.ingest([event("t1", n=1, ts=at(1)), event("t2", n=2, ts=at(1))], ingested_at=INGESTED)
+engine.ingest([event("t3", n=4, ts=at(1)), event("t1", n=8, ts=at(1))], ingested_at=INGESTED)
+os._exit(0)  # killed: no close, nothing moved into DuckDB by a clean shutdown
+"""
+
+
+def test_a_killed_process_loses_no_acknowledged_batch(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from pulumi_metronome.metering.log import log_files
+
+    path = tmp_path / "events.duckdb"
+    script = CRASH.format(harness=str(Path(__file__).parent), path=str(path))
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    logs = log_files(path)
+    assert logs, "the acknowledged batches are in the ingest log"
+    with logs[-1].open("ab") as torn:  # a batch cut off mid-write: never acknowledged
+        torn.write(b'[{"s":99,"t":"torn","c":"c1"')
+
+    h = Harness(MeteringEngine(path))
+    try:
+        assert h.value(metric("sum", **keyed("SUM"))) == D("7")  # 1 + 2 + 4; t1 again is a dup
+        assert h.ingest(event("t2", n=100), event("torn", n=16, ts=at(1))) == (1, 1)
+        assert h.value(metric("sum", **keyed("SUM"))) == D("23")
+    finally:
+        h.engine.close()
+    assert log_files(path) == []  # a clean close leaves everything in DuckDB
