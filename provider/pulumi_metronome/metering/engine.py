@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -66,7 +67,8 @@ CREATE TABLE IF NOT EXISTS events (
     properties VARCHAR NOT NULL,
     ingested_at TIMESTAMP NOT NULL,
     is_duplicate BOOLEAN NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS metering_state (sorted_upto BIGINT NOT NULL)
 """
 
 #: Rows as the ingest log holds them: one JSON line per batch, a list of row objects.
@@ -90,6 +92,10 @@ ORDER BY r.s
 FLUSH_EVENTS = 20_000
 #: ... or after this many seconds.
 FLUSH_SECONDS = 1.0
+#: The table is rewritten in (customer, time) order when this many rows arrived since the
+#: last rewrite (and at least a tenth of the table), once ingest has paused this long.
+COMPACT_MIN_ROWS = 50_000
+COMPACT_IDLE_SECONDS = 2.0
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -166,6 +172,10 @@ class MeteringEngine:
         assert row is not None
         self._last_seq: int = row[0]
         self._seen: set[str] = set(row[1] or ())
+        state = self._db.execute("SELECT coalesce(max(sorted_upto), 0) FROM metering_state")
+        self._sorted_upto: int = (state.fetchone() or (0,))[0]
+        self._compact_lock = threading.Lock()
+        self._last_ingest = time.monotonic()
         self._log = None if self.path is None else IngestLog(self.path)
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -234,6 +244,7 @@ class MeteringEngine:
             line = json.dumps(rows, separators=(",", ":"), default=_json_default) + "\n"
             ticket = self._log.append(line.encode()) if self._log is not None else None
             self._last_seq = seq
+            self._last_ingest = time.monotonic()
             self._seen |= new
             self._pending.append(line)
             self._pending_events += len(rows)
@@ -274,6 +285,53 @@ class MeteringEngine:
             # A failed move keeps the batches (in memory and in the log); the next read retries.
             with contextlib.suppress(Exception):
                 self.flush()
+                unsorted = self._last_seq - self._sorted_upto
+                idle = time.monotonic() - self._last_ingest >= COMPACT_IDLE_SECONDS
+                if idle and unsorted >= max(COMPACT_MIN_ROWS, self._last_seq // 10):
+                    self.compact()
+
+    def compact(self) -> bool:
+        """Rewrite the events table in (customer, time) order; True if there was anything new.
+
+        Events arrive interleaved across customers, so every row group holds every customer
+        and a one-customer query reads them all. Sorted, DuckDB's per-row-group min/max
+        lets a query skip the row groups of other customers. The sort runs on a snapshot
+        while ingest and queries go on; only the swap of the two tables holds the flush lock.
+        """
+        with self._compact_lock:
+            if self._closed:
+                return False
+            self.flush()
+            cursor = self._db.cursor()
+            try:
+                found = cursor.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+                upto = found[0] if found else 0
+                if upto <= self._sorted_upto:
+                    return False
+                cursor.execute("DROP TABLE IF EXISTS events_sorted")
+                cursor.execute(
+                    "CREATE TABLE events_sorted AS SELECT * FROM events "
+                    f"WHERE seq <= {upto} ORDER BY customer_id, ts, seq"
+                )
+                with self._flush_lock:
+                    cursor.execute("BEGIN TRANSACTION")
+                    try:
+                        cursor.execute(
+                            f"INSERT INTO events_sorted SELECT * FROM events WHERE seq > {upto} "
+                            "ORDER BY seq"
+                        )
+                        cursor.execute("DROP TABLE events")
+                        cursor.execute("ALTER TABLE events_sorted RENAME TO events")
+                        cursor.execute("DELETE FROM metering_state")
+                        cursor.execute(f"INSERT INTO metering_state VALUES ({upto})")
+                        cursor.execute("COMMIT")
+                    except BaseException:
+                        cursor.execute("ROLLBACK")
+                        raise
+                    self._sorted_upto = upto
+            finally:
+                cursor.close()
+            return True
 
     # -- queries --------------------------------------------------------------------------
 
@@ -475,7 +533,7 @@ class MeteringEngine:
 
     def close(self) -> None:
         """Move the log into DuckDB, stop the background flusher, close the database."""
-        with self._flush_lock, self._write_lock:
+        with self._compact_lock, self._flush_lock, self._write_lock:
             if self._closed:
                 return
             self._closed = True
