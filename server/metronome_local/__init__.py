@@ -39,10 +39,10 @@ Customers and metering (the rules themselves: ``shared/reference/metering-semant
   per customer. Billing-provider fields of the create body are refused (400).
 - Unknown customer or metric ids in usage queries: 404 naming the field
   (``customer_ids[1]``, ``billable_metrics[0].id``, ``customer_id``).
-- ``/v1/usage`` pages hold 100 rows (``Settings.usage_page_size``); ``/v1/usage/groups`` takes ``limit`` 1 to 100 (default
-  100). A query covers at most 10,000 windows. Without a period, ``/v1/usage/groups``
-  covers 34 days before today's UTC midnight to two days after it. ``current_period`` is
-  refused (no plans or contracts here).
+- ``/v1/usage`` pages hold 100 rows (``Settings.usage_page_size``); ``/v1/usage/groups``
+  takes ``limit`` 1 to 100 (default 100). A query covers at most 10,000 windows. Without a
+  period, ``/v1/usage/groups`` covers 34 days before today's UTC midnight to two days
+  after it. ``current_period`` is refused (no plans or contracts here).
 - ``/v1/events/search`` takes 1 to 100 ids (``transactionIds``, as the SDK sends them;
   ``transaction_ids`` is accepted too) and answers every receipt of them, duplicates
   included (``is_duplicate``); ids never ingested are left out. ``id`` is derived from the
