@@ -5,8 +5,10 @@
 2. Engine ingest: the same number of events through ``MeteringEngine.ingest`` in batches of
    100 into a DuckDB file, 5% of transaction ids repeated, from 1 client and from 4 threads:
    events/s and the engine's time per batch.
-3. ``usage`` latency over those 1,000,000 stored events: one customer, one metric, DAY
-   windows over 30 days, p50 / p99 for streaming metrics and a SQL metric.
+3. ``usage`` latency over those 1,000,000 stored events (100 customers): one customer, one
+   metric, DAY windows over 30 days, p50 / p99 for streaming metrics and a SQL metric, with
+   the events in arrival order and after ``compact()`` (which the engine runs by itself
+   when ingest pauses).
 
 Run: ``.venv/bin/python benchmarks/metering_inprocess.py [--events N]``.
 """
@@ -196,6 +198,11 @@ def main() -> None:
             if clients == 4:
                 engine.close()
                 engine = MeteringEngine(Path(tmp) / f"ingest-{clients}.duckdb")  # reopened
+                print("-- events in arrival order (customers interleaved):")
+                bench_usage(engine, args.repeats)
+                started = time.perf_counter()
+                engine.compact()
+                print(f"-- after compact() ({time.perf_counter() - started:.1f} s):")
                 bench_usage(engine, args.repeats)
             engine.close()
     print(f"peak RSS of the whole run: {peak_rss_mib():,.0f} MiB")
