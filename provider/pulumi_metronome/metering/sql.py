@@ -20,7 +20,7 @@ query gives over no events at all (``COUNT`` 0, ``SUM`` null), as SQL would.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -83,6 +83,8 @@ _ALLOWED: tuple[type[exp.Expression], ...] = (
     *_AGGREGATES,
 )
 _ORDERED = ("EARLIEST", "LATEST")
+#: Result types a value column may have (DuckDB's names).
+_NUMERIC_TYPES = ("INT", "DECIMAL", "DOUBLE", "FLOAT", "NUMBER", "REAL")
 _TYPES = {
     exp.DataType.Type.DECIMAL,
     exp.DataType.Type.DOUBLE,
@@ -117,6 +119,8 @@ class SqlMetric:
     row_where: exp.Expression | None
     #: Properties the query reads, in the order of the extracted list column ``p``.
     prop_names: tuple[str, ...]
+    #: The value over no events at all (an empty window), as a SQL literal.
+    empty: str = "NULL"
 
     def value_sql(self) -> str:
         return self.value.sql(dialect="duckdb")
@@ -289,8 +293,7 @@ def parse_sql_metric(sql: str) -> SqlMetric:
         row_where=(where.this.transform(_Translator("e", None)) if where is not None else None),
         prop_names=tuple(prop_names),
     )
-    _dry_run(metric)
-    return metric
+    return replace(metric, empty=_dry_run(metric))
 
 
 def _unalias(node: exp.Expression) -> exp.Expression:
@@ -317,9 +320,10 @@ _probe_lock = threading.Lock()
 _probe: duckdb.DuckDBPyConnection | None = None
 
 
-def _dry_run(metric: SqlMetric) -> None:
+def _dry_run(metric: SqlMetric) -> str:
     """Bind the translated query against an empty events table: DuckDB names type errors
-    (``SUM`` over a string property, a non-aggregated column) as Metronome would refuse them."""
+    (``SUM`` over a string property, a non-aggregated column) as Metronome would refuse them.
+    Returns the value over no events, as a SQL literal."""
     global _probe
     groups = "".join(f", {e.sql(dialect='duckdb')}" for _, e in metric.groups)
     sql = (
@@ -334,7 +338,13 @@ def _dry_run(metric: SqlMetric) -> None:
             _probe = duckdb.connect(":memory:")
             _probe.execute(SCHEMA)
         try:
-            _probe.execute(f"SELECT * FROM ({sql}) LIMIT 0").fetchall()
+            cursor = _probe.execute(f"SELECT * FROM ({sql}) LIMIT 0")
+            kind = str(cursor.description[0][1]).upper() if cursor.description else ""
+            cursor.fetchall()
+            nothing = _probe.execute(
+                f"SELECT CAST(({metric.value_sql()}) AS VARCHAR) FROM (SELECT e.*, "
+                f"{metric.props().extraction()} AS p FROM events AS e) AS events"
+            ).fetchone()
         except duckdb.Error as error:
             message = str(error).split("\n")[0]
             for prefix in ("Binder Error: ", "Parser Error: ", "Conversion Error: "):
@@ -342,6 +352,13 @@ def _dry_run(metric: SqlMetric) -> None:
             raise _reject(
                 f"cannot be evaluated: {message} (properties are strings: CAST them to compute)"
             ) from None
+    if not any(word in kind for word in _NUMERIC_TYPES):
+        raise _reject(
+            f"the value column must be a number, not {kind or 'unknown'}: "
+            "CAST properties to compute, e.g. SUM(CAST(properties.<name> AS DECIMAL))"
+        )
+    text = nothing[0] if nothing else None
+    return "NULL" if text is None else text
 
 
 def check_sql(sql: str) -> str | None:
@@ -372,9 +389,8 @@ def sql_usage(sql: str, scope: Scope, window: WindowSize) -> str:
         f"WITH a AS (SELECT events.customer, events.w_start, {metric.value_sql()} AS value "
         f"FROM ({scoped}) AS events WHERE {metric.where_sql()} "
         "GROUP BY events.customer, events.w_start) "
-        "SELECT ids.customer, w.w_start, w.w_end, CASE WHEN a.w_start IS NULL THEN "
-        f"(SELECT {metric.value_sql()} FROM ({scoped}) AS events WHERE FALSE) "
-        "ELSE a.value END "
+        "SELECT ids.customer, w.w_start, w.w_end, "
+        f"CASE WHEN a.w_start IS NULL THEN {metric.empty} ELSE a.value END "
         f"FROM {scope.customer_ids()} CROSS JOIN {windows} AS w "
         "LEFT JOIN a ON a.customer = ids.customer AND a.w_start = w.w_start "
         "ORDER BY ids.customer, w.w_start"
