@@ -142,6 +142,18 @@ def check_range(starting_on: datetime, ending_before: datetime) -> None:
         raise SpecError(problems)
 
 
+def window_size(text: str) -> WindowSize:
+    """``hour``, ``Day``, ``NONE``...: Metronome takes any case."""
+    upper = text.upper()
+    if upper == "HOUR":
+        return "HOUR"
+    if upper == "DAY":
+        return "DAY"
+    if upper == "NONE":
+        return "NONE"
+    raise SpecError([Violation("window_size", "must be one of HOUR, DAY, NONE (any case)")])
+
+
 def window_end(start: datetime, window: WindowSize, ending_before: datetime) -> datetime:
     step = _STEP.get(window)
     return ending_before if step is None else start + step
@@ -349,6 +361,7 @@ class MeteringEngine:
     def usage(self, query: UsageQuery) -> list[UsageRow]:
         """Rows ordered by customer id, metric id, window start."""
         check_range(query.starting_on, query.ending_before)
+        window = window_size(query.window_size)
         for metric_id, wanted in query.group_by.items():
             found = next((m for m in query.metrics if m.id == metric_id), None)
             if found is not None:
@@ -359,10 +372,10 @@ class MeteringEngine:
         rows: list[UsageRow] = []
         for metric in query.metrics:
             group_by: GroupBy | None = query.group_by.get(metric.id)
-            totals = self._totals(metric, scope, query.window_size)
+            totals = self._totals(metric, scope, window)
             groups: dict[tuple[str, datetime], dict[str, Decimal | None]] = {}
             if group_by is not None:
-                groups = self._group_by(metric, scope, query.window_size, group_by)
+                groups = self._group_by(metric, scope, window, group_by)
             for customer, start, end, value in totals:
                 rows.append(
                     UsageRow(
@@ -441,6 +454,7 @@ class MeteringEngine:
     def usage_groups(self, query: GroupsQuery) -> list[GroupRow]:
         """One row per window and group tuple that has matching events, by window then group."""
         check_range(query.starting_on, query.ending_before)
+        window = window_size(query.window_size)
         metric = query.metric
         keys = _resolve_group_key(metric, query.group_key)
         for name in query.group_filters:
@@ -460,17 +474,17 @@ class MeteringEngine:
             found = sql_grouped(
                 metric.spec.sql,
                 scope,
-                query.window_size,
+                window,
                 keys,
                 query.group_filters,
                 read=self._read,
             )
         else:
-            found = self._grouped(metric, scope, query.window_size, keys, query.group_filters)
+            found = self._grouped(metric, scope, window, keys, query.group_filters)
         return [
             GroupRow(
                 start=start,
-                end=window_end(start, query.window_size, query.ending_before),
+                end=window_end(start, window, query.ending_before),
                 group=dict(zip(keys, values, strict=True)),
                 value=value,
             )

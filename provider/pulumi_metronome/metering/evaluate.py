@@ -30,7 +30,8 @@ from pydantic import TypeAdapter, ValidationError
 from ..models import BillableMetricSpec, SpecError, Violation, parse_metric_spec, violations_from
 from ..models.event import Event, parse_timestamp
 from .engine import MeteringEngine, check_range
-from .types import CustomerRef, GroupBy, MeteredMetric, UsageQuery, UsageRow, WindowSize
+from .engine import window_size as engine_window_size
+from .types import CustomerRef, GroupBy, MeteredMetric, UsageQuery, UsageRow
 
 #: Events validated and stored per step (bounded memory for large files).
 CHUNK = 20_000
@@ -206,9 +207,7 @@ def evaluate(
     start = _moment(starting_on, "starting_on")
     end = _moment(ending_before, "ending_before")
     check_range(start, end)
-    window = window_size.upper()
-    if window not in ("HOUR", "DAY", "NONE"):
-        raise SpecError([Violation("window_size", "must be one of HOUR, DAY, NONE (any case)")])
+    window = engine_window_size(window_size)
     resolved = metered_metrics(metrics)
     engine = MeteringEngine(None)
     try:
@@ -218,7 +217,7 @@ def evaluate(
             customers=_customers(engine, customers),
             starting_on=start,
             ending_before=end,
-            window_size=_window(window),
+            window_size=window,
             group_by={
                 k: v if isinstance(v, GroupBy) else GroupBy(v) for k, v in (group_by or {}).items()
             },
@@ -226,11 +225,3 @@ def evaluate(
         return engine.usage(query)
     finally:
         engine.close()
-
-
-def _window(text: str) -> WindowSize:
-    if text == "HOUR":
-        return "HOUR"
-    if text == "DAY":
-        return "DAY"
-    return "NONE"
