@@ -197,7 +197,8 @@ def main() -> None:
             bench_ingest(engine, n if clients == 4 else min(n, 200_000), clients)
             if clients == 4:
                 engine.close()
-                engine = MeteringEngine(Path(tmp) / f"ingest-{clients}.duckdb")  # reopened
+                # Reopened, with the background compaction off until it is measured.
+                engine = MeteringEngine(Path(tmp) / f"ingest-{clients}.duckdb", auto_compact=False)
                 print("-- events in arrival order (customers interleaved):")
                 bench_usage(engine, args.repeats)
                 started = time.perf_counter()

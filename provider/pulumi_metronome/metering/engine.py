@@ -166,8 +166,10 @@ class MeteringEngine:
     (and their fsyncs group-committed), reads use their own DuckDB cursor.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, auto_compact: bool = True) -> None:
+        """``auto_compact``: let the background thread run ``compact`` when ingest pauses."""
         self.path = None if path is None else Path(path)
+        self.auto_compact = auto_compact
         self._db = duckdb.connect(":memory:" if self.path is None else str(self.path))
         self._db.execute("SET enable_progress_bar = false")
         self._db.execute(SCHEMA)
@@ -299,7 +301,8 @@ class MeteringEngine:
                 self.flush()
                 unsorted = self._last_seq - self._sorted_upto
                 idle = time.monotonic() - self._last_ingest >= COMPACT_IDLE_SECONDS
-                if idle and unsorted >= max(COMPACT_MIN_ROWS, self._last_seq // 10):
+                enough = unsorted >= max(COMPACT_MIN_ROWS, self._last_seq // 10)
+                if self.auto_compact and idle and enough:
                     self.compact()
 
     def compact(self) -> bool:
