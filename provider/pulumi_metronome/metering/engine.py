@@ -16,11 +16,16 @@ does; no usage query ever reads them. Customer ids are resolved at query time (a
 sent with an alias counts once the alias is set).
 
 Ingest: validation is done by the caller (``models.event.parse_events``); ``ingest`` dedupes
-against an in-memory set of stored transaction ids (loaded at open) and appends the batch
-with one bulk INSERT from columnar lists. Concurrent callers are group-committed: while one
-batch is being written, the batches that arrive queue up and go in together in the next
-transaction, so the fixed cost of a commit (a WAL fsync) is shared. Each batch is still
-atomic: it is stored whole or, if the write fails, not at all.
+against an in-memory set of stored transaction ids (loaded at open), numbers the rows, and
+appends the batch as one line to the ingest log (``log``), returning once an ``fsync`` has
+put it on disk; concurrent callers share one ``fsync`` (group commit). The log moves into
+DuckDB in bulk (one native JSON parse and one INSERT for thousands of events) before every
+read and in a background thread, so no per-batch DuckDB commit is paid. A batch is atomic:
+one line, whole or (torn by a crash, never acknowledged) dropped.
+
+Order: events arrive interleaved across customers; when ingest pauses, ``compact`` rewrites
+the table in (customer, time) order so a one-customer query skips the other customers' row
+groups (DuckDB keeps min/max per row group).
 """
 
 from __future__ import annotations
