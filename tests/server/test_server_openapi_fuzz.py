@@ -97,7 +97,7 @@ def test_stateful_sequences_conform(served_schema: Any, fuzz_server: LocalServer
     fuzz_server.clear_requests()
     run_state_machine_as_test(
         machine,
-        settings=settings(FUZZ, max_examples=25, stateful_step_count=8),
+        settings=settings(FUZZ, max_examples=60, stateful_step_count=8),
     )
     # The links were followed: ids from create reached get, rename and archive.
     log = fuzz_server.requests()
