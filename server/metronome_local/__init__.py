@@ -15,8 +15,8 @@ Choices where Metronome's behaviour is not documented (kept here, in one place):
 - Archiving an archived metric is a 200 and keeps the first ``archived_at``.
 - A metric always carries ``custom_fields`` (``{}`` when it has none); other unset fields
   are left out of the answer. Lists are in creation order; the default page size is 100.
-- Custom field values are stored only for ``billable_metric``; setValues/deleteValues
-  for other entity kinds are a 400. ``deleteValues`` of a key without a value (or not on
+- Custom field values are stored for ``billable_metric`` and ``customer``;
+  setValues/deleteValues for other entity kinds are a 400. ``deleteValues`` of a key without a value (or not on
   the allow list) is a no-op. ``removeKey`` also deletes that key's values.
 - Unknown keys in setValues or a create body's ``custom_fields``: 400 naming each key.
   ``enforce_uniqueness``: a value already held by another metric for that key is a 400.

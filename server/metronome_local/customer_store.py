@@ -59,6 +59,7 @@ class CustomerStore:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        store.entity_checks[CUSTOMER_ENTITY] = self._row
         with store.transaction() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():

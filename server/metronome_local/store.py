@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,6 +107,11 @@ class Store:
                     db.execute(statement)
             db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         self._last_prune = 0.0
+        #: Entity kinds whose custom field values are stored here: kind -> a check that the
+        #: entity exists (raises ``NotFound``). Other stores add theirs (``customer_store``).
+        self.entity_checks: dict[str, Callable[[sqlite3.Connection, str], object]] = {
+            METRIC_ENTITY: self._metric_row
+        }
 
     def reset(self) -> None:
         """Forget everything: metrics, custom fields, idempotent responses."""
@@ -317,12 +322,13 @@ class Store:
             return self._custom_field_violations(db, entity, entity_id, custom_fields)
 
     def _require_entity(self, db: sqlite3.Connection, entity: str, entity_id: str) -> None:
-        if entity != METRIC_ENTITY:
+        check = self.entity_checks.get(entity)
+        if check is None:
             raise BadRequest(
                 f"entity: the local server stores custom field values only for "
-                f"{METRIC_ENTITY}, not {entity}"
+                f"{', '.join(sorted(self.entity_checks))}, not {entity}"
             )
-        self._metric_row(db, entity_id)
+        check(db, entity_id)
 
     def _custom_field_violations(
         self,

@@ -228,3 +228,29 @@ def test_customers_survive_a_restart(
         api.post("/v1/customers", json={"name": "y", "ingest_aliases": ["persisted"]}).status_code
         == 400
     )
+
+
+def test_custom_field_values_on_customers(api: ApiClient) -> None:
+    key, unique = unique_name("cust-key"), unique_name("cust-unique")
+    api.add_key(key, entity="customer")
+    api.add_key(unique, entity="customer", unique=True)
+    first, second = create(api), create(api)
+    set_ = {
+        "entity": "customer",
+        "entity_id": first["id"],
+        "custom_fields": {key: "a", unique: "u"},
+    }
+    assert api.post("/v1/customFields/setValues", json=set_).status_code == 200
+    got = api.get(f"/v1/customers/{first['id']}").json()["data"]["custom_fields"]
+    assert got == {key: "a", unique: "u"}
+    taken = {"entity": "customer", "entity_id": second["id"], "custom_fields": {unique: "u"}}
+    response = api.post("/v1/customFields/setValues", json=taken)
+    assert response.status_code == 400
+    assert "already used by another customer" in response.json()["message"]
+    delete = {"entity": "customer", "entity_id": first["id"], "keys": [key]}
+    assert api.post("/v1/customFields/deleteValues", json=delete).status_code == 200
+    got = api.get(f"/v1/customers/{first['id']}").json()["data"]["custom_fields"]
+    assert got == {unique: "u"}
+    missing = {"entity": "customer", "entity_id": str(uuid.uuid4()), "custom_fields": {key: "b"}}
+    response = api.post("/v1/customFields/setValues", json=missing)
+    assert response.status_code == 404
