@@ -229,7 +229,7 @@ def streams(draw: st.DrawFn) -> list[list[dict[str, Any]]]:
 
 
 @settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

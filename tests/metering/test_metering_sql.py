@@ -94,6 +94,14 @@ def test_group_column_with_usage_groups_and_group_by(engine: MeteringEngine, h: 
     ]
 
 
+def test_a_value_that_does_not_cast_counts_as_null(h: Harness) -> None:
+    h.ingest(event("1", tokens="10"), event("2", tokens="abc"), event("3", tokens="2.5"))
+    total = sql("s", "SELECT SUM(CAST(properties.tokens AS DECIMAL)) FROM events")
+    counted = sql("c", "SELECT COUNT(CAST(properties.tokens AS DECIMAL)) FROM events")
+    assert h.value(total) == D("12.5")
+    assert h.value(counted) == 2  # COUNT(x) skips the null of "abc"
+
+
 def test_sql_metrics_see_events_ingested_before_they_existed(h: Harness) -> None:
     h.ingest(event("old"), at=INGESTED)
     m = sql("s", "SELECT COUNT(*) FROM events", created_at=INGESTED + timedelta(days=1))

@@ -39,8 +39,9 @@ SQL metrics
   functions and types beyond the documented ones, a value column that does not aggregate,
   a group column not in GROUP BY, and any query DuckDB cannot bind over the events (``SUM``
   over a property not cast, for one).
-- ``CAST(... AS DECIMAL)`` without a precision is ``DECIMAL(38, 12)``; EARLIEST/LATEST
-  break timestamp ties by ingestion order.
+- ``CAST(... AS DECIMAL)`` without a precision is ``DECIMAL(38, 12)``; a value that does
+  not convert reads as null (so one malformed event cannot fail the metric, as SUM skips
+  non-numbers); EARLIEST/LATEST break timestamp ties by ingestion order.
 - An empty window has the value the query gives over no events (COUNT 0, SUM null).
 - With group columns, ``/v1/usage``'s ``value`` is the query without them (its aggregate over
   every event of the window); a null group value is a group of its own in

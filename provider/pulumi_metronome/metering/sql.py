@@ -188,6 +188,10 @@ def _translate(node: exp.Expression, to: _Translator) -> exp.Expression:
             this=function,
             expressions=[arg, _frag(f"{{'t': {to.table}.ts, 's': {to.table}.seq}}")],
         )
+    if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast):
+        # A value that does not convert reads as null (absent) instead of failing the whole
+        # query: one malformed event must not stop a metric (as SUM skips non-numbers).
+        return exp.TryCast(this=node.this.transform(to), to=_translate(node.args["to"], to))
     if isinstance(node, exp.DataType):
         if node.this not in _TYPES:
             raise _reject(f"CAST to {node.sql()} is not supported")
