@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import metronome
 import pytest
@@ -227,3 +228,49 @@ def test_errors_are_sdk_exceptions_with_our_message(client: Metronome) -> None:
     assert "starting_on: must be aligned to UTC midnight" in str(period.value)
     with pytest.raises(metronome.NotFoundError):
         client.v1.customers.retrieve(customer_id=str(uuid.uuid4()))
+
+
+def test_sdk_retries_through_faults_and_counts_each_event_once(
+    local_server_factory: Any,
+) -> None:
+    """Injected 429/5xx and dropped answers on every endpoint: the SDK retries (a dropped
+    ingest was stored, so its retry is a duplicate), and usage counts each event once."""
+    server: LocalServer = local_server_factory(retry_after_ms=1)
+    with Metronome(
+        bearer_token=server.token,
+        base_url=server.url,
+        max_retries=10,
+        _strict_response_validation=True,
+    ) as client:
+        alias = f"sdk-{uuid.uuid4().hex[:8]}"
+        customer_id = client.v1.customers.create(name="Faulty", ingest_aliases=[alias]).data.id
+        metric_id = client.v1.billable_metrics.create(name="n", aggregation_type="COUNT").data.id
+        server.set_faults(error_rate=0.15, drop_rate=0.2, seed=1)
+        when = (TODAY + timedelta(minutes=1)).isoformat()
+        for batch in range(8):
+            client.v1.usage.ingest(
+                usage=[
+                    {
+                        "transaction_id": f"{alias}-{batch}-{n}",
+                        "customer_id": alias,
+                        "event_type": "call",
+                        "timestamp": when,
+                    }
+                    for n in range(10)
+                ]
+            )
+        rows = list(
+            client.v1.usage.list(
+                starting_on=TODAY,
+                ending_before=TODAY + timedelta(days=1),
+                window_size="NONE",
+                customer_ids=[customer_id],
+                billable_metrics=[{"id": metric_id}],
+            )
+        )
+    assert [r.value for r in rows] == [80]
+    log = server.requests()
+    ingests = [e for e in log if e["path"] == "/v1/ingest"]
+    assert any(e.get("dropped") for e in ingests)
+    assert any(e.get("injected") for e in ingests)
+    assert sum(1 for e in ingests if e["status"] == 200 and not e.get("dropped")) == 8
