@@ -16,6 +16,7 @@ Run: ``.venv/bin/python benchmarks/metering_inprocess.py [--events N]``.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import tempfile
@@ -206,7 +207,9 @@ def main() -> None:
                 print(f"-- after compact() ({time.perf_counter() - started:.1f} s):")
                 bench_usage(engine, args.repeats)
             engine.close()
-    print(f"peak RSS of the whole run: {peak_rss_mib():,.0f} MiB")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"peak RSS of the whole run: {peak_rss_mib():,.0f} MiB (includes the pre-built")
+    print(f"  batches of the ingest benchmark); machine load average at the end: {load}")
 
 
 if __name__ == "__main__":
