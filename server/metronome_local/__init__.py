@@ -16,8 +16,9 @@ Choices where Metronome's behaviour is not documented (kept here, in one place):
 - A metric always carries ``custom_fields`` (``{}`` when it has none); other unset fields
   are left out of the answer. Lists are in creation order; the default page size is 100.
 - Custom field values are stored for ``billable_metric`` and ``customer``;
-  setValues/deleteValues for other entity kinds are a 400. ``deleteValues`` of a key without a value (or not on
-  the allow list) is a no-op. ``removeKey`` also deletes that key's values.
+  setValues/deleteValues for other entity kinds are a 400. ``deleteValues`` of a key
+  without a value (or not on the allow list) is a no-op. ``removeKey`` also deletes that
+  key's values.
 - Unknown keys in setValues or a create body's ``custom_fields``: 400 naming each key.
   ``enforce_uniqueness``: a value already held by another metric for that key is a 400.
 - ``listKeys`` pages hold 100 keys; no entities (or ``[]``) means every kind.

@@ -1,6 +1,6 @@
 """``POST /v1/ingest``: a bare JSON array of 1 to 100 usage events.
 
-The whole batch is validated first (``parse_events``: every problem named as
+The whole batch is validated first (``parse_event_batch``: every problem named as
 ``events[i].field``) and refused whole with a 400, so nothing of a bad batch is stored. A
 good batch is stored in one engine transaction, stamped with one ingestion time; events
 whose ``transaction_id`` is already stored (from this batch or any other) are ignored, so a
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from pulumi_metronome.models import SpecError
-from pulumi_metronome.models.event import MAX_EVENT_AGE, parse_events
+from pulumi_metronome.models.event import MAX_EVENT_AGE, parse_event_batch, parse_events
 
 from .. import wire
 from ..errors import BadRequest
@@ -48,14 +48,18 @@ INGEST_EXAMPLES = {
 async def ingest(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     engines: EngineSlot = request.app.state.engines
-    data = await wire.json_body(request)
+    raw = await request.body()
     now = datetime.now(UTC)
+    max_age = MAX_EVENT_AGE if settings.event_age_limit else None
     try:
-        events = parse_events(
-            data, now=now, max_age=MAX_EVENT_AGE if settings.event_age_limit else None
-        )
+        if raw.strip():
+            events = parse_event_batch(raw, now=now, max_age=max_age)
+        else:
+            events = parse_events(None, now=now, max_age=max_age)
     except SpecError as error:
         raise BadRequest(error.violations) from None
+    except (ValueError, RecursionError) as error:
+        raise BadRequest(f"the body is not valid JSON: {error}") from None
     engine = engines.get()
     await run_in_threadpool(engine.ingest, events, ingested_at=now)
     return Response(status_code=200)
