@@ -3,8 +3,8 @@ customers.
 
 Keys can be added for every entity kind Metronome knows (``CUSTOM_FIELD_ENTITIES``);
 values are stored for the kinds this server holds (``Store.entity_checks``:
-``billable_metric``, ``customer``; other kinds: 400). Changes answer 200 with an empty body, as Metronome does
-(the official SDK casts them to ``None``).
+``billable_metric``, ``customer``; other kinds: 400). Changes answer 200 with an empty
+body, as Metronome does (the official SDK casts them to ``None``).
 """
 
 from __future__ import annotations
