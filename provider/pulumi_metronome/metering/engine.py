@@ -324,7 +324,8 @@ class MeteringEngine:
             if self._closed:
                 return False
             self.flush()
-            cursor = self._db.cursor()
+            with self._flush_lock:  # the shared connection is busy only under this lock
+                cursor = self._db.cursor()
             try:
                 found = cursor.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
                 upto = found[0] if found else 0
