@@ -117,3 +117,42 @@ def test_compaction_keeps_every_answer_and_the_ingestion_order(tmp_path: Path) -
         assert reopened.engine.compact() is True  # "new" arrived after the last rewrite
     finally:
         reopened.engine.close()
+
+
+def test_compaction_while_ingesting_and_querying_loses_nothing(tmp_path: Path) -> None:
+    h = Harness(MeteringEngine(tmp_path / "events.duckdb", auto_compact=False))
+    count = metric("count", aggregation_type="COUNT")
+    customers = [f"c{i}" for i in range(7)]
+    errors: list[str] = []
+    done = threading.Event()
+
+    def ingest() -> None:
+        try:
+            for b in range(100):
+                h.ingest(
+                    *[event(f"t{b}-{i}", customer=f"c{i % 7}", ts=at(i % 24)) for i in range(50)]
+                )
+        except Exception as error:  # reported below
+            errors.append(f"ingest: {error!r}")
+        finally:
+            done.set()
+
+    def query() -> None:
+        try:
+            while not done.is_set():
+                h.rows([count], customers)
+        except Exception as error:
+            errors.append(f"query: {error!r}")
+
+    threads = [threading.Thread(target=ingest), threading.Thread(target=query)]
+    for t in threads:
+        t.start()
+    rewrites = 0
+    while not done.is_set():
+        rewrites += h.engine.compact()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert rewrites >= 1
+    assert sum(r.value or 0 for r in h.rows([count], customers)) == 100 * 50
+    h.engine.close()
