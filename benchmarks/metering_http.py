@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--settle",
         type=float,
-        default=10.0,
+        default=30.0,
         help="seconds to wait between ingest and the latency phase: the engine reorders its "
         "events in the background once ingest pauses (default %(default)s)",
     )
