@@ -368,3 +368,11 @@ def test_search_reports_matches_duplicates_and_processing_time(
         ("t1", True, (), INGESTED + timedelta(minutes=1)),
     ]
     assert found[2].properties == {"region": "eu"}  # the duplicate as it was sent
+
+
+def test_text_that_is_not_unicode_is_refused_and_stores_nothing(h: Harness) -> None:
+    # "\ud800" is valid JSON but not valid text; it must not reach the store.
+    with pytest.raises(SpecError, match=r"events\[1\]: holds text that is not valid Unicode"):
+        h.ingest(event("ok"), event("bad", note="\ud800"))
+    assert h.ingest(event("ok"), event("odd", note='quote " backslash \\ nul \x00 é')) == (2, 0)
+    assert h.value(COUNT) == 2

@@ -184,6 +184,8 @@ class MeteringEngine:
         self._flush_lock = threading.Lock()  # one move of the log into DuckDB at a time
         self._closed = False
         self._pending: list[str] = []  # batch lines not yet in DuckDB
+        #: Batches DuckDB refused to load (kept in ``<db>.rejected.log``); 0 unless a bug.
+        self.rejected_batches = 0
         self._pending_events = 0
         self._recover()
         row = self._db.execute(
@@ -210,7 +212,12 @@ class MeteringEngine:
     def files(path: str | Path) -> list[Path]:
         """Every file an engine at ``path`` keeps: the database, its WAL, the ingest logs."""
         database = Path(path)
-        return [database, database.with_name(database.name + ".wal"), *log_files(database)]
+        return [
+            database,
+            database.with_name(database.name + ".wal"),
+            database.with_name(database.name + ".rejected.log"),
+            *log_files(database),
+        ]
 
     def _recover(self) -> None:
         """Load what the ingest logs hold beyond the database (after a crash or a kill)."""
@@ -262,8 +269,12 @@ class MeteringEngine:
                 if not duplicate:
                     new.add(tid)
             # One line per batch: a batch is in the log whole or (a torn line) not at all.
-            line = json.dumps(rows, separators=(",", ":"), default=_json_default) + "\n"
-            ticket = self._log.append(line.encode()) if self._log is not None else None
+            line = json.dumps(
+                rows, separators=(",", ":"), ensure_ascii=False, default=_json_default
+            )
+            data = _utf8(line + "\n", rows)  # refuses text that is not Unicode, before storing
+            ticket = self._log.append(data) if self._log is not None else None
+            line += "\n"
             self._last_seq = seq
             self._last_ingest = time.monotonic()
             self._seen |= new
@@ -290,12 +301,27 @@ class MeteringEngine:
                 closed = self._log.rotate() if self._log is not None else None
             try:
                 self._load("".join(lines))
+            except duckdb.Error:
+                # Never let one batch block every later one: load them one at a time and set
+                # aside (in ``<db>.rejected.log``) any that DuckDB refuses.
+                for line in lines:
+                    try:
+                        self._load(line)
+                    except duckdb.Error as error:
+                        self._reject(line, error)
             except BaseException:
                 with self._write_lock:  # keep them for the next try (they are in the log too)
                     self._pending[:0] = lines
                 raise
             if closed is not None:
                 closed.unlink()
+
+    def _reject(self, line: str, error: Exception) -> None:
+        self.rejected_batches += 1
+        if self.path is not None:
+            rejected = self.path.with_name(self.path.name + ".rejected.log")
+            with rejected.open("a", encoding="utf-8", errors="backslashreplace") as out:
+                out.write(f"# {error}\n{line}")
 
     def _flush_in_background(self) -> None:
         while not self._closed:
@@ -573,6 +599,22 @@ class MeteringEngine:
         self._wake.set()
         if self._flusher is not None:
             self._flusher.join()
+
+
+def _utf8(line: str, rows: list[dict[str, Any]]) -> bytes:
+    """The batch line as UTF-8; a lone surrogate (``"\\ud800"`` is valid JSON, not valid
+    text) is refused naming the event, so it cannot reach the log and stall the engine."""
+    try:
+        return line.encode("utf-8")
+    except UnicodeEncodeError:
+        for index, row in enumerate(rows):
+            try:
+                json.dumps(row, ensure_ascii=False, default=_json_default).encode("utf-8")
+            except UnicodeEncodeError:
+                raise SpecError(
+                    [Violation(f"events[{index}]", "holds text that is not valid Unicode")]
+                ) from None
+        raise
 
 
 def _all_strings(properties: dict[str, Any]) -> bool:
