@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -269,6 +270,29 @@ def test_dedupe_across_batches_and_a_replayed_batch_adds_nothing(meter: Meter) -
     found = meter.search(batch[0]["transaction_id"])
     assert [e["is_duplicate"] for e in found] == [False, True, True]
     assert found[0]["properties"] == {"amount": "2"}
+
+
+def test_concurrent_overlapping_batches_count_each_event_once(
+    meter: Meter, history_server: LocalServer
+) -> None:
+    """Eight clients at once send batches that share half their transaction ids."""
+    customer, alias = meter.customer()
+    metric = meter.metric(aggregation_type="COUNT")
+    ids = [tid() for _ in range(400)]
+
+    def send(client: int) -> int:
+        api = ApiClient(history_server.url, history_server.token)
+        try:
+            start = client * 50  # clients k and k+1 share 50 ids
+            batch = [event(alias, transaction_id=i) for i in ids[start : start + 100]]
+            return api.post("/v1/ingest", json=batch).status_code
+        finally:
+            api.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(send, range(7)))
+    assert statuses == [200] * 7
+    assert meter.value(metric, customer) == 400  # the union: ids[0:400]
 
 
 def test_events_resolve_to_customers_at_query_time(meter: Meter) -> None:
