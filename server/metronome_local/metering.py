@@ -60,7 +60,7 @@ class EngineSlot:
                 self._engine.close()
                 self._engine = None
             if self.path is not None:
-                for file in (self.path, self.path.with_name(self.path.name + ".wal")):
+                for file in MeteringEngine.files(self.path):
                     file.unlink(missing_ok=True)
 
     def close(self) -> None:

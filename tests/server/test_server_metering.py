@@ -1001,3 +1001,19 @@ def test_a_restart_loses_nothing(
     meter.ingest(sent[0])  # still a duplicate after the restart
     assert meter.value(metric, customer) == 15
     assert meter.search(sent[0]["transaction_id"])[0]["is_duplicate"] is False
+
+
+def test_reset_forgets_every_event_of_a_file_database(
+    local_server_factory: Callable[..., LocalServer], api_for: Callable[..., ApiClient]
+) -> None:
+    server = local_server_factory(event_age_limit=False)
+    meter = Meter(api_for(server))
+    sent = event("someone")
+    meter.ingest(sent)
+    server.reset()
+    assert meter.search(sent["transaction_id"]) == []
+    server.restart()  # nothing comes back from the engine's files either
+    meter = Meter(api_for(server))
+    assert meter.search(sent["transaction_id"]) == []
+    meter.ingest(sent)  # not a duplicate any more
+    assert [e["is_duplicate"] for e in meter.search(sent["transaction_id"])] == [False]
