@@ -13,7 +13,6 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from pulumi_metronome.metering import StoredEvent
 from pulumi_metronome.models import SpecError, parse_model
@@ -42,7 +41,7 @@ def event_id(event: StoredEvent) -> str:
     responses=responses(usage_models.SearchedEvents, 400, 409),
     openapi_extra=idempotent(request_body(usage_models.SearchEventsBody)),
 )
-async def search_events(request: Request, store: StoreDep, body: BodyDep) -> Response:
+def search_events(request: Request, store: StoreDep, body: BodyDep) -> Response:
     try:
         query = parse_model(usage_models.SearchEventsBody, wire.require_object(body))
     except SpecError as error:
@@ -63,7 +62,7 @@ async def search_events(request: Request, store: StoreDep, body: BodyDep) -> Res
         }
         return [_event(e, resolved.get(e.customer_id), described) for e in found]
 
-    return Response(dumps_exact(await run_in_threadpool(run)), media_type="application/json")
+    return Response(dumps_exact(run()), media_type="application/json")
 
 
 def _event(

@@ -6,6 +6,10 @@ least a day, ``window_size`` in any case), then against the stored metric (``gro
 ``group_key`` must come from its group keys) and customers (unknown ids: 404). Values are
 exact decimals written as JSON numbers.
 
+The routes are plain functions: FastAPI runs each request in one worker thread (reading
+SQLite and querying the engine there), so the event loop is never blocked and a request
+changes threads once.
+
 Paging (*decisions*; Metronome documents the cursors, not their sizes):
 
 - ``/v1/usage`` takes no ``limit``: a page holds ``usage_page_size`` rows (100 by
@@ -24,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from pulumi_metronome.metering import (
     CustomerRef,
@@ -124,7 +127,7 @@ def _group_row(row: GroupRow) -> dict[str, Any]:
     responses=responses(usage_models.UsagePage, 400, 404, 409),
     openapi_extra=idempotent(request_body(usage_models.UsageQueryBody, examples=USAGE_EXAMPLES)),
 )
-async def list_usage(
+def list_usage(
     request: Request,
     settings: SettingsDep,
     store: StoreDep,
@@ -144,8 +147,8 @@ async def list_usage(
         violations += _duplicates([r.id for r in refs], "billable_metrics")
     if violations:
         raise BadRequest(violations)
-    metrics, customers = await run_in_threadpool(
-        _usage_subjects, request, store, query.customer_ids, [r.id for r in refs or []], refs
+    metrics, customers = _usage_subjects(
+        request, store, query.customer_ids, [r.id for r in refs or []], refs
     )
     group_by: dict[str, GroupBy] = {}
     for index, (ref, metric) in enumerate(zip(refs or [], metrics, strict=False)):
@@ -179,7 +182,7 @@ async def list_usage(
         )
         engine = _engines(request).get()
         try:
-            computed = await run_in_threadpool(engine.usage, usage)
+            computed = engine.usage(usage)
         except SpecError as error:
             raise BadRequest(error.violations) from None
         skip = offset - first * per_customer
@@ -215,7 +218,7 @@ def _default_period() -> tuple[datetime, datetime]:
     responses=responses(usage_models.UsageGroupsPage, 400, 404, 409),
     openapi_extra=idempotent(request_body(usage_models.UsageGroupsBody)),
 )
-async def list_usage_groups(
+def list_usage_groups(
     request: Request,
     store: StoreDep,
     body: BodyDep,
@@ -235,7 +238,7 @@ async def list_usage_groups(
         (customer,) = _customers(request).refs([query.customer_id], field="customer_id")
         return metric, customer
 
-    metric, customer = await run_in_threadpool(subjects)
+    metric, customer = subjects()
     group_key = query.group_key
     filters = {k: tuple(v) for k, v in (query.group_filters or {}).items() if v}
     violations: list[Violation] = []
@@ -265,7 +268,7 @@ async def list_usage_groups(
     )
     engine = _engines(request).get()
     try:
-        computed = await run_in_threadpool(engine.usage_groups, groups)
+        computed = engine.usage_groups(groups)
     except SpecError as error:
         raise BadRequest(error.violations) from None
     size = limit or MAX_GROUPS_PAGE
