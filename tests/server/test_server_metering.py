@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -1017,3 +1018,16 @@ def test_reset_forgets_every_event_of_a_file_database(
     assert meter.search(sent["transaction_id"]) == []
     meter.ingest(sent)  # not a duplicate any more
     assert [e["is_duplicate"] for e in meter.search(sent["transaction_id"])] == [False]
+
+
+def test_events_live_in_a_duckdb_file_beside_the_sqlite_file(
+    tmp_path: Path,
+    local_server_factory: Callable[..., LocalServer],
+    api_for: Callable[..., ApiClient],
+) -> None:
+    server = local_server_factory(db=tmp_path / "pricing.db", event_age_limit=False)
+    assert "--no-event-age-limit" in server.command()
+    Meter(api_for(server)).ingest(event("someone"))
+    server.stop()
+    assert (tmp_path / "pricing.db").is_file()
+    assert (tmp_path / "pricing.events.duckdb").is_file()
