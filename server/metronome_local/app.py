@@ -15,12 +15,14 @@ from fastapi import FastAPI
 
 from . import __doc__ as package_doc
 from .auth import BearerAuthMiddleware
+from .customer_store import CustomerStore
 from .errors import install_error_handlers
 from .faults import FaultInjector, FaultMiddleware
 from .idempotency import IdempotencyMiddleware
+from .metering import EngineSlot, engine_path
 from .openapi import install_openapi
 from .request_log import RequestLog, RequestLogMiddleware
-from .routers import admin, billable_metrics, custom_fields
+from .routers import admin, billable_metrics, custom_fields, customers, events, ingest, usage
 from .settings import Settings
 from .store import Store
 
@@ -32,9 +34,13 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     settings = settings or Settings()
     store = store or Store(settings.db)
 
+    engines = EngineSlot(engine_path(store.path))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engines.open()  # a bad events file fails the start, not the first request
         yield
+        engines.close()
         store.close()
 
     app = FastAPI(
@@ -45,11 +51,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.customers = CustomerStore(store)
+    app.state.engines = engines
     app.state.faults = FaultInjector(settings.faults, seed=settings.seed)
     app.state.request_log = RequestLog(settings.request_log_size)
 
     app.include_router(billable_metrics.router)
     app.include_router(custom_fields.router)
+    app.include_router(customers.router)
+    app.include_router(ingest.router)
+    app.include_router(usage.router)
+    app.include_router(events.router)
     app.include_router(admin.router)
     install_error_handlers(app)
     install_openapi(app)

@@ -19,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from pulumi_metronome.models import BillableMetricSpec, CustomFieldKeySpec
+from pulumi_metronome.models import BillableMetricSpec, CustomFieldKeySpec, customer, usage
 
 from . import wire
 from .idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
@@ -33,6 +33,13 @@ _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     wire.ListCustomFieldKeysBody,
     wire.SetCustomFieldValuesBody,
     wire.DeleteCustomFieldValuesBody,
+    customer.CustomerSpec,
+    customer.SetIngestAliasesBody,
+    customer.ArchiveCustomerBody,
+    wire.EventBatch,
+    usage.UsageQueryBody,
+    usage.UsageGroupsBody,
+    usage.SearchEventsBody,
 )
 _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     wire.ErrorBody,
@@ -40,6 +47,12 @@ _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     wire.MetricEnvelope,
     wire.MetricPage,
     wire.CustomFieldKeyPage,
+    wire.CustomerEnvelope,
+    wire.CustomerDetailEnvelope,
+    wire.CustomerPage,
+    usage.UsagePage,
+    usage.UsageGroupsPage,
+    usage.SearchedEvents,
 )
 _REFS, _DEFS = models_json_schema(
     [(m, "validation") for m in _REQUEST_MODELS] + [(m, "serialization") for m in _RESPONSE_MODELS],
@@ -96,6 +109,23 @@ CREATED_METRIC_LINKS = {
     },
     "ArchiveCreatedMetric": {
         "operationId": "archiveBillableMetric",
+        "requestBody": {"id": "$response.body#/data/id"},
+    },
+}
+
+
+#: Links from a created customer's id to the operations that take it.
+CREATED_CUSTOMER_LINKS = {
+    "GetCreatedCustomer": {
+        "operationId": "getCustomer",
+        "parameters": {"customer_id": "$response.body#/data/id"},
+    },
+    "SetCreatedCustomerAliases": {
+        "operationId": "setCustomerIngestAliases",
+        "parameters": {"customer_id": "$response.body#/data/id"},
+    },
+    "ArchiveCreatedCustomer": {
+        "operationId": "archiveCustomer",
         "requestBody": {"id": "$response.body#/data/id"},
     },
 }

@@ -59,6 +59,7 @@ class LocalServer:
             CLI options of the same names (see ``metronome_local.faults``).
         host, port: where to listen; port 0 (default) picks a free one at each start.
         access_log: let the server log every request to its stderr.
+        event_age_limit: ``False`` lets the server accept events of any age (history).
         startup_timeout: seconds to wait for the server to listen.
         env: extra environment variables for the server process.
     """
@@ -76,6 +77,7 @@ class LocalServer:
         host: str = "127.0.0.1",
         port: int = 0,
         access_log: bool = False,
+        event_age_limit: bool = True,
         startup_timeout: float = 30.0,
         env: Mapping[str, str] | None = None,
     ) -> None:
@@ -86,6 +88,7 @@ class LocalServer:
         self.host = host
         self.port = port
         self.access_log = access_log
+        self.event_age_limit = event_age_limit
         self.startup_timeout = startup_timeout
         self.env = dict(env or {})
         self._faults: dict[str, Any] = {
@@ -114,6 +117,8 @@ class LocalServer:
             cmd += ["--seed", str(self.seed)]
         if self.access_log:
             cmd.append("--access-log")
+        if not self.event_age_limit:
+            cmd.append("--no-event-age-limit")
         return cmd
 
     def start(self) -> LocalServer:
@@ -260,7 +265,8 @@ class LocalServer:
 
     def faults(self) -> dict[str, Any]:
         """The current fault settings."""
-        return self._admin("GET", "/faults")
+        settings: dict[str, Any] = self._admin("GET", "/faults")
+        return settings
 
     def set_faults(
         self,
@@ -280,7 +286,7 @@ class LocalServer:
             "seed": seed,
         }
         changes = {k: v for k, v in changes.items() if v is not None}
-        settings = self._admin("PUT", "/faults", json=changes)
+        settings: dict[str, Any] = self._admin("PUT", "/faults", json=changes)
         self._faults.update({k: settings[k] for k in self._faults})
         if seed is not None:
             self.seed = seed

@@ -76,6 +76,11 @@ class Settings:
     default_page_size: int = 100
     #: Page size of ``POST /v1/customFields/listKeys`` (it takes no limit).
     list_keys_page_size: int = 100
+    #: Refuse ingested events older than 34 days, as Metronome does; ``False`` accepts any
+    #: age, to replay history (``--no-event-age-limit``).
+    event_age_limit: bool = True
+    #: Rows per page of ``POST /v1/usage`` (it takes no limit).
+    usage_page_size: int = 100
 
     def __post_init__(self) -> None:
         if not self.tokens or any(not t for t in self.tokens):

@@ -17,8 +17,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -67,9 +67,15 @@ CREATE TABLE IF NOT EXISTS idempotent_responses (
 """
 
 
-def utc_now() -> str:
+def utc_now(timespec: str = "milliseconds") -> str:
     """RFC 3339 UTC timestamp, e.g. ``2025-01-31T12:00:00.123Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def precise_now() -> str:
+    """``utc_now`` to the microsecond: a metric's creation and archiving bound the ingestion
+    times of the events it sees (not retroactive), so they must order finely with them."""
+    return utc_now("microseconds")
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,11 @@ class Store:
                     db.execute(statement)
             db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         self._last_prune = 0.0
+        #: Entity kinds whose custom field values are stored here: kind -> a check that the
+        #: entity exists (raises ``NotFound``). Other stores add theirs (``customer_store``).
+        self.entity_checks: dict[str, Callable[[sqlite3.Connection, str], object]] = {
+            BILLABLE_METRIC_ENTITY: self._metric_row
+        }
 
     def reset(self) -> None:
         """Forget everything: metrics, custom fields, idempotent responses."""
@@ -115,6 +126,11 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One transaction under the store's lock, for the stores that share its database
+        (e.g. ``customer_store``)."""
+        return self._transaction()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -143,7 +159,7 @@ class Store:
             db.execute(
                 "INSERT INTO billable_metrics (id, name, definition, created_at)"
                 " VALUES (?, ?, ?, ?)",
-                (metric_id, name, json.dumps(body), utc_now()),
+                (metric_id, name, json.dumps(body), precise_now()),
             )
             self._write_values(db, BILLABLE_METRIC_ENTITY, metric_id, custom_fields)
         return metric_id
@@ -184,7 +200,7 @@ class Store:
             self._metric_row(db, metric_id)
             db.execute(
                 "UPDATE billable_metrics SET archived_at = ? WHERE id = ? AND archived_at IS NULL",
-                (utc_now(), metric_id),
+                (precise_now(), metric_id),
             )
 
     def _metric_row(self, db: sqlite3.Connection, metric_id: str) -> sqlite3.Row:
@@ -307,12 +323,13 @@ class Store:
             return self._custom_field_violations(db, entity, entity_id, custom_fields)
 
     def _require_entity(self, db: sqlite3.Connection, entity: str, entity_id: str) -> None:
-        if entity != BILLABLE_METRIC_ENTITY:
+        check = self.entity_checks.get(entity)
+        if check is None:
             raise BadRequest(
                 f"entity: the local server stores custom field values only for "
-                f"{BILLABLE_METRIC_ENTITY}, not {entity}"
+                f"{', '.join(sorted(self.entity_checks))}, not {entity}"
             )
-        self._metric_row(db, entity_id)
+        check(db, entity_id)
 
     def _custom_field_violations(
         self,

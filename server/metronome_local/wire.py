@@ -10,10 +10,10 @@ models do.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request
-from pydantic import BaseModel, StrictStr
+from pydantic import BaseModel, Field, RootModel, StrictStr
 
 from pulumi_metronome.models import (
     BillableMetric,
@@ -23,10 +23,17 @@ from pulumi_metronome.models import (
     NonEmptyStr,
     Wire,
 )
+from pulumi_metronome.models.customer import Customer, CustomerDetail
+from pulumi_metronome.models.event import Event
 
 from .errors import BadRequest
 
 # --- request bodies --------------------------------------------------------------------
+
+
+class EventBatch(RootModel[Annotated[list[Event], Field(min_length=1, max_length=100)]]):
+    """``POST /v1/ingest``: a bare JSON array of 1 to 100 events (for the OpenAPI document;
+    the route validates with ``parse_events``)."""
 
 
 class RenameMetricBody(Wire):
@@ -102,6 +109,19 @@ class CustomFieldKeyPage(BaseModel):
     next_page: str | None
 
 
+class CustomerEnvelope(BaseModel):
+    data: Customer
+
+
+class CustomerDetailEnvelope(BaseModel):
+    data: CustomerDetail
+
+
+class CustomerPage(BaseModel):
+    data: list[CustomerDetail]
+    next_page: str | None
+
+
 # --- reading a body ----------------------------------------------------------------------
 
 
@@ -116,8 +136,10 @@ async def json_body(request: Request) -> Any:
         return None
     try:
         data = json.loads(raw)
-        # Lone surrogates ("\\ud800") decode but cannot be stored or sent back as UTF-8.
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        # Lone surrogates ("\\ud800") decode but cannot be stored or sent back as UTF-8;
+        # only an escaped surrogate can make one, so only then is the (costly) check run.
+        if b"\\ud" in raw or b"\\uD" in raw:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError) as error:
         raise BadRequest(f"the body is not valid JSON: {error}") from None
     return data

@@ -205,15 +205,15 @@ def test_set_values_on_unknown_metric_is_404(api: Any) -> None:
 
 def test_values_for_other_entity_kinds_are_400(api: Any) -> None:
     key = key_name()
-    api.add_key(key, entity="customer")
-    body = {"entity": "customer", "entity_id": "c-1", "custom_fields": {key: "v"}}
+    api.add_key(key, entity="invoice")
+    body = {"entity": "invoice", "entity_id": "c-1", "custom_fields": {key: "v"}}
     response = api.post(SET, json=body)
     assert response.status_code == 400
     assert response.json() == {
         "message": "entity: the local server stores custom field values only for "
-        "billable_metric, not customer"
+        "billable_metric, customer, not invoice"
     }
-    body = {"entity": "customer", "entity_id": "c-1", "keys": [key]}
+    body = {"entity": "invoice", "entity_id": "c-1", "keys": [key]}
     assert api.post(DELETE, json=body).status_code == 400
 
 

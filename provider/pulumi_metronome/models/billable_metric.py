@@ -339,6 +339,16 @@ def _property_filter_names_unique(spec: MetricDefinition, present: set[str]) -> 
     return violations
 
 
+def _sql_is_supported(spec: MetricDefinition, present: set[str]) -> list[Violation]:
+    """A SQL metric the metering engine cannot parse or evaluate fails here, at preview."""
+    if spec.sql is None:
+        return []
+    from ..metering.sql import check_sql  # the engine's SQL checker (sqlglot + DuckDB)
+
+    reason = check_sql(spec.sql)
+    return [] if reason is None else [Violation("sql", reason)]
+
+
 #: Rules across fields, each with the fields it reads.
 _Rule = Callable[[MetricDefinition, set[str]], list[Violation]]
 _CROSS_FIELD_RULES: list[tuple[frozenset[str], _Rule]] = [
@@ -348,6 +358,7 @@ _CROSS_FIELD_RULES: list[tuple[frozenset[str], _Rule]] = [
     (frozenset({"sql", "aggregation_key", "property_filters"}), _aggregation_key_is_filtered),
     (frozenset({"sql", "group_keys", "property_filters"}), _group_keys_are_filtered),
     (frozenset({"property_filters"}), _property_filter_names_unique),
+    (frozenset({"sql"}), _sql_is_supported),
 ]
 
 

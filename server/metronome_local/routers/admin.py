@@ -5,7 +5,8 @@ not in the OpenAPI document (it is not part of Metronome's API).
   "dropped"?, "replayed"?}, ...]}``, oldest first; ``DELETE`` clears it.
 - ``GET /_local/faults``: the fault settings; ``PUT`` changes the fields given (and
   reseeds the RNG when ``seed`` is given), answering the new settings.
-- ``POST /_local/reset``: forget all data (metrics, custom fields, idempotent responses),
+- ``POST /_local/reset``: forget all data (metrics, custom fields, customers, events,
+  idempotent responses),
   clear the request log, and put the fault settings and RNG back as the server started.
 - ``GET /_local/health``: ``{"status": "ok"}``.
 """
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 from pulumi_metronome.models import SpecError, parse_model
 
 from .. import wire
-from ..deps import BodyDep, FaultsDep, RequestLogDep, StoreDep
+from ..deps import BodyDep, CustomersDep, EnginesDep, FaultsDep, RequestLogDep, StoreDep
 from ..errors import BadRequest
 
 router = APIRouter(prefix="/_local", include_in_schema=False)
@@ -41,8 +42,16 @@ def health() -> dict[str, str]:
 
 
 @router.post("/reset")
-def reset(store: StoreDep, log: RequestLogDep, faults: FaultsDep) -> JSONResponse:
+def reset(
+    store: StoreDep,
+    customers: CustomersDep,
+    engines: EnginesDep,
+    log: RequestLogDep,
+    faults: FaultsDep,
+) -> JSONResponse:
     store.reset()
+    customers.reset()
+    engines.reset()
     log.clear()
     return JSONResponse({"faults": faults.reset().as_dict()})
 

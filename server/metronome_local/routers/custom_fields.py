@@ -1,9 +1,10 @@
-"""``/v1/customFields/*``: the allow list of custom field keys, and values on metrics.
+"""``/v1/customFields/*``: the allow list of custom field keys, and values on metrics and
+customers.
 
 Keys can be added for every entity kind Metronome knows (``CUSTOM_FIELD_ENTITIES``);
-values are stored only for ``billable_metric`` (other kinds: 400), since metrics are the
-only entities this server holds. Changes answer 200 with an empty body, as Metronome does
-(the official SDK casts them to ``None``).
+values are stored for the kinds this server holds (``Store.entity_checks``:
+``billable_metric``, ``customer``; other kinds: 400). Changes answer 200 with an empty
+body, as Metronome does (the official SDK casts them to ``None``).
 """
 
 from __future__ import annotations

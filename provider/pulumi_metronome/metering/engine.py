@@ -1,0 +1,676 @@
+"""``MeteringEngine``: events stored in DuckDB, usage computed with set-based SQL.
+
+Why DuckDB: usage is aggregation over many narrow rows (filter by customer and time, bucket
+by window, group, sum/max/count distinct), which a columnar, vectorised engine does in a few
+milliseconds per million rows, while a row store (SQLite) walks every row. DuckDB embeds like
+SQLite (one file, no server, ACID with a write-ahead log, so a restart loses nothing), reads
+Parquet and JSON-lines natively (the in-process evaluator's inputs), and speaks SQL close to
+the warehouses' (the queries in ``queries`` and ``sql`` are generated text with the
+engine-specific functions kept in ``queries.Dialect``).
+
+Layout: one ``events`` table in ingestion order. Each row keeps the event as sent (for
+``/v1/events/search``) and its property *texts* (``properties.property_text``), computed
+once at ingestion so that every query compares plain strings. Duplicates (a transaction id
+already stored) are kept, flagged ``is_duplicate``, so search can show them as Metronome
+does; no usage query ever reads them. Customer ids are resolved at query time (an event
+sent with an alias counts once the alias is set).
+
+Ingest: validation is done by the caller (``models.event.parse_events``); ``ingest`` dedupes
+against an in-memory set of stored transaction ids (loaded at open), numbers the rows, and
+appends the batch as one line to the ingest log (``log``), returning once an ``fsync`` has
+put it on disk; concurrent callers share one ``fsync`` (group commit). The log moves into
+DuckDB in bulk (one native JSON parse and one INSERT for thousands of events) before every
+read and in a background thread, so no per-batch DuckDB commit is paid. A batch is atomic:
+one line, whole or (torn by a crash, never acknowledged) dropped.
+
+Order: events arrive interleaved across customers; when ingest pauses, ``compact`` rewrites
+the table in (customer, time) order so a one-customer query skips the other customers' row
+groups (DuckDB keeps min/max per row group).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..models import BillableMetricSpec, SpecError, Violation
+from ..models.event import Event
+from . import queries
+from .log import IngestLog, complete_lines, log_files
+from .properties import property_texts
+from .queries import DUCKDB, Scope, lit, lits
+from .types import (
+    CustomerRef,
+    GroupBy,
+    GroupRow,
+    GroupsQuery,
+    IngestResult,
+    MeteredMetric,
+    StoredEvent,
+    UsageQuery,
+    UsageRow,
+    WindowSize,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq BIGINT NOT NULL,
+    transaction_id VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    event_type VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    props VARCHAR NOT NULL,
+    properties VARCHAR NOT NULL,
+    ingested_at TIMESTAMP NOT NULL,
+    is_duplicate BOOLEAN NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metering_state (sorted_upto BIGINT NOT NULL)
+"""
+
+#: Rows as the ingest log holds them: one JSON line per batch, a list of row objects. Each
+#: bulk move inserts its rows in (customer, time) order, so even before ``compact`` a
+#: customer's rows of one move sit together and a query decompresses few of their vectors.
+_ROW_TYPE = (
+    '[{"s": "BIGINT", "t": "VARCHAR", "c": "VARCHAR", "e": "VARCHAR", "ts": "BIGINT", '
+    '"p": "JSON", "r": "JSON", "i": "BIGINT", "d": "BOOLEAN"}]'
+)
+_LOAD = f"""
+INSERT INTO events
+SELECT r.s, r.t, r.c, r.e, make_timestamp(r.ts), r.p::VARCHAR, r.r::VARCHAR,
+       make_timestamp(r.i), r.d
+FROM (
+    SELECT unnest(from_json(line, '{_ROW_TYPE}')) AS r
+    FROM (SELECT unnest(string_split($text, chr(10))) AS line)
+    WHERE line <> ''
+)
+WHERE r.s > $after
+ORDER BY r.c, r.ts, r.s
+"""
+#: Events the log may hold before the engine moves them into DuckDB in the background.
+FLUSH_EVENTS = 20_000
+#: ... or after this many seconds.
+FLUSH_SECONDS = 1.0
+#: The table is rewritten in (customer, time) order when this many rows arrived since the
+#: last rewrite (and at least a tenth of the table), once ingest has paused this long.
+COMPACT_MIN_ROWS = 50_000
+COMPACT_IDLE_SECONDS = 2.0
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+#: ``/v1/usage`` ``group_by`` without ``values``: at most this many values are reported.
+MAX_GROUP_VALUES = 200
+_STEP: dict[str, timedelta] = {"HOUR": timedelta(hours=1), "DAY": timedelta(days=1)}
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch (UTC), how timestamps travel into the bulk insert."""
+    return (moment - _EPOCH) // _MICRO
+
+
+def utc(moment: datetime) -> datetime:
+    """A naive UTC wall time from DuckDB as an aware datetime."""
+    return moment.replace(tzinfo=UTC)
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    """A query result as an exact decimal without trailing zeros (``5.000`` -> ``5``)."""
+    if value is None:
+        return None
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not number.is_finite():
+        return None
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
+
+
+def check_range(starting_on: datetime, ending_before: datetime) -> None:
+    """Usage ranges: UTC midnights, ``ending_before`` at least a day after ``starting_on``."""
+    problems = []
+    for name, moment in (("starting_on", starting_on), ("ending_before", ending_before)):
+        if moment.tzinfo is None:
+            problems.append(Violation(name, "must carry a UTC offset"))
+            continue
+        at = moment.astimezone(UTC)
+        if (at.hour, at.minute, at.second, at.microsecond) != (0, 0, 0, 0):
+            problems.append(Violation(name, "must be aligned to UTC midnight"))
+    if not problems and ending_before - starting_on < timedelta(days=1):
+        problems.append(Violation("ending_before", "must be at least one day after starting_on"))
+    if problems:
+        raise SpecError(problems)
+
+
+def window_size(text: str) -> WindowSize:
+    """``hour``, ``Day``, ``NONE``...: Metronome takes any case."""
+    upper = text.upper()
+    if upper == "HOUR":
+        return "HOUR"
+    if upper == "DAY":
+        return "DAY"
+    if upper == "NONE":
+        return "NONE"
+    raise SpecError([Violation("window_size", "must be one of HOUR, DAY, NONE (any case)")])
+
+
+def window_end(start: datetime, window: WindowSize, ending_before: datetime) -> datetime:
+    step = _STEP.get(window)
+    return ending_before if step is None else start + step
+
+
+class MeteringEngine:
+    """Holds events (a DuckDB database file, or in memory when ``path`` is None).
+
+    Every public method may be called from several threads at once: ingests are serialised
+    (and their fsyncs group-committed), reads use their own DuckDB cursor.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, auto_compact: bool = True) -> None:
+        """``auto_compact``: let the background thread run ``compact`` when ingest pauses."""
+        self.path = None if path is None else Path(path)
+        self.auto_compact = auto_compact
+        self._db = duckdb.connect(":memory:" if self.path is None else str(self.path))
+        self._db.execute("SET enable_progress_bar = false")
+        self._db.execute(SCHEMA)
+        self._write_lock = threading.Lock()  # sequence numbers, the dedupe set, the log
+        self._flush_lock = threading.Lock()  # one move of the log into DuckDB at a time
+        self._closed = False
+        self._pending: list[str] = []  # batch lines not yet in DuckDB
+        #: Batches DuckDB refused to load (kept in ``<db>.rejected.log``); 0 unless a bug.
+        self.rejected_batches = 0
+        self._pending_events = 0
+        self._recover()
+        row = self._db.execute(
+            "SELECT coalesce(max(seq), 0), list(transaction_id) FILTER (WHERE NOT is_duplicate)"
+            " FROM events"
+        ).fetchone()
+        assert row is not None
+        self._last_seq: int = row[0]
+        self._seen: set[str] = set(row[1] or ())
+        state = self._db.execute("SELECT coalesce(max(sorted_upto), 0) FROM metering_state")
+        self._sorted_upto: int = (state.fetchone() or (0,))[0]
+        self._compact_lock = threading.Lock()
+        self._last_ingest = time.monotonic()
+        self._log = None if self.path is None else IngestLog(self.path)
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if self._log is not None:
+            self._flusher = threading.Thread(
+                target=self._flush_in_background, name="metering-flush", daemon=True
+            )
+            self._flusher.start()
+
+    @staticmethod
+    def files(path: str | Path) -> list[Path]:
+        """Every file an engine at ``path`` keeps: the database, its WAL, the ingest logs."""
+        database = Path(path)
+        return [
+            database,
+            database.with_name(database.name + ".wal"),
+            database.with_name(database.name + ".rejected.log"),
+            *log_files(database),
+        ]
+
+    def _recover(self) -> None:
+        """Load what the ingest logs hold beyond the database (after a crash or a kill)."""
+        if self.path is None:
+            return
+        for stale in log_files(self.path):
+            text = complete_lines(stale)
+            if text:
+                self._load(text)
+            stale.unlink()
+
+    def _load(self, text: str) -> None:
+        """Batch lines into the events table, skipping rows it already has."""
+        row = self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        after = row[0] if row else 0
+        self._db.execute(_LOAD, {"text": text, "after": after})
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def ingest(self, events: Sequence[Event], *, ingested_at: datetime) -> IngestResult:
+        """Store a validated batch atomically and durably; the first event with a
+        transaction id wins. Returns once the batch is on disk (file engines)."""
+        ing = micros(ingested_at)
+        rows: list[dict[str, Any]] = []
+        for e in events:
+            props = e.properties
+            raw = props or {}
+            rows.append(
+                {
+                    "t": e.transaction_id,
+                    "c": e.customer_id,
+                    "e": e.event_type,
+                    "ts": micros(e.timestamp),
+                    "p": raw if _all_strings(raw) else property_texts(raw),
+                    "r": raw,
+                    "i": ing,
+                }
+            )
+        with self._write_lock:
+            if self._closed:
+                raise RuntimeError("the metering engine is closed")
+            seq = self._last_seq
+            new: set[str] = set()
+            for row in rows:
+                seq += 1
+                row["s"] = seq
+                tid: str = row["t"]
+                row["d"] = duplicate = tid in self._seen or tid in new
+                if not duplicate:
+                    new.add(tid)
+            # One line per batch: a batch is in the log whole or (a torn line) not at all.
+            line = json.dumps(
+                rows, separators=(",", ":"), ensure_ascii=False, default=_json_default
+            )
+            data = _utf8(line + "\n", rows)  # refuses text that is not Unicode, before storing
+            ticket = self._log.append(data) if self._log is not None else None
+            line += "\n"
+            self._last_seq = seq
+            self._last_ingest = time.monotonic()
+            self._seen |= new
+            self._pending.append(line)
+            self._pending_events += len(rows)
+            backlog = self._pending_events
+        if ticket is not None and self._log is not None:
+            self._log.sync(ticket)
+        if backlog >= FLUSH_EVENTS:
+            if self._log is None:
+                self.flush()
+            else:
+                self._wake.set()
+        return IngestResult(stored=len(new), duplicates=len(rows) - len(new))
+
+    def flush(self) -> None:
+        """Move the ingest log into DuckDB (queries call this first, so they see every
+        acknowledged batch)."""
+        with self._flush_lock:
+            with self._write_lock:
+                if not self._pending or self._closed:
+                    return
+                lines, self._pending, self._pending_events = self._pending, [], 0
+                closed = self._log.rotate() if self._log is not None else None
+            try:
+                self._load("".join(lines))
+            except duckdb.Error:
+                # Never let one batch block every later one: load them one at a time and set
+                # aside (in ``<db>.rejected.log``) any that DuckDB refuses.
+                for line in lines:
+                    try:
+                        self._load(line)
+                    except duckdb.Error as error:
+                        self._reject(line, error)
+            except BaseException:
+                with self._write_lock:  # keep them for the next try (they are in the log too)
+                    self._pending[:0] = lines
+                raise
+            if closed is not None:
+                closed.unlink()
+
+    def _reject(self, line: str, error: Exception) -> None:
+        self.rejected_batches += 1
+        if self.path is not None:
+            rejected = self.path.with_name(self.path.name + ".rejected.log")
+            with rejected.open("a", encoding="utf-8", errors="backslashreplace") as out:
+                out.write(f"# {error}\n{line}")
+
+    def _flush_in_background(self) -> None:
+        while not self._closed:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            if self._closed:
+                return
+            # A failed move keeps the batches (in memory and in the log); the next read retries.
+            with contextlib.suppress(Exception):
+                self.flush()
+                unsorted = self._last_seq - self._sorted_upto
+                idle = time.monotonic() - self._last_ingest >= COMPACT_IDLE_SECONDS
+                enough = unsorted >= max(COMPACT_MIN_ROWS, self._last_seq // 10)
+                if self.auto_compact and idle and enough:
+                    self.compact()
+
+    def compact(self) -> bool:
+        """Rewrite the events table in (customer, time) order; True if there was anything new.
+
+        Events arrive interleaved across customers, so every row group holds every customer
+        and a one-customer query reads them all. Sorted, DuckDB's per-row-group min/max
+        lets a query skip the row groups of other customers. The sort runs on a snapshot
+        while ingest and queries go on; only the swap of the two tables holds the flush lock.
+        """
+        with self._compact_lock:
+            if self._closed:
+                return False
+            self.flush()
+            with self._flush_lock:  # the shared connection is busy only under this lock
+                cursor = self._db.cursor()
+            try:
+                found = cursor.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+                upto = found[0] if found else 0
+                if upto <= self._sorted_upto:
+                    return False
+                cursor.execute("DROP TABLE IF EXISTS events_sorted")
+                cursor.execute(
+                    "CREATE TABLE events_sorted AS SELECT * FROM events "
+                    f"WHERE seq <= {upto} ORDER BY customer_id, ts, seq"
+                )
+                with self._flush_lock:
+                    cursor.execute("BEGIN TRANSACTION")
+                    try:
+                        cursor.execute(
+                            f"INSERT INTO events_sorted SELECT * FROM events WHERE seq > {upto} "
+                            "ORDER BY seq"
+                        )
+                        cursor.execute("DROP TABLE events")
+                        cursor.execute("ALTER TABLE events_sorted RENAME TO events")
+                        cursor.execute("DELETE FROM metering_state")
+                        cursor.execute(f"INSERT INTO metering_state VALUES ({upto})")
+                        cursor.execute("COMMIT")
+                    except BaseException:
+                        cursor.execute("ROLLBACK")
+                        raise
+                    self._sorted_upto = upto
+            finally:
+                cursor.close()
+            return True
+
+    # -- queries --------------------------------------------------------------------------
+
+    def _read(self, sql: str) -> list[tuple[Any, ...]]:
+        if self._closed:
+            raise RuntimeError("the metering engine is closed")
+        self.flush()
+        with self._flush_lock:
+            cursor = self._db.cursor()
+        try:
+            return cursor.execute(sql).fetchall()
+        finally:
+            cursor.close()
+
+    def usage(self, query: UsageQuery) -> list[UsageRow]:
+        """Rows ordered by customer id, metric id, window start."""
+        check_range(query.starting_on, query.ending_before)
+        window = window_size(query.window_size)
+        for metric_id, wanted in query.group_by.items():
+            found = next((m for m in query.metrics if m.id == metric_id), None)
+            if found is not None:
+                _check_group_by(found, wanted.key)
+        if not query.customers:
+            return []
+        scope = Scope(query.customers, query.starting_on, query.ending_before)
+        rows: list[UsageRow] = []
+        for metric in query.metrics:
+            group_by: GroupBy | None = query.group_by.get(metric.id)
+            totals = self._totals(metric, scope, window)
+            groups: dict[tuple[str, datetime], dict[str, Decimal | None]] = {}
+            if group_by is not None:
+                groups = self._group_by(metric, scope, window, group_by)
+            for customer, start, end, value in totals:
+                rows.append(
+                    UsageRow(
+                        customer_id=customer,
+                        metric_id=metric.id,
+                        metric_name=metric.name,
+                        start=start,
+                        end=end,
+                        value=value,
+                        groups=None if group_by is None else groups[(customer, start)],
+                    )
+                )
+        rows.sort(key=lambda r: (r.customer_id, r.metric_id, r.start))
+        return rows
+
+    def _totals(
+        self, metric: MeteredMetric, scope: Scope, window: WindowSize
+    ) -> list[tuple[str, datetime, datetime, Decimal | None]]:
+        spec = metric.spec
+        if spec.sql is not None:
+            from .sql import sql_usage
+
+            sql = sql_usage(spec.sql, scope, window)
+        else:
+            sql = queries.streaming_totals(
+                spec, metric.created_at, metric.archived_at, scope, window
+            )
+        return [(c, utc(s), utc(e), as_decimal(v)) for c, s, e, v in self._read(sql)]
+
+    def _group_by(
+        self, metric: MeteredMetric, scope: Scope, window: WindowSize, group_by: GroupBy
+    ) -> dict[tuple[str, datetime], dict[str, Decimal | None]]:
+        """``groups`` of every (customer, window): each value -> its number, None if unseen."""
+        spec = metric.spec
+        if spec.sql is not None:
+            from .sql import sql_grouped
+
+            found = sql_grouped(spec.sql, scope, window, (group_by.key,), {}, read=self._read)
+        else:
+            found = self._grouped(metric, scope, window, (group_by.key,), {})
+        relation = DUCKDB.windows(window, scope.starting_on, scope.ending_before)
+        windows = [utc(s) for (s,) in self._read(f"SELECT w_start FROM {relation} ORDER BY 1")]
+        by_customer: dict[str, dict[tuple[datetime, str], Decimal | None]] = {}
+        for customer, start, values, value in found:
+            if values[0] is not None:
+                by_customer.setdefault(customer, {})[(start, values[0])] = value
+        out: dict[tuple[str, datetime], dict[str, Decimal | None]] = {}
+        for ref in scope.customers:
+            cells = by_customer.get(ref.id, {})
+            if group_by.values is not None:
+                names = list(dict.fromkeys(group_by.values))
+            else:
+                names = sorted({v for _, v in cells})[:MAX_GROUP_VALUES]
+            for start in windows:
+                out[(ref.id, start)] = {v: cells.get((start, v)) for v in names}
+        return out
+
+    def _grouped(
+        self,
+        metric: MeteredMetric,
+        scope: Scope,
+        window: WindowSize,
+        keys: tuple[str, ...],
+        filters: dict[str, tuple[str, ...]],
+    ) -> list[tuple[str, datetime, tuple[str | None, ...], Decimal | None]]:
+        """(customer, window start, group values, value) for every group with matched events."""
+        sql = queries.streaming_grouped(
+            metric.spec, metric.created_at, metric.archived_at, scope, window, keys, filters
+        )
+        n = len(keys)
+        return [
+            (row[0], utc(row[1]), tuple(row[2 : 2 + n]), as_decimal(row[2 + n]))
+            for row in self._read(sql)
+        ]
+
+    def usage_groups(self, query: GroupsQuery) -> list[GroupRow]:
+        """One row per window and group tuple that has matching events, by window then group."""
+        check_range(query.starting_on, query.ending_before)
+        window = window_size(query.window_size)
+        metric = query.metric
+        keys = _resolve_group_key(metric, query.group_key)
+        for name in query.group_filters:
+            if name not in keys:
+                raise SpecError(
+                    [
+                        Violation(
+                            f"group_filters[{name!r}]",
+                            f"'{name}' is not part of the group key {list(keys)}",
+                        )
+                    ]
+                )
+        scope = Scope((query.customer,), query.starting_on, query.ending_before)
+        if metric.spec.sql is not None:
+            from .sql import sql_grouped
+
+            found = sql_grouped(
+                metric.spec.sql,
+                scope,
+                window,
+                keys,
+                query.group_filters,
+                read=self._read,
+            )
+        else:
+            found = self._grouped(metric, scope, window, keys, query.group_filters)
+        return [
+            GroupRow(
+                start=start,
+                end=window_end(start, window, query.ending_before),
+                group=dict(zip(keys, values, strict=True)),
+                value=value,
+            )
+            for _, start, values, value in found
+        ]
+
+    def search(
+        self, transaction_ids: Sequence[str], metrics: Sequence[MeteredMetric]
+    ) -> list[StoredEvent]:
+        """Every stored receipt of the ids (duplicates flagged), in ingestion order, with the
+        metrics each first receipt matches."""
+        if not transaction_ids:
+            return []
+        matches = []
+        for metric in metrics:
+            if metric.spec.sql is not None:
+                from .sql import sql_match_condition
+
+                condition = sql_match_condition(metric.spec.sql)
+            else:
+                condition = queries.match_condition(
+                    metric.spec, metric.created_at, metric.archived_at
+                )
+            matches.append(f"(NOT e.is_duplicate AND {condition})")
+        match_list = f"[{', '.join(matches)}]" if matches else "[]::BOOLEAN[]"
+        sql = (
+            "SELECT e.transaction_id, e.customer_id, e.event_type, e.ts, e.properties, "
+            f"e.ingested_at, e.is_duplicate, {match_list} FROM events AS e "
+            f"WHERE e.transaction_id IN ({lits(list(dict.fromkeys(transaction_ids)))}) "
+            "ORDER BY e.seq"
+        )
+        import json
+
+        out = []
+        for tid, cid, etype, ts, props, ingested, dup, matched in self._read(sql):
+            out.append(
+                StoredEvent(
+                    transaction_id=tid,
+                    customer_id=cid,
+                    event_type=etype,
+                    timestamp=utc(ts),
+                    properties=json.loads(props),
+                    processed_at=utc(ingested),
+                    is_duplicate=dup,
+                    matched_metric_ids=tuple(
+                        m.id for m, hit in zip(metrics, matched, strict=True) if hit
+                    ),
+                )
+            )
+        return out
+
+    def customer_ids(self) -> list[str]:
+        """Every customer id events were sent with (ids or aliases), sorted."""
+        sql = "SELECT DISTINCT customer_id FROM events WHERE NOT is_duplicate ORDER BY 1"
+        return [c for (c,) in self._read(sql)]
+
+    def count(self) -> int:
+        """Stored events, duplicates excluded (for tests and the benchmark)."""
+        return len(self._seen)
+
+    def close(self) -> None:
+        """Move the log into DuckDB, stop the background flusher, close the database."""
+        with self._compact_lock, self._flush_lock, self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._pending:
+                self._load("".join(self._pending))
+                self._pending, self._pending_events = [], 0
+            if self._log is not None:
+                self._log.close()
+                for done in log_files(self._log.database):
+                    done.unlink()  # everything is in DuckDB now
+            self._db.close()
+        self._wake.set()
+        if self._flusher is not None:
+            self._flusher.join()
+
+
+def _utf8(line: str, rows: list[dict[str, Any]]) -> bytes:
+    """The batch line as UTF-8; a lone surrogate (``"\\ud800"`` is valid JSON, not valid
+    text) is refused naming the event, so it cannot reach the log and stall the engine."""
+    try:
+        return line.encode("utf-8")
+    except UnicodeEncodeError:
+        for index, row in enumerate(rows):
+            try:
+                json.dumps(row, ensure_ascii=False, default=_json_default).encode("utf-8")
+            except UnicodeEncodeError:
+                raise SpecError(
+                    [Violation(f"events[{index}]", "holds text that is not valid Unicode")]
+                ) from None
+        raise
+
+
+def _all_strings(properties: dict[str, Any]) -> bool:
+    return all(type(v) is str for v in properties.values())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # exact; a float would lose digits
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _check_group_by(metric: MeteredMetric, key: str) -> None:
+    allowed = _group_properties(metric.spec)
+    if key not in allowed:
+        raise SpecError(
+            [
+                Violation(
+                    "group_by.key",
+                    f"'{key}' is not a group key property of billable metric {metric.id} "
+                    f"(its group keys: {sorted(allowed) or 'none'})",
+                )
+            ]
+        )
+
+
+def _group_keys(spec: BillableMetricSpec) -> list[tuple[str, ...]]:
+    if spec.sql is not None:
+        from .sql import sql_group_columns
+
+        columns = sql_group_columns(spec.sql)
+        return [columns] if columns else []
+    return [tuple(k) for k in spec.group_keys or []]
+
+
+def _group_properties(spec: BillableMetricSpec) -> set[str]:
+    return {name for key in _group_keys(spec) for name in key}
+
+
+def _resolve_group_key(metric: MeteredMetric, group_key: tuple[str, ...] | None) -> tuple[str, ...]:
+    keys = _group_keys(metric.spec)
+    if group_key is None:
+        # Decision: no group_key asks for the metric's first group key (none: one group, {}).
+        return keys[0] if keys else ()
+    for key in keys:
+        if set(key) == set(group_key) and len(set(group_key)) == len(group_key):
+            return tuple(group_key)
+    raise SpecError(
+        [
+            Violation(
+                "group_key",
+                f"{list(group_key)} is not one of billable metric {metric.id}'s group keys "
+                f"{[list(k) for k in keys]} (a compound key must be given whole)",
+            )
+        ]
+    )
+
+
+__all__ = ["CustomerRef", "MeteringEngine", "check_range", "lit"]
