@@ -19,8 +19,9 @@ from .errors import install_error_handlers
 from .faults import FaultInjector, FaultMiddleware
 from .idempotency import IdempotencyMiddleware
 from .openapi import install_openapi
+from .pricing_store import PricingStore
 from .request_log import RequestLog, RequestLogMiddleware
-from .routers import admin, billable_metrics, custom_fields
+from .routers import admin, billable_metrics, custom_fields, products, rate_cards
 from .settings import Settings
 from .store import Store
 
@@ -45,11 +46,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.pricing = PricingStore(store)
     app.state.faults = FaultInjector(settings.faults, seed=settings.seed)
     app.state.request_log = RequestLog(settings.request_log_size)
 
     app.include_router(billable_metrics.router)
     app.include_router(custom_fields.router)
+    app.include_router(products.router)
+    app.include_router(rate_cards.router)
     app.include_router(admin.router)
     install_error_handlers(app)
     install_openapi(app)

@@ -21,7 +21,7 @@ from pydantic.json_schema import models_json_schema
 
 from pulumi_metronome.models import BillableMetricSpec, CustomFieldKeySpec
 
-from . import wire
+from . import pricing_wire, wire
 from .idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 
 _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
@@ -33,6 +33,7 @@ _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     wire.ListCustomFieldKeysBody,
     wire.SetCustomFieldValuesBody,
     wire.DeleteCustomFieldValuesBody,
+    *pricing_wire.REQUEST_MODELS,
 )
 _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     wire.ErrorBody,
@@ -40,6 +41,7 @@ _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     wire.MetricEnvelope,
     wire.MetricPage,
     wire.CustomFieldKeyPage,
+    *pricing_wire.RESPONSE_MODELS,
 )
 _REFS, _DEFS = models_json_schema(
     [(m, "validation") for m in _REQUEST_MODELS] + [(m, "serialization") for m in _RESPONSE_MODELS],

@@ -17,8 +17,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,16 +101,41 @@ class Store:
                     db.execute(statement)
             db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         self._last_prune = 0.0
+        self._tables = [
+            "billable_metrics",
+            "custom_field_keys",
+            "custom_field_values",
+            "idempotent_responses",
+        ]
+        #: Entity kinds that hold custom field values: kind -> raises 404 for an unknown id.
+        self._entities: dict[str, Callable[[sqlite3.Connection, str], object]] = {
+            METRIC_ENTITY: self._metric_row
+        }
+
+    def extend(
+        self,
+        schema: str,
+        tables: Iterable[str],
+        entities: Mapping[str, Callable[[sqlite3.Connection, str], object]] | None = None,
+    ) -> None:
+        """Hook for stores of other object kinds sharing this database, lock and
+        transactions: create their tables, forget them on ``reset``, and let custom field
+        values be kept for their ``entities`` (kind -> a check that raises 404)."""
+        with self._transaction() as db:
+            for statement in schema.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+        self._tables.extend(tables)
+        self._entities.update(entities or {})
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One transaction under the store's lock (for the stores that ``extend`` it)."""
+        return self._transaction()
 
     def reset(self) -> None:
         """Forget everything: metrics, custom fields, idempotent responses."""
         with self._transaction() as db:
-            for table in (
-                "billable_metrics",
-                "custom_field_keys",
-                "custom_field_values",
-                "idempotent_responses",
-            ):
+            for table in self._tables:
                 db.execute(f"DELETE FROM {table}")
 
     def close(self) -> None:
@@ -306,12 +331,13 @@ class Store:
             return self._custom_field_violations(db, entity, entity_id, custom_fields)
 
     def _require_entity(self, db: sqlite3.Connection, entity: str, entity_id: str) -> None:
-        if entity != METRIC_ENTITY:
+        exists = self._entities.get(entity)
+        if exists is None:
             raise BadRequest(
                 f"entity: the local server stores custom field values only for "
-                f"{METRIC_ENTITY}, not {entity}"
+                f"{', '.join(sorted(self._entities))}, not {entity}"
             )
-        self._metric_row(db, entity_id)
+        exists(db, entity_id)
 
     def _custom_field_violations(
         self,
@@ -363,6 +389,10 @@ class Store:
             " ON CONFLICT (entity, entity_id, key) DO UPDATE SET value = excluded.value",
             [(entity, entity_id, key, value) for key, value in custom_fields.items()],
         )
+
+    #: For the stores that ``extend`` this one, inside their own transaction.
+    check_custom_fields = _custom_field_violations
+    write_custom_fields = _write_values
 
     # --- idempotency ---------------------------------------------------------------------
 

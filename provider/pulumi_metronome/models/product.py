@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, Field, StrictBool, StrictStr, field_validato
 
 from .common import NonEmptyStr, Returned, Violation, Wire
 from .custom_field import CustomFields
-from .rules import Rule, on_hour, parse_with_rules
+from .rules import Rule, Timestamp, on_hour, parse_with_rules
 
 ProductType = Literal[
     "FIXED", "USAGE", "COMPOSITE", "SUBSCRIPTION", "PROFESSIONAL_SERVICE", "PRO_SERVICE"
@@ -123,7 +123,7 @@ class ProductUpdate(_ProductFields):
     their value; ``starting_at`` in the past applies retroactively."""
 
     product_id: NonEmptyStr
-    starting_at: AwareDatetime
+    starting_at: Timestamp
     name: NonEmptyStr | None = None
 
     @field_validator("starting_at")

@@ -27,7 +27,7 @@ from pydantic import (
 from .common import NonEmptyStr, Returned, SpecError, Violation, Wire, parse_model
 from .custom_field import CustomFields
 from .product import Number
-from .rules import Rule, aware, parse_with_rules, rfc3339
+from .rules import Rule, Timestamp, aware, parse_with_rules, rfc3339
 
 RateType = Literal["FLAT", "PERCENTAGE", "SUBSCRIPTION", "TIERED", "TIERED_PERCENTAGE", "CUSTOM"]
 RATE_TYPES: tuple[str, ...] = get_args(RateType)
@@ -54,8 +54,8 @@ class Alias(Wire):
     """A name contracts can use for the card, optionally for a period."""
 
     name: NonEmptyStr
-    starting_at: AwareDatetime | None = None
-    ending_before: AwareDatetime | None = None
+    starting_at: Timestamp | None = None
+    ending_before: Timestamp | None = None
 
     _ends_after_start = field_validator("ending_before")(_after_start)
 
@@ -146,8 +146,8 @@ class RateEntry(Wire):
     product_id: NonEmptyStr
     entitled: StrictBool
     rate_type: RateType
-    starting_at: AwareDatetime
-    ending_before: AwareDatetime | None = None
+    starting_at: Timestamp
+    ending_before: Timestamp | None = None
     price: Annotated[Number, Field(ge=0)] | None = None
     tiers: Annotated[list[Tier], Field(min_length=1)] | None = None
     billing_frequency: BillingFrequency | None = None
@@ -383,7 +383,7 @@ class GetRatesBody(Wire):
     """``POST .../rate-cards/getRates``: the rates in effect at ``at``."""
 
     rate_card_id: NonEmptyStr
-    at: AwareDatetime
+    at: Timestamp
     selectors: list[RateSelector] | None = None
 
 
@@ -391,8 +391,8 @@ class GetRateScheduleBody(Wire):
     """``POST .../rate-cards/getRateSchedule``: the schedule from ``starting_at`` on."""
 
     rate_card_id: NonEmptyStr
-    starting_at: AwareDatetime
-    ending_before: AwareDatetime | None = None
+    starting_at: Timestamp
+    ending_before: Timestamp | None = None
     selectors: list[RateSelector] | None = None
 
     _ends_after_start = field_validator("ending_before")(_after_start)
