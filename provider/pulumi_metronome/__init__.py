@@ -6,7 +6,17 @@ local server, which shares only the models, starts without loading Pulumi.
 
 from typing import TYPE_CHECKING, Any
 
-from .client import MetronomeClient, MetronomeError, MissingCredentialsError
+from .client import MetronomeClient, RetryPolicy
+from .errors import (
+    AdoptionConflict,
+    ConfigurationError,
+    MetronomeAPIError,
+    MetronomeError,
+    MissingCredentialsError,
+    OwnershipConflict,
+    ProviderRefusal,
+    TransportError,
+)
 from .models import (
     BillableMetricSpec,
     CustomFieldKeySpec,
@@ -32,18 +42,25 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AdoptionConflict",
     "BillableMetric",
     "BillableMetricSpec",
+    "ConfigurationError",
     "CustomFieldKey",
     "CustomFieldKeySpec",
     "EventTypeFilter",
     "EventTypeFilterArgs",
+    "MetronomeAPIError",
     "MetronomeClient",
     "MetronomeError",
     "MissingCredentialsError",
+    "OwnershipConflict",
     "PropertyFilter",
     "PropertyFilterArgs",
+    "ProviderRefusal",
+    "RetryPolicy",
     "SpecError",
+    "TransportError",
     "Violation",
     "parse_metric_spec",
 ]

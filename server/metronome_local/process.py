@@ -33,9 +33,7 @@ from typing import IO, Any
 
 import requests
 
-from .settings import DEFAULT_TOKEN, MEMORY_DB
-
-LISTENING = "metronome-local listening on"
+from .settings import DEFAULT_TOKEN, LISTENING, MEMORY_DB
 
 
 class LocalServerError(RuntimeError):
@@ -254,7 +252,8 @@ class LocalServer:
     def requests(self) -> list[dict[str, Any]]:
         """The ``/v1`` requests served since the last clear: ``{"method", "path", "status"}``
         plus ``"injected"``, ``"dropped"`` or ``"replayed"`` when true, oldest first."""
-        return self._admin("GET", "/requests")["data"]
+        entries: list[dict[str, Any]] = self._admin("GET", "/requests")["data"]
+        return entries
 
     def clear_requests(self) -> None:
         self._admin("DELETE", "/requests")
@@ -287,13 +286,16 @@ class LocalServer:
             self.seed = seed
         return settings
 
-    def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _admin(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = requests.request(method, f"{self.url}/_local{path}", timeout=10, **kwargs)
         if response.status_code != 200:
             raise LocalServerError(
                 f"{method} /_local{path}: {response.status_code} {response.text}"
             )
-        return response.json()
+        body = response.json()
+        if not isinstance(body, dict):
+            raise LocalServerError(f"{method} /_local{path}: not a JSON object: {response.text}")
+        return body
 
     def __repr__(self) -> str:
         where = self._url or "stopped"

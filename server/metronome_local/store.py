@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pulumi_metronome.models import BillableMetricSpec, Violation
+from pulumi_metronome.models import BILLABLE_METRIC_ENTITY, BillableMetricSpec, Violation
 
 from .errors import ApiError, BadRequest, NotFound
 from .settings import MEMORY_DB
 
-METRIC_ENTITY = "billable_metric"
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS billable_metrics (
@@ -109,7 +108,7 @@ class Store:
         ]
         #: Entity kinds that hold custom field values: kind -> raises 404 for an unknown id.
         self._entities: dict[str, Callable[[sqlite3.Connection, str], object]] = {
-            METRIC_ENTITY: self._metric_row
+            BILLABLE_METRIC_ENTITY: self._metric_row
         }
 
     def extend(
@@ -161,7 +160,9 @@ class Store:
         custom_fields = body.pop("custom_fields", None) or {}
         metric_id = str(uuid.uuid4())
         with self._transaction() as db:
-            violations = self._custom_field_violations(db, METRIC_ENTITY, metric_id, custom_fields)
+            violations = self._custom_field_violations(
+                db, BILLABLE_METRIC_ENTITY, metric_id, custom_fields
+            )
             if violations:
                 raise BadRequest(violations)
             db.execute(
@@ -169,7 +170,7 @@ class Store:
                 " VALUES (?, ?, ?, ?)",
                 (metric_id, name, json.dumps(body), utc_now()),
             )
-            self._write_values(db, METRIC_ENTITY, metric_id, custom_fields)
+            self._write_values(db, BILLABLE_METRIC_ENTITY, metric_id, custom_fields)
         return metric_id
 
     def get_metric(self, metric_id: str) -> dict[str, Any]:
@@ -212,7 +213,7 @@ class Store:
             )
 
     def _metric_row(self, db: sqlite3.Connection, metric_id: str) -> sqlite3.Row:
-        row = db.execute(
+        row: sqlite3.Row | None = db.execute(
             "SELECT seq, archived_at FROM billable_metrics WHERE id = ?", (metric_id,)
         ).fetchone()
         if row is None:
@@ -227,7 +228,7 @@ class Store:
             for entity_id, key, value in db.execute(
                 "SELECT entity_id, key, value FROM custom_field_values"
                 f" WHERE entity = ? AND entity_id IN ({marks}) ORDER BY key",
-                (METRIC_ENTITY, *ids),
+                (BILLABLE_METRIC_ENTITY, *ids),
             ):
                 values[entity_id][key] = value
         out = []

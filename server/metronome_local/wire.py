@@ -19,6 +19,7 @@ from pulumi_metronome.models import (
     BillableMetric,
     CustomFieldEntity,
     CustomFieldKeySpec,
+    MetricName,
     NonEmptyStr,
     Wire,
 )
@@ -29,9 +30,9 @@ from .errors import BadRequest
 
 
 class RenameMetricBody(Wire):
-    """``PUT /v1/billable-metrics/{billable_metric_id}``."""
+    """``PUT /v1/billable-metrics/{billable_metric_id}``: the create body's name rules."""
 
-    name: NonEmptyStr
+    name: MetricName
 
 
 class ArchiveMetricBody(Wire):
