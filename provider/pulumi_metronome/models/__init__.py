@@ -62,6 +62,7 @@ from .product import (
     metric_violations,
     parse_product_spec,
     parse_product_update,
+    product_fields,
     required_violations,
     type_violations,
 )
@@ -165,6 +166,7 @@ __all__ = [
     "parse_rates",
     "parse_value",
     "parse_with_rules",
+    "product_fields",
     "product_rate_violations",
     "rate_key",
     "required_violations",
