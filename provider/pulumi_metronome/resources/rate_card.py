@@ -495,7 +495,8 @@ class RateCard(pulumi.dynamic.Resource, module="metronome", name="RateCard"):
 
     name: pulumi.Output[str]
     description: pulumi.Output[str | None]
-    rates: pulumi.Output[dict[str, Any]]
+    #: The schedule by readable key (the program declares a list; state keeps a map).
+    rates: pulumi.Output[Any]
     unmanaged_rates: pulumi.Output[list[str]]
 
     def __init__(
