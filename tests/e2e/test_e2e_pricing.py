@@ -259,3 +259,45 @@ def test_destroy_archives_products_and_the_rate_card(
     assert card["archived_at"]
     assert post(server, "/v1/contract-pricing/products/list", {})["data"] == []
     assert post(server, "/v1/contract-pricing/rate-cards/list", {})["data"] == []
+
+
+def test_the_promotion_example_goes_up_in_sandbox_then_production(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    """Two accounts (two servers: a custom field key is per account), one program."""
+    program = (REPO_ROOT / "examples" / "promotion" / "__main__.py").read_text()
+    with LocalServer(tokens=[TOKEN]) as production_server:
+        accounts = {"sandbox": server, "production": production_server}
+        cards = {}
+        for stack_name, account in accounts.items():
+            stack = PulumiStack(
+                tmp_path / stack_name,
+                base_url=account.url,
+                token=account.token,
+                stack=stack_name,
+                program=program,
+            )
+            if stack_name == "sandbox":
+                stack.run("config", "set", "pricing:nameSuffix", " (sandbox)")
+            stack.up()
+            cards[stack_name] = stack.outputs()["rate_card_id"]
+            account.clear_requests()
+            stack.up()
+            assert writes(account) == []
+
+        def card(stack_name: str) -> dict[str, Any]:
+            body = {"id": cards[stack_name]}
+            found = post(accounts[stack_name], "/v1/contract-pricing/rate-cards/get", body)
+            return dict(found["data"])
+
+        def prices(stack_name: str) -> list[str]:
+            body = {"rate_card_id": cards[stack_name], "at": "2026-06-01T00:00:00Z"}
+            found = post(accounts[stack_name], "/v1/contract-pricing/rate-cards/getRates", body)
+            return sorted(
+                json.dumps([r["rate"], r.get("pricing_group_values")]) for r in found["data"]
+            )
+
+        assert card("sandbox")["name"] == "List prices (sandbox)"
+        assert card("production")["name"] == "List prices"
+        assert prices("sandbox") == prices("production")
+        assert len(prices("production")) == 4
