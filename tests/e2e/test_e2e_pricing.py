@@ -301,3 +301,24 @@ def test_the_promotion_example_goes_up_in_sandbox_then_production(
         assert card("production")["name"] == "List prices"
         assert prices("sandbox") == prices("production")
         assert len(prices("production")) == 4
+
+
+def test_invalid_pricing_fails_preview_with_every_problem_and_no_call(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    spec = {
+        "products": {"fee": {"name": "Fee", "type": "FIXED", "pricing_group_key": ["model"]}},
+        "rates": [
+            {"product": "fee", "rate_type": "FLAT", "starting_at": PAST},
+            {"product": "fee", "rate_type": "PERCENTAGE", "price": 5, "starting_at": LATER},
+        ],
+    }
+    _pricing(tmp_path, spec)
+    stack = PulumiStack(tmp_path, base_url=server.url, token=server.token, program=PROGRAM)
+    server.clear_requests()
+    result = stack.preview(expect_failure=True)
+    out = result.output
+    assert "Product 'fee': pricing_group_key: is only valid for USAGE products, not FIXED" in out
+    assert "rates[0].price: is required for rate_type FLAT" in out
+    assert "rates[1].price: is a fraction for PERCENTAGE rates: 0 to 1 (0.1 is 10%)" in out
+    assert server.requests() == []

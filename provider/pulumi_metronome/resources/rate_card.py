@@ -478,6 +478,23 @@ def _key_of(entry: RateEntry) -> str:
 # --- resource -------------------------------------------------------------------------------
 
 
+def _with_placeholders(rates: Any) -> Any:
+    """The declared entries with a stand-in for each ``product_id`` not known yet (usually
+    a ``Product``'s id), so that the rest of every entry is checked when it is declared.
+    Entries with any other unknown field leave the list to the provider's check."""
+    if not isinstance(rates, list):
+        return rates
+    out = []
+    for index, entry in enumerate(rates):
+        if not isinstance(entry, Mapping):
+            return rates
+        product = entry.get("product_id")
+        if isinstance(product, pulumi.Output) or hasattr(product, "__await__"):
+            entry = {**entry, "product_id": f"(the product of rates[{index}])"}
+        out.append(entry)
+    return out
+
+
 def _validate(known: dict[str, Any], unknown: frozenset[str]) -> None:
     _parse(known, unknown)
 
@@ -525,7 +542,8 @@ class RateCard(pulumi.dynamic.Resource, module="metronome", name="RateCard"):
             "custom_fields": plain(custom_fields),
             RATES: plain(rates) or [],
         }
-        invalid = validate_declaration("RateCard", resource_name, props, _validate)
+        checkable = {**props, RATES: _with_placeholders(props[RATES])}
+        invalid = validate_declaration("RateCard", resource_name, checkable, _validate)
         props[ADOPT] = adopt_existing
         props[ALLOW_REPLACE] = allow_replace
         props[ALLOW_RETROACTIVE] = allow_retroactive_rates
