@@ -144,6 +144,8 @@ def test_the_demo_stack_goes_up_and_a_second_up_writes_nothing(
     assert writes(server) == []
     last = stack.last_update()
     assert set(last["resourceChanges"]) == {"same"}
+    # The token reached the provider through stack config only, and never the state.
+    assert TOKEN not in stack.state_text()
 
 
 def _pricing(stack_dir: Path, spec: dict[str, Any]) -> None:
@@ -174,6 +176,7 @@ def test_a_later_price_change_updates_the_card_in_place(
     pricing: PulumiStack, server: LocalServer
 ) -> None:
     card_id = pricing.outputs()["card_id"]
+    product_id = pricing.outputs()["product_ids"]["requests-product"]
     rates = [
         *BASE["rates"],
         {"product": "requests-product", "rate_type": "FLAT", "price": 6, "starting_at": LATER},
@@ -181,7 +184,8 @@ def test_a_later_price_change_updates_the_card_in_place(
     _pricing(pricing.dir, {**BASE, "rates": rates})
     server.clear_requests()
     preview = pricing.preview()
-    assert "~ " in preview.stdout and "rates" in preview.stdout
+    # The diff names the added entry by its readable key, with its price.
+    assert f"+ {product_id} from 2031-01-01T00:00:00.000Z" in preview.stdout, preview.stdout
     assert writes(server) == []
     pricing.up()
     assert writes(server) == ["/v1/contract-pricing/rate-cards/addRates"]
