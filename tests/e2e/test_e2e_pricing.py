@@ -206,6 +206,7 @@ def test_a_retroactive_price_change_is_refused_then_allowed(
     _pricing(pricing.dir, {**BASE, "rates": rates})
     server.clear_requests()
     refused = pricing.preview(expect_failure=True)
+    assert "RateCard resource 'card' has a problem: rates: changing the rate" in refused.output
     assert "which is past: it would rewrite what was already billed" in refused.output
     assert "Add an entry with a later starting_at instead" in refused.output
     up = pricing.up(check=False)

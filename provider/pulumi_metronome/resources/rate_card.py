@@ -84,6 +84,9 @@ ALLOW_REPLACE = "allow_replace"
 ALLOW_RETROACTIVE = "allow_retroactive_rates"
 ALLOW_REMOVAL = "allow_rate_removal"
 CONTROLS = (ALLOW_REPLACE, ALLOW_RETROACTIVE, ALLOW_REMOVAL)
+#: A failure about the whole resource: the engine prints "RateCard resource 'x' has a
+#: problem: <reason>" instead of the whole (long) value of ``rates``.
+WHOLE = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,8 +237,8 @@ def safety_failures(
                 what = "adding" if key in added else "changing"
                 failures.append(
                     CheckFailure(
-                        RATES,
-                        f"{what} the rate {key} changes prices from {since.isoformat()}, "
+                        WHOLE,
+                        f"rates: {what} the rate {key} changes prices from {since.isoformat()}, "
                         "which is past: it would rewrite what was already billed. Add an "
                         "entry with a later starting_at instead (the price changes from "
                         "then on), or set allow_retroactive_rates=True.",
@@ -245,8 +248,8 @@ def safety_failures(
         for key in removed:
             failures.append(
                 CheckFailure(
-                    RATES,
-                    f"removing the rate {key}: Metronome cannot delete a rate, so it would "
+                    WHOLE,
+                    f"rates: removing the rate {key}: Metronome cannot delete a rate, so it would "
                     "stay in effect. To stop it, set its ending_before; to change it, add an "
                     "entry with a later starting_at; or set allow_rate_removal=True to leave "
                     "it in Metronome, unmanaged.",
