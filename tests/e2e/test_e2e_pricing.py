@@ -230,7 +230,15 @@ def test_a_product_type_change_is_refused_then_allowed(
     refused = pricing.preview(expect_failure=True)
     assert "changing type from FIXED to SUBSCRIPTION replaces the product" in refused.output
     assert writes(server) == []
+    # With the product's opt-in only, the card refuses: its entry for the old product would
+    # be removed, and the new one starts in the past. Said at preview, though the new
+    # product's id is not known yet.
     products["seat"]["allow_replace"] = True
+    _pricing(pricing.dir, {**BASE, "products": products, "rates": rates})
+    refused = pricing.preview(expect_failure=True)
+    assert "(for a product not created yet) starts at 2026-01-01T00:00:00Z" in refused.output
+    assert "rates: removing the rate" in refused.output
+    assert writes(server) == []
     _pricing(
         pricing.dir,
         {

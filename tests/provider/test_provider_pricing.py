@@ -15,6 +15,7 @@ import pytest
 import requests
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
+from pulumi.runtime import rpc
 
 from metronome_local.process import LocalServer
 from pulumi_metronome.resources import ProductProvider, RateCardProvider
@@ -479,3 +480,29 @@ def test_card_adoption(cards: RateCardProvider, server: LocalServer) -> None:
     )
     with pytest.raises(Exception, match="cannot adopt rate card"):
         cards.create(other)
+
+
+def test_entries_for_a_product_not_created_yet_are_checked_at_preview(
+    cards: RateCardProvider, server: LocalServer
+) -> None:
+    """A product being replaced has no id at preview: its old entries would be removed and
+    its new ones added from their starting_at, so both rules apply before any call."""
+    kept, replaced = _product(server), _product(server)
+    news = checked(cards, {"name": name("card"), "rates": [_rate(kept, 1), _rate(replaced, 2)]})
+    unknown = {**_rate("x", 2), "product_id": rpc.UNKNOWN}
+    preview = {**news, "rates": [_rate(kept, 1), unknown]}
+    reasons = [reason for _, reason in failures(cards, news, preview)]
+    assert len(reasons) == 2
+    assert reasons[0].startswith(
+        "rates: rates[1] (for a product not created yet) starts at 2026-01-01T00:00:00Z, "
+        "which is past"
+    )
+    assert reasons[1].startswith(f"rates: removing the rate {replaced} from 2026-01-01")
+    allowed = {**preview, "allow_retroactive_rates": True, "allow_rate_removal": True}
+    assert failures(cards, news, allowed) == []
+    # A new product priced from a later date needs no opt-in.
+    later = {
+        **news,
+        "rates": [_rate(kept, 1), _rate(replaced, 2), {**unknown, "starting_at": FUTURE}],
+    }
+    assert failures(cards, news, later) == []

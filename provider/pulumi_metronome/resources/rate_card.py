@@ -208,6 +208,22 @@ def rate_changes(
     return added, changed, removed
 
 
+def _split_pending(items: list[Any]) -> tuple[list[RateEntry], list[tuple[int, Mapping[str, Any]]]]:
+    """Declared entries that are fully known (parsed), and those that are not yet."""
+    known: list[Any] = []
+    pending: list[tuple[int, Mapping[str, Any]]] = []
+    for index, item in enumerate(items):
+        if is_unknown(item):
+            if isinstance(item, Mapping):
+                pending.append((index, item))
+        else:
+            known.append(item)
+    try:
+        return _entries(known), pending
+    except SpecError:
+        return [], pending
+
+
 def safety_failures(
     olds: Mapping[str, Any], inputs: Mapping[str, Any], now: datetime | None = None
 ) -> list[CheckFailure]:
@@ -226,10 +242,32 @@ def safety_failures(
             )
         )
     old_rates, new_rates = olds.get(RATES), inputs.get(RATES)
-    if fixed or not isinstance(old_rates, Mapping) or not isinstance(new_rates, Mapping):
+    if fixed or not isinstance(old_rates, Mapping):
+        return failures
+    pending: list[tuple[int, Mapping[str, Any]]] = []
+    if isinstance(new_rates, list):
+        # Some entries name a product not created yet (new, or replaced: a new id). Check
+        # the known ones as usual, the others by their starting_at. An old entry that no
+        # known entry keeps is removed: an id not known yet is never an existing one.
+        known, pending = _split_pending(new_rates)
+        new_rates = schedule_state(known)
+    if not isinstance(new_rates, Mapping):
         return failures
     unmanaged = set(olds.get(UNMANAGED) or [])
     added, changed, removed = rate_changes(old_rates, new_rates)
+    if not inputs.get(ALLOW_RETROACTIVE):
+        for index, item in pending:
+            start = item.get("starting_at")
+            if isinstance(start, str) and not is_unknown(start) and _starts(item) < now:
+                failures.append(
+                    CheckFailure(
+                        WHOLE,
+                        f"rates: rates[{index}] (for a product not created yet) starts at "
+                        f"{start}, which is past: on an existing card it would change prices "
+                        "from then on. Give it a later starting_at, or set "
+                        "allow_retroactive_rates=True.",
+                    )
+                )
     if not inputs.get(ALLOW_RETROACTIVE):
         for key in added + changed:
             since = _affects_from(old_rates.get(key), new_rates[key])
