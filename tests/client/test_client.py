@@ -62,6 +62,9 @@ def test_every_post_sends_one_idempotency_key_across_its_retries(server: LocalSe
     with pytest.raises(MetronomeError) as caught:
         client.create_billable_metric(count_spec("never-answered"))
     assert caught.value.status is None  # no response ever came back
+    assert isinstance(caught.value, TransportError) and caught.value.attempts == 4
+    assert "the connection dropped mid-answer" in str(caught.value)
+    assert "gave up after 3 retries" in str(caught.value)
     server.set_faults(drop_rate=0.0)
     attempts = [r for r in server.requests() if r["path"] == "/v1/billable-metrics/create"]
     assert len(attempts) == 4

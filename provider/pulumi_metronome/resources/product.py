@@ -20,7 +20,6 @@ change through their own endpoints. So:
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -134,7 +133,7 @@ class ProductProvider(MetronomeProvider):
     """A Metronome product: ``type`` replaces (with opt-in); the rest changes in place."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        extra = unexpected_arguments(news, (*SPEC_FIELDS, *CONTROLS), "Product")
+        extra = unexpected_arguments(news, (*SPEC_FIELDS, *CONTROLS))
         failures = [CheckFailure(k, "is not an argument of Product") for k in extra]
         failures += _starting_at(news.get(STARTING_AT))
         try:
@@ -235,13 +234,7 @@ class ProductProvider(MetronomeProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Archive (Metronome has no delete); already archived or gone counts as deleted."""
-        holder = PRODUCTS.handed_over(id_, resource_of(props))
-        if holder is not None:
-            print(
-                f"pulumi-metronome: product {id_} was handed over to resource {holder!r} in "
-                "this run; not archived",
-                file=sys.stderr,
-            )
+        if PRODUCTS.handed_over(id_, resource_of(props), "not archived"):
             return
         try:
             self.client.archive_product(id_)

@@ -303,7 +303,7 @@ class RateCardProvider(MetronomeProvider):
     """A Metronome rate card with its schedule of rates."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        extra = unexpected_arguments(news, (*CARD_FIELDS, RATES, UNMANAGED, *CONTROLS), "RateCard")
+        extra = unexpected_arguments(news, (*CARD_FIELDS, RATES, UNMANAGED, *CONTROLS))
         failures = [CheckFailure(k, "is not an argument of RateCard") for k in extra]
         try:
             inputs, _ = _check(news)
@@ -405,13 +405,7 @@ class RateCardProvider(MetronomeProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Archive (Metronome has no delete); already archived or gone counts as deleted."""
-        holder = CARDS.handed_over(id_, resource_of(props))
-        if holder is not None:
-            print(
-                f"pulumi-metronome: rate card {id_} was handed over to resource {holder!r} "
-                "in this run; not archived",
-                file=sys.stderr,
-            )
+        if CARDS.handed_over(id_, resource_of(props), "not archived"):
             return
         try:
             self.client.archive_rate_card(id_)
