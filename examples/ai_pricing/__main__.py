@@ -1,4 +1,8 @@
-"""The demo pricing stack of an AI API company, as Metronome billable metrics.
+"""The demo pricing stack of an AI API company: metrics -> products -> a rate card.
+
+Billable metrics measure usage; products are what invoices show (a USAGE product prices
+one metric); the rate card prices the products: a tiered token price per model, a flat
+price per API request and a monthly platform subscription. Contracts point at the card.
 
 `pulumi up` applies it to whatever `metronome:baseUrl` points at: the local server by
 default (see the README), or a real Metronome account.
@@ -6,7 +10,15 @@ default (see the README), or a real Metronome account.
 
 import pulumi
 
-from pulumi_metronome import BillableMetric, CustomFieldKey, PropertyFilterArgs
+from pulumi_metronome import (
+    BillableMetric,
+    CustomFieldKey,
+    Product,
+    PropertyFilterArgs,
+    RateArgs,
+    RateCard,
+    TierArgs,
+)
 
 MODELS = ["atlas-large", "atlas-mini", "atlas-vision"]
 REGIONS = ["us-east", "eu-west", "ap-south"]
@@ -80,6 +92,85 @@ gpu_hours = BillableMetric(
     opts=tagged,
 )
 
+# --- products: what invoices show --------------------------------------------------------
+
+token_usage = Product(
+    "tokens",
+    name="Tokens",
+    type="USAGE",
+    billable_metric_id=tokens.id,
+    # Priced per model, shown per region: together the metric's compound key.
+    pricing_group_key=["model"],
+    presentation_group_key=["region"],
+    tags=["usage", "inference"],
+)
+request_usage = Product(
+    "api-requests",
+    name="API requests",
+    type="USAGE",
+    billable_metric_id=requests.id,
+    tags=["usage", "platform"],
+)
+platform_seat = Product(
+    "platform-subscription",
+    name="Platform subscription",
+    type="SUBSCRIPTION",
+    tags=["subscription"],
+)
+
+# --- the rate card: prices in USD cents, each from a date on ---------------------------------
+
+LAUNCH = "2026-01-01T00:00:00Z"
+list_prices = RateCard(
+    "list-prices",
+    name="List prices",
+    description="Public list prices of the Atlas API",
+    aliases=[{"name": "list-prices"}],
+    rates=[
+        # Tokens: tiered per model (cents per token), cheaper past the first 10M tokens.
+        RateArgs(
+            product_id=token_usage.id,
+            rate_type="TIERED",
+            pricing_group_values={"model": "atlas-large"},
+            tiers=[TierArgs(size=10_000_000, price=0.0012), TierArgs(price=0.0009)],
+            starting_at=LAUNCH,
+        ),
+        RateArgs(
+            product_id=token_usage.id,
+            rate_type="TIERED",
+            pricing_group_values={"model": "atlas-mini"},
+            tiers=[TierArgs(size=10_000_000, price=0.0002), TierArgs(price=0.00015)],
+            starting_at=LAUNCH,
+        ),
+        RateArgs(
+            product_id=token_usage.id,
+            rate_type="FLAT",
+            pricing_group_values={"model": "atlas-vision"},
+            price=0.002,
+            starting_at=LAUNCH,
+        ),
+        # API requests: a flat price per request.
+        RateArgs(product_id=request_usage.id, rate_type="FLAT", price=0.05, starting_at=LAUNCH),
+        # The platform subscription: $49 a month.
+        RateArgs(
+            product_id=platform_seat.id,
+            rate_type="FLAT",
+            price=4900,
+            billing_frequency="MONTHLY",
+            starting_at=LAUNCH,
+        ),
+    ],
+)
+
+pulumi.export(
+    "product_ids",
+    {
+        "tokens": token_usage.id,
+        "api_requests": request_usage.id,
+        "platform_subscription": platform_seat.id,
+    },
+)
+pulumi.export("rate_card_id", list_prices.id)
 pulumi.export(
     "metric_ids",
     {

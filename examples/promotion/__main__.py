@@ -4,12 +4,21 @@ Everything that differs between environments is stack config (Pulumi.<stack>.yam
 `metronome:baseUrl` (and the secret `metronome:bearerToken`) say where the metrics go;
 `pricing:nameSuffix` marks sandbox display names; `pricing:ownerTeam` is a custom field.
 The definitions themselves are identical, so what was tried in sandbox is what production
-gets.
+gets: metrics, the products that price them, and the rate card with its price schedule.
+A price change is a new rate entry with a later `starting_at`, promoted like any change.
 """
 
 import pulumi
 
-from pulumi_metronome import BillableMetric, CustomFieldKey, PropertyFilterArgs
+from pulumi_metronome import (
+    BillableMetric,
+    CustomFieldKey,
+    Product,
+    PropertyFilterArgs,
+    RateArgs,
+    RateCard,
+    TierArgs,
+)
 
 config = pulumi.Config("pricing")
 suffix = config.get("nameSuffix") or ""
@@ -54,7 +63,50 @@ active_users = BillableMetric(
     opts=tagged,
 )
 
+token_usage = Product(
+    "tokens",
+    name=f"Tokens{suffix}",
+    type="USAGE",
+    billable_metric_id=tokens.id,
+    pricing_group_key=["model"],
+)
+request_usage = Product(
+    "api-requests", name=f"API requests{suffix}", type="USAGE", billable_metric_id=api_requests.id
+)
+subscription = Product("platform", name=f"Platform subscription{suffix}", type="SUBSCRIPTION")
+
+LAUNCH = "2026-01-01T00:00:00Z"
+list_prices = RateCard(
+    "list-prices",
+    name=f"List prices{suffix}",
+    rates=[
+        RateArgs(
+            product_id=token_usage.id,
+            rate_type="TIERED",
+            pricing_group_values={"model": "atlas-large"},
+            tiers=[TierArgs(size=10_000_000, price=0.0012), TierArgs(price=0.0009)],
+            starting_at=LAUNCH,
+        ),
+        RateArgs(
+            product_id=token_usage.id,
+            rate_type="TIERED",
+            pricing_group_values={"model": "atlas-mini"},
+            tiers=[TierArgs(size=10_000_000, price=0.0002), TierArgs(price=0.00015)],
+            starting_at=LAUNCH,
+        ),
+        RateArgs(product_id=request_usage.id, rate_type="FLAT", price=0.05, starting_at=LAUNCH),
+        RateArgs(
+            product_id=subscription.id,
+            rate_type="FLAT",
+            price=4900,
+            billing_frequency="MONTHLY",
+            starting_at=LAUNCH,
+        ),
+    ],
+)
+
 pulumi.export("stack", pulumi.get_stack())
+pulumi.export("rate_card_id", list_prices.id)
 pulumi.export(
     "metric_ids",
     {

@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -37,7 +38,19 @@ from .errors import (
     bounded,
 )
 from .models import BillableMetric as LiveBillableMetric
-from .models import BillableMetricSpec, CustomFieldKeySpec
+from .models import (
+    BillableMetricSpec,
+    CustomFieldKeySpec,
+    Product,
+    ProductSpec,
+    ProductUpdate,
+    RateCard,
+    RateCardSpec,
+    RateCardUpdate,
+    RateEntry,
+    ScheduledRate,
+    rfc3339,
+)
 from .models import CustomFieldKey as LiveCustomFieldKey
 
 DEFAULT_BASE_URL = "https://api.metronome.com"
@@ -46,6 +59,10 @@ BASE_URL_ENV = "METRONOME_BASE_URL"
 TOKEN_CONFIG = "metronome:bearerToken"
 BASE_URL_CONFIG = "metronome:baseUrl"
 #: Statuses that a later attempt can turn into a success.
+_PRODUCTS = "/v1/contract-pricing/products"
+_CARDS = "/v1/contract-pricing/rate-cards"
+#: Where a full rate schedule is read from: before any rate a card can hold.
+SCHEDULE_START = datetime(1970, 1, 1, tzinfo=UTC)
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 JSON = dict[str, Any]
 
@@ -169,6 +186,69 @@ class MetronomeClient:
 
     def archive_billable_metric(self, metric_id: str) -> None:
         self._call("POST", "/v1/billable-metrics/archive", json={"id": metric_id})
+
+    # ------------------------------------------------------------------------- products
+
+    def create_product(self, spec: ProductSpec) -> str:
+        """Create a product and return its id; safe to retry (one product at most)."""
+        body = self._call("POST", f"{_PRODUCTS}/create", json=spec.create_body())
+        return str(body["data"]["id"])
+
+    def get_product(self, product_id: str) -> Product:
+        body = self._call("POST", f"{_PRODUCTS}/get", json={"id": product_id})
+        return Product.model_validate(body["data"])
+
+    def list_products(self, *, archive_filter: str = "NOT_ARCHIVED") -> Iterator[Product]:
+        body = {"archive_filter": archive_filter}
+        for item in self._pages("POST", f"{_PRODUCTS}/list", params={"limit": 100}, json=body):
+            yield Product.model_validate(item)
+
+    def update_product(self, update: ProductUpdate) -> None:
+        """Change a product from ``update.starting_at`` on (omitted fields keep their value)."""
+        body = update.model_dump(mode="json", exclude_none=True)
+        body["starting_at"] = rfc3339(update.starting_at)
+        self._call("POST", f"{_PRODUCTS}/update", json=body)
+
+    def archive_product(self, product_id: str) -> None:
+        self._call("POST", f"{_PRODUCTS}/archive", json={"product_id": product_id})
+
+    # ----------------------------------------------------------------------- rate cards
+
+    def create_rate_card(self, spec: RateCardSpec) -> str:
+        body = self._call("POST", f"{_CARDS}/create", json=spec.create_body())
+        return str(body["data"]["id"])
+
+    def get_rate_card(self, card_id: str) -> RateCard:
+        body = self._call("POST", f"{_CARDS}/get", json={"id": card_id})
+        return RateCard.model_validate(body["data"])
+
+    def list_rate_cards(self) -> Iterator[RateCard]:
+        for item in self._pages("POST", f"{_CARDS}/list", params={"limit": 100}, json={}):
+            yield RateCard.model_validate(item)
+
+    def update_rate_card(self, update: RateCardUpdate) -> None:
+        self._call(
+            "POST", f"{_CARDS}/update", json=update.model_dump(mode="json", exclude_none=True)
+        )
+
+    def archive_rate_card(self, card_id: str) -> None:
+        self._call("POST", f"{_CARDS}/archive", json={"id": card_id})
+
+    def add_rates(self, card_id: str, rates: list[RateEntry]) -> None:
+        """Add rates to a card, all or none (a rate with the key of a stored one replaces it)."""
+        if rates:
+            body = {"rate_card_id": card_id, "rates": [r.body() for r in rates]}
+            self._call("POST", f"{_CARDS}/addRates", json=body)
+
+    def rate_schedule(
+        self, card_id: str, starting_at: datetime = SCHEDULE_START
+    ) -> Iterator[ScheduledRate]:
+        """Every segment of the card's schedule from ``starting_at`` on."""
+        body = {"rate_card_id": card_id, "starting_at": rfc3339(starting_at)}
+        for item in self._pages(
+            "POST", f"{_CARDS}/getRateSchedule", params={"limit": 100}, json=body
+        ):
+            yield ScheduledRate.model_validate(item)
 
     # -------------------------------------------------------------------- custom fields
 

@@ -59,16 +59,7 @@ class CustomerStore:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        store.entity_checks[CUSTOMER_ENTITY] = self._row
-        with store.transaction() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-
-    def reset(self) -> None:
-        with self._store.transaction() as db:
-            for table in _TABLES:
-                db.execute(f"DELETE FROM {table}")
+        store.extend(_SCHEMA, _TABLES, entities={CUSTOMER_ENTITY: self._row})
 
     # --- writes ------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 
 from . import wire
-from .customer_store import CustomerStore
 from .faults import FaultInjector
 from .metering import EngineSlot
 from .request_log import RequestLog
@@ -33,7 +32,6 @@ StoreDep = Annotated[Store, Depends(_state("store", Store))]
 SettingsDep = Annotated[Settings, Depends(_state("settings", Settings))]
 RequestLogDep = Annotated[RequestLog, Depends(_state("request_log", RequestLog))]
 FaultsDep = Annotated[FaultInjector, Depends(_state("faults", FaultInjector))]
-CustomersDep = Annotated[CustomerStore, Depends(_state("customers", CustomerStore))]
 EnginesDep = Annotated[EngineSlot, Depends(_state("engines", EngineSlot))]
 #: The JSON body, read raw so that the route validates it with the shared models.
 BodyDep = Annotated[Any, Depends(wire.json_body)]

@@ -106,31 +106,46 @@ class Store:
                     db.execute(statement)
             db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         self._last_prune = 0.0
-        #: Entity kinds whose custom field values are stored here: kind -> a check that the
-        #: entity exists (raises ``NotFound``). Other stores add theirs (``customer_store``).
-        self.entity_checks: dict[str, Callable[[sqlite3.Connection, str], object]] = {
+        self._tables = [
+            "billable_metrics",
+            "custom_field_keys",
+            "custom_field_values",
+            "idempotent_responses",
+        ]
+        #: Entity kinds that hold custom field values: kind -> raises 404 for an unknown id.
+        self._entities: dict[str, Callable[[sqlite3.Connection, str], object]] = {
             BILLABLE_METRIC_ENTITY: self._metric_row
         }
 
-    def reset(self) -> None:
-        """Forget everything: metrics, custom fields, idempotent responses."""
+    def extend(
+        self,
+        schema: str,
+        tables: Iterable[str],
+        entities: Mapping[str, Callable[[sqlite3.Connection, str], object]] | None = None,
+    ) -> None:
+        """Hook for stores of other object kinds sharing this database, lock and
+        transactions: create their tables, forget them on ``reset``, and let custom field
+        values be kept for their ``entities`` (kind -> a check that raises 404)."""
         with self._transaction() as db:
-            for table in (
-                "billable_metrics",
-                "custom_field_keys",
-                "custom_field_values",
-                "idempotent_responses",
-            ):
+            for statement in schema.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+        self._tables.extend(tables)
+        self._entities.update(entities or {})
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One transaction under the store's lock (for the stores that ``extend`` it)."""
+        return self._transaction()
+
+    def reset(self) -> None:
+        """Forget everything: every table of this store and of the stores that ``extend`` it."""
+        with self._transaction() as db:
+            for table in self._tables:
                 db.execute(f"DELETE FROM {table}")
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One transaction under the store's lock, for the stores that share its database
-        (e.g. ``customer_store``)."""
-        return self._transaction()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -323,13 +338,13 @@ class Store:
             return self._custom_field_violations(db, entity, entity_id, custom_fields)
 
     def _require_entity(self, db: sqlite3.Connection, entity: str, entity_id: str) -> None:
-        check = self.entity_checks.get(entity)
-        if check is None:
+        exists = self._entities.get(entity)
+        if exists is None:
             raise BadRequest(
                 f"entity: the local server stores custom field values only for "
-                f"{', '.join(sorted(self.entity_checks))}, not {entity}"
+                f"{', '.join(sorted(self._entities))}, not {entity}"
             )
-        check(db, entity_id)
+        exists(db, entity_id)
 
     def _custom_field_violations(
         self,
@@ -381,6 +396,10 @@ class Store:
             " ON CONFLICT (entity, entity_id, key) DO UPDATE SET value = excluded.value",
             [(entity, entity_id, key, value) for key, value in custom_fields.items()],
         )
+
+    #: For the stores that ``extend`` this one, inside their own transaction.
+    check_custom_fields = _custom_field_violations
+    write_custom_fields = _write_values
 
     # --- idempotency ---------------------------------------------------------------------
 

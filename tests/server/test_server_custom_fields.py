@@ -211,7 +211,7 @@ def test_values_for_other_entity_kinds_are_400(api: Any) -> None:
     assert response.status_code == 400
     assert response.json() == {
         "message": "entity: the local server stores custom field values only for "
-        "billable_metric, customer, not invoice"
+        "billable_metric, contract_product, customer, rate_card, not invoice"
     }
     body = {"entity": "invoice", "entity_id": "c-1", "keys": [key]}
     assert api.post(DELETE, json=body).status_code == 400

@@ -79,7 +79,14 @@ class SpecError(ValueError):
 
 
 #: Fields whose keys are data (``custom_fields['team']``), not nested field names.
-_MAPPING_FIELDS = ("custom_fields", "group_filters", "properties")
+_MAPPING_FIELDS = (
+    "custom_fields",
+    "group_filters",
+    "properties",
+    "pricing_group_values",
+    "partial_pricing_group_values",
+    "custom_rate",
+)
 #: Extra words after "must be one of ..." for a field that accepts its values in any case.
 LITERAL_HINTS: dict[str, str] = {}
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 from pulumi_metronome.models import SpecError, parse_model
 
 from .. import wire
-from ..deps import BodyDep, CustomersDep, EnginesDep, FaultsDep, RequestLogDep, StoreDep
+from ..deps import BodyDep, EnginesDep, FaultsDep, RequestLogDep, StoreDep
 from ..errors import BadRequest
 
 router = APIRouter(prefix="/_local", include_in_schema=False)
@@ -44,13 +44,11 @@ def health() -> dict[str, str]:
 @router.post("/reset")
 def reset(
     store: StoreDep,
-    customers: CustomersDep,
     engines: EnginesDep,
     log: RequestLogDep,
     faults: FaultsDep,
 ) -> JSONResponse:
     store.reset()
-    customers.reset()
     engines.reset()
     log.clear()
     return JSONResponse({"faults": faults.reset().as_dict()})
