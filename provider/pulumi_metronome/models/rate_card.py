@@ -1,0 +1,498 @@
+"""A Metronome rate card and its rates (``/v1/contract-pricing/rate-cards/*``).
+
+A rate card is a price list: per product (and pricing group values) a schedule of rates,
+each in effect from ``starting_at`` (inclusive) until ``ending_before`` (exclusive).
+Only the card's ``name``, ``description`` and ``aliases`` change in place. Rates have no
+id, no update and no delete: adding a rate for the same product, pricing group values,
+billing frequency and ``starting_at`` replaces it, and a price change is a new rate with a
+later ``starting_at``. The rules here need no stored state; ``product_rate_violations``
+holds the ones that need the product (its type and pricing group key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    AwareDatetime,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+)
+
+from .common import NonEmptyStr, Returned, SpecError, Violation, Wire, parse_model
+from .custom_field import CustomFields
+from .product import Number
+from .rules import Rule, aware, parse_with_rules, rfc3339
+
+RateType = Literal["FLAT", "PERCENTAGE", "SUBSCRIPTION", "TIERED", "TIERED_PERCENTAGE", "CUSTOM"]
+RATE_TYPES: tuple[str, ...] = get_args(RateType)
+BillingFrequency = Literal["MONTHLY", "QUARTERLY", "ANNUAL", "WEEKLY"]
+BILLING_FREQUENCIES: tuple[str, ...] = get_args(BillingFrequency)
+#: Metronome's id of its default fiat credit type, USD in cents.
+USD_CENTS_ID = "2714e483-4ff1-48e4-9e25-ac732e8f24f2"
+USD_CENTS_NAME = "USD (cents)"
+
+#: Rate types priced by ``price``, by ``tiers``, and as a fraction (0..1).
+PRICED_TYPES = frozenset({"FLAT", "PERCENTAGE", "SUBSCRIPTION"})
+TIERED_TYPES = frozenset({"TIERED", "TIERED_PERCENTAGE"})
+FRACTION_TYPES = frozenset({"PERCENTAGE", "TIERED_PERCENTAGE"})
+
+
+def _after_start(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    start = info.data.get("starting_at")
+    if value is not None and start is not None and value <= start:
+        raise ValueError("must be after starting_at")
+    return value
+
+
+class Alias(Wire):
+    """A name contracts can use for the card, optionally for a period."""
+
+    name: NonEmptyStr
+    starting_at: AwareDatetime | None = None
+    ending_before: AwareDatetime | None = None
+
+    _ends_after_start = field_validator("ending_before")(_after_start)
+
+
+class CreditTypeConversion(Wire):
+    """How many fiat units one unit of a custom pricing unit is worth on this card."""
+
+    custom_credit_type_id: NonEmptyStr
+    fiat_per_custom_credit: Annotated[Number, Field(gt=0)]
+
+
+def _conversions_once(
+    items: list[CreditTypeConversion] | None,
+) -> list[CreditTypeConversion] | None:
+    ids = [c.custom_credit_type_id for c in items or []]
+    if len(set(ids)) != len(ids):
+        raise ValueError("names a custom credit type more than once")
+    return items
+
+
+class RateCardSpec(Wire):
+    """A rate card as declared: the body of ``POST .../rate-cards/create``."""
+
+    name: NonEmptyStr
+    description: StrictStr | None = None
+    aliases: list[Alias] | None = None
+    credit_type_conversions: list[CreditTypeConversion] | None = None
+    custom_fields: CustomFields | None = None
+    fiat_credit_type_id: NonEmptyStr | None = None
+
+    _conversions = field_validator("credit_type_conversions")(_conversions_once)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    def create_body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+#: What ``update`` changes in place; everything else is fixed at creation.
+MUTABLE_FIELDS: frozenset[str] = frozenset({"name", "description", "aliases"})
+IMMUTABLE_FIELDS: frozenset[str] = frozenset({"credit_type_conversions", "fiat_credit_type_id"})
+assert set(RateCardSpec.model_fields) == MUTABLE_FIELDS | IMMUTABLE_FIELDS | {"custom_fields"}
+
+
+class RateCardUpdate(Wire):
+    """The body of ``POST .../rate-cards/update``; omitted fields keep their value."""
+
+    rate_card_id: NonEmptyStr
+    name: NonEmptyStr | None = None
+    description: StrictStr | None = None
+    aliases: list[Alias] | None = None
+    add_credit_type_conversions: list[CreditTypeConversion] | None = None
+
+    _conversions = field_validator("add_credit_type_conversions")(_conversions_once)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class Tier(Wire):
+    """One tier of a TIERED price: ``size`` units (the last tier: all the rest) at ``price``."""
+
+    price: Annotated[Number, Field(ge=0)]
+    size: Annotated[Number, Field(gt=0)] | None = None
+
+
+class CommitRate(Wire):
+    """A distinct price used when usage draws down a commit or credit."""
+
+    rate_type: RateType
+    price: Annotated[Number, Field(ge=0)] | None = None
+    tiers: Annotated[list[Tier], Field(min_length=1)] | None = None
+
+
+class RateEntry(Wire):
+    """One rate: a price for a product on a card from ``starting_at`` until
+    ``ending_before``. Also the declaration of one entry of a ``RateCard``'s schedule."""
+
+    product_id: NonEmptyStr
+    entitled: StrictBool
+    rate_type: RateType
+    starting_at: AwareDatetime
+    ending_before: AwareDatetime | None = None
+    price: Annotated[Number, Field(ge=0)] | None = None
+    tiers: Annotated[list[Tier], Field(min_length=1)] | None = None
+    billing_frequency: BillingFrequency | None = None
+    is_prorated: StrictBool | None = None
+    quantity: Annotated[Number, Field(ge=0)] | None = None
+    pricing_group_values: dict[NonEmptyStr, StrictStr] | None = None
+    credit_type_id: NonEmptyStr | None = None
+    commit_rate: CommitRate | None = None
+    custom_rate: dict[NonEmptyStr, Any] | None = None
+
+    _ends_after_start = field_validator("ending_before")(_after_start)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON of this rate for addRate/addRates (without ``rate_card_id``)."""
+        out = self.model_dump(mode="json", exclude_none=True)
+        out["starting_at"] = rfc3339(self.starting_at)
+        if self.ending_before is not None:
+            out["ending_before"] = rfc3339(self.ending_before)
+        return out
+
+    def key(self) -> RateKey:
+        """What identifies a rate on a card: adding one with the same key replaces it."""
+        return rate_key(
+            self.product_id, self.pricing_group_values, self.billing_frequency, self.starting_at
+        )
+
+
+#: (product_id, sorted pricing group values, billing frequency, starting_at in RFC 3339)
+RateKey = tuple[str, tuple[tuple[str, str], ...], str | None, str]
+
+
+def rate_key(
+    product_id: str,
+    pricing_group_values: Mapping[str, str] | None,
+    billing_frequency: str | None,
+    starting_at: datetime,
+) -> RateKey:
+    values = tuple(sorted((pricing_group_values or {}).items()))
+    return (product_id, values, billing_frequency, rfc3339(aware(starting_at)))
+
+
+def _price_rules(
+    rate_type: str,
+    price: float | None,
+    tiers: Sequence[Tier] | None,
+    prefix: str = "",
+) -> list[Violation]:
+    """What price a rate type takes: ``price`` or ``tiers``, and fractions for percentages."""
+    out = []
+    if rate_type in PRICED_TYPES and price is None:
+        out.append(Violation(f"{prefix}price", f"is required for rate_type {rate_type}"))
+    if rate_type not in PRICED_TYPES and price is not None:
+        out.append(
+            Violation(
+                f"{prefix}price",
+                f"is not used by rate_type {rate_type}; use tiers"
+                if rate_type in TIERED_TYPES
+                else f"is not used by rate_type {rate_type}",
+            )
+        )
+    if rate_type in TIERED_TYPES and not tiers:
+        out.append(Violation(f"{prefix}tiers", f"is required for rate_type {rate_type}"))
+    if rate_type not in TIERED_TYPES and tiers is not None:
+        out.append(
+            Violation(f"{prefix}tiers", "is only used by TIERED and TIERED_PERCENTAGE rates")
+        )
+    if rate_type in FRACTION_TYPES:
+        if price is not None and price > 1:
+            out.append(
+                Violation(
+                    f"{prefix}price", "is a fraction for PERCENTAGE rates: 0 to 1 (0.1 is 10%)"
+                )
+            )
+        for index, tier in enumerate(tiers or []):
+            if tier.price > 1:
+                out.append(
+                    Violation(
+                        f"{prefix}tiers[{index}].price",
+                        "is a fraction for TIERED_PERCENTAGE rates: 0 to 1 (0.1 is 10%)",
+                    )
+                )
+    if rate_type in TIERED_TYPES:
+        for index, tier in enumerate((tiers or [])[:-1]):
+            if tier.size is None:
+                out.append(
+                    Violation(
+                        f"{prefix}tiers[{index}].size",
+                        "is required on every tier but the last",
+                    )
+                )
+    return out
+
+
+def _rate_price(entry: RateEntry, present: set[str]) -> list[Violation]:
+    return _price_rules(entry.rate_type, entry.price, entry.tiers)
+
+
+def _rate_extras(entry: RateEntry, present: set[str]) -> list[Violation]:
+    out = []
+    kind = entry.rate_type
+    if kind == "CUSTOM" and entry.custom_rate is None:
+        out.append(Violation("custom_rate", "is required for rate_type CUSTOM"))
+    if kind != "CUSTOM" and entry.custom_rate is not None:
+        out.append(Violation("custom_rate", "is only used by CUSTOM rates"))
+    if entry.is_prorated is not None and kind != "SUBSCRIPTION":
+        out.append(Violation("is_prorated", "is only valid for rate_type SUBSCRIPTION"))
+    elif entry.is_prorated is False:
+        out.append(Violation("is_prorated", "must be true when set"))
+    if kind == "PERCENTAGE" and entry.credit_type_id is not None:
+        out.append(
+            Violation(
+                "credit_type_id",
+                "is not used by PERCENTAGE rates (they use the credit type of the rates they "
+                "apply to)",
+            )
+        )
+    return out
+
+
+def _rate_commit(entry: RateEntry, present: set[str]) -> list[Violation]:
+    commit = entry.commit_rate
+    if commit is None:
+        return []
+    return _price_rules(commit.rate_type, commit.price, commit.tiers, prefix="commit_rate.")
+
+
+_RATE_RULES: list[tuple[frozenset[str], Rule[RateEntry]]] = [
+    (frozenset({"rate_type", "price", "tiers"}), _rate_price),
+    (frozenset({"rate_type", "custom_rate", "is_prorated", "credit_type_id"}), _rate_extras),
+    (frozenset({"commit_rate"}), _rate_commit),
+]
+
+
+def parse_rate(data: Any, *, prefix: str = "", unknown: frozenset[str] = frozenset()) -> RateEntry:
+    """Validate one rate; ``SpecError`` names every problem (paths start with ``prefix``)."""
+    try:
+        return parse_with_rules(
+            RateEntry,
+            data,
+            _RATE_RULES,
+            unknown=unknown,
+            placeholders={
+                "product_id": "-",
+                "entitled": True,
+                "rate_type": "CUSTOM",
+                "starting_at": "2000-01-01T00:00:00Z",
+            },
+        )
+    except SpecError as error:
+        raise SpecError([_prefixed(prefix, v) for v in error.violations]) from None
+
+
+def parse_rates(items: Any, *, field: str = "rates") -> list[RateEntry]:
+    """Validate a list of rates; ``SpecError`` names every problem of every entry."""
+    if not isinstance(items, list):
+        raise SpecError([Violation(field, "must be a list of rates")])
+    out: list[RateEntry] = []
+    problems: list[Violation] = []
+    for index, item in enumerate(items):
+        try:
+            out.append(parse_rate(item, prefix=f"{field}[{index}]"))
+        except SpecError as error:
+            problems.extend(error.violations)
+    if problems:
+        raise SpecError(problems)
+    return out
+
+
+def _prefixed(prefix: str, violation: Violation) -> Violation:
+    if not prefix:
+        return violation
+    field = f"{prefix}.{violation.field}" if violation.field else prefix
+    return Violation(field, violation.message)
+
+
+def product_rate_violations(
+    entry: RateEntry,
+    *,
+    product_type: str,
+    pricing_group_key: Sequence[str] | None,
+    prefix: str = "",
+) -> list[Violation]:
+    """The rules of a rate that read its product (type and pricing group key)."""
+    out = []
+    subscription = product_type == "SUBSCRIPTION"
+    if subscription and entry.rate_type == "FLAT" and entry.billing_frequency is None:
+        out.append(
+            Violation("billing_frequency", "is required for a FLAT rate of a SUBSCRIPTION product")
+        )
+    if not subscription and entry.billing_frequency is not None:
+        out.append(
+            Violation(
+                "billing_frequency",
+                f"is only valid for SUBSCRIPTION products; product {entry.product_id} is "
+                f"{product_type}",
+            )
+        )
+    if entry.rate_type == "SUBSCRIPTION" and not subscription:
+        out.append(
+            Violation(
+                "rate_type",
+                f"SUBSCRIPTION rates are only valid for SUBSCRIPTION products; product "
+                f"{entry.product_id} is {product_type}",
+            )
+        )
+    allowed = list(pricing_group_key or [])
+    for key in sorted(entry.pricing_group_values or {}):
+        if key not in allowed:
+            out.append(
+                Violation(
+                    f"pricing_group_values[{key!r}]",
+                    f"'{key}' is not in the pricing_group_key of product {entry.product_id} "
+                    f"({allowed})",
+                )
+            )
+    return [_prefixed(prefix, v) for v in out]
+
+
+# --- request bodies around rates -------------------------------------------------------------
+
+
+class RateSelector(Wire):
+    """Which rates getRates / getRateSchedule return (any selector may match)."""
+
+    product_id: NonEmptyStr | None = None
+    product_tags: list[NonEmptyStr] | None = None
+    pricing_group_values: dict[NonEmptyStr, StrictStr] | None = None
+    partial_pricing_group_values: dict[NonEmptyStr, StrictStr] | None = None
+    billing_frequency: BillingFrequency | None = None
+
+
+class GetRatesBody(Wire):
+    """``POST .../rate-cards/getRates``: the rates in effect at ``at``."""
+
+    rate_card_id: NonEmptyStr
+    at: AwareDatetime
+    selectors: list[RateSelector] | None = None
+
+
+class GetRateScheduleBody(Wire):
+    """``POST .../rate-cards/getRateSchedule``: the schedule from ``starting_at`` on."""
+
+    rate_card_id: NonEmptyStr
+    starting_at: AwareDatetime
+    ending_before: AwareDatetime | None = None
+    selectors: list[RateSelector] | None = None
+
+    _ends_after_start = field_validator("ending_before")(_after_start)
+
+
+# --- what Metronome answers -----------------------------------------------------------------
+
+
+class CreditType(Returned):
+    id: str
+    name: str
+
+
+class ReturnedAlias(Returned):
+    name: str
+    starting_at: AwareDatetime | None = None
+    ending_before: AwareDatetime | None = None
+
+
+class ReturnedConversion(Returned):
+    custom_credit_type: CreditType
+    fiat_per_custom_credit: str
+
+
+class RateCard(Returned):
+    """A rate card as Metronome returns it (get, list); rates are read separately."""
+
+    id: str
+    name: str
+    created_at: AwareDatetime
+    created_by: str
+    description: str | None = None
+    aliases: list[ReturnedAlias] | None = None
+    credit_type_conversions: list[ReturnedConversion] | None = None
+    custom_fields: dict[str, str] | None = None
+    fiat_credit_type: CreditType | None = None
+
+
+class ReturnedTier(Returned):
+    price: float
+    size: float | None = None
+
+
+class ReturnedPrice(Returned):
+    """The ``rate`` of a scheduled rate, and the answer of addRate."""
+
+    rate_type: str
+    price: float | None = None
+    tiers: list[ReturnedTier] | None = None
+    credit_type: CreditType | None = None
+    is_prorated: bool | None = None
+    quantity: float | None = None
+    pricing_group_values: dict[str, str] | None = None
+    custom_rate: dict[str, Any] | None = None
+
+
+class ReturnedCommitRate(Returned):
+    rate_type: str
+    price: float | None = None
+    tiers: list[ReturnedTier] | None = None
+
+
+class ScheduledRate(Returned):
+    """One segment of a card's schedule (getRates, getRateSchedule)."""
+
+    product_id: str
+    product_name: str
+    product_tags: list[str] = Field(default_factory=list)
+    product_custom_fields: dict[str, str] = Field(default_factory=dict)
+    entitled: bool
+    rate: ReturnedPrice
+    starting_at: AwareDatetime
+    ending_before: AwareDatetime | None = None
+    billing_frequency: str | None = None
+    commit_rate: ReturnedCommitRate | None = None
+    pricing_group_values: dict[str, str] | None = None
+
+    def entry(self) -> RateEntry:
+        """This segment as a declared rate entry (for drift and adoption)."""
+        rate = self.rate
+        data: dict[str, Any] = {
+            "product_id": self.product_id,
+            "entitled": self.entitled,
+            "rate_type": rate.rate_type,
+            "starting_at": self.starting_at,
+            "ending_before": self.ending_before,
+            "price": rate.price,
+            "tiers": None
+            if rate.tiers is None
+            else [t.model_dump(exclude_none=True) for t in rate.tiers],
+            "billing_frequency": self.billing_frequency,
+            "is_prorated": rate.is_prorated,
+            "quantity": rate.quantity,
+            "pricing_group_values": self.pricing_group_values or None,
+            "credit_type_id": None
+            if rate.credit_type is None or rate.credit_type.id == USD_CENTS_ID
+            else rate.credit_type.id,
+            "custom_rate": rate.custom_rate,
+            "commit_rate": None
+            if self.commit_rate is None
+            else self.commit_rate.model_dump(exclude_none=True),
+        }
+        return parse_model(RateEntry, {k: v for k, v in data.items() if v is not None})
