@@ -202,20 +202,22 @@ def price(
     for card_urn, card in pricing.rate_cards.items():
         customers = cards.get(card_urn, [])
         result.units[card_urn] = _unit(card)
-        if card.spec is None:
+        if card.spec is None or "*" in card.unknown_products:
             result.notes.append(Note(card_urn, "", "the rate card is unknown until apply"))
             continue
         schedule = _by_product(card)
         composite: list[tuple[Product, list[RateEntry]]] = []
+        for product_urn in sorted(card.unknown_products - {"*"}):
+            schedule.setdefault(product_urn, [])
         for product_urn, entries in sorted(schedule.items()):
             product = pricing.products.get(product_urn)
+            if product_urn in card.unknown_products:
+                result.notes.append(Note(card_urn, product_urn, "rates unknown until apply"))
+                continue
             if product is None or product.spec is None:
                 result.notes.append(
                     Note(card_urn, product_urn, "product unknown or not in this stack: not priced")
                 )
-                continue
-            if product_urn in card.unknown_products:
-                result.notes.append(Note(card_urn, product_urn, "rates unknown until apply"))
                 continue
             kind = product.spec.type
             if kind == "USAGE":

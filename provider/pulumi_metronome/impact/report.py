@@ -8,9 +8,10 @@ in dollars; other credit types in their own units.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ..metering.engine import as_decimal
 from .analysis import NOW, PROPOSED, Impact
 from .charges import Line
 from .inputs import resource_name
@@ -56,7 +57,7 @@ def money(amount: Decimal | None, unit: str) -> str:
     if amount is None:
         return "unknown"
     if unit == "USD (cents)":
-        dollars = (amount / 100).quantize(Decimal("0.01"))
+        dollars = (amount / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         sign = "-" if dollars < 0 else ""
         return f"{sign}${abs(dollars):,.2f}"
     return f"{_num(amount)} ({unit})"
@@ -310,8 +311,9 @@ def markdown(impact: Impact) -> str:
 
 
 def _j(value: Any) -> Any:
+    """Exact decimals as JSON strings, without trailing zeros (``2.50`` -> ``"2.5"``)."""
     if isinstance(value, Decimal):
-        return str(value)
+        return str(as_decimal(value))
     return value
 
 

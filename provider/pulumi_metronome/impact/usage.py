@@ -104,7 +104,7 @@ def aggregate_sql(spec: BillableMetricSpec, columns: dict[str, str]) -> str:
 def _text_sql(json_value: str) -> str:
     """The text of a property from its JSON (``metering/properties.py`` in SQL): strings
     as is, ``5.0`` -> ``5``, ``2.50`` -> ``2.5``, ``null`` -> absent."""
-    x = json_value
+    x = f"CAST({json_value} AS VARCHAR)"  # else the CASE would be typed JSON
     return (
         f"CASE WHEN {x} IS NULL OR {x} = 'null' THEN NULL "
         f"WHEN starts_with({x}, '\"') THEN "
