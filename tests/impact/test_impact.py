@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from impact_helpers import (
+
+from pulumi_metronome.impact.charges import tiered
+from pulumi_metronome.impact.synthetic import (
     UNKNOWN,
     depends,
     event,
@@ -21,8 +23,6 @@ from impact_helpers import (
     step,
     urn,
 )
-
-from pulumi_metronome.impact.charges import tiered
 
 DAY1, DAY2, DAY3 = "2026-10-01T10:00:00Z", "2026-10-02T10:00:00Z", "2026-10-03T23:59:59Z"
 START = "2026-10-01T00:00:00Z"

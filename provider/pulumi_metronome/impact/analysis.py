@@ -32,6 +32,7 @@ class MetricImpact:
 class ProductImpact:
     urn: str
     status: str
+    type: str | None  # the product type (proposed, else now); None when unknown
     metric: dict[str, str | None]  # side -> metric URN
     usage: dict[str, Decimal | None]
 
@@ -94,22 +95,25 @@ def analyse(
             if product.spec is not None:
                 names.extend(product.spec.pricing_group_key or [])
     kwargs = {} if memory_limit is None else {"memory_limit": memory_limit}
-    with Events(events_path, names, progress=progress, start=start, end=end, **kwargs) as events:
+    numeric = [s.aggregation_key for s in specs.values() if s.aggregation_key]
+    with Events(
+        events_path, names, numeric=numeric, progress=progress, start=start, end=end, **kwargs
+    ) as events:
         period = events.period
         columns = {key: f"m{i}" for i, key in enumerate(specs)}
-        aggregates = [(columns[k], aggregate_sql(s, events.columns)) for k, s in specs.items()]
+        aggregates = [(columns[k], aggregate_sql(s, events.layout)) for k, s in specs.items()]
         unbilled_cols: list[tuple[str, str]] = []
         for side, pricing in sides.items():
             conditions = [
-                match_sql(m.spec, events.columns)
+                match_sql(m.spec, events.layout)
                 for m in pricing.metrics.values()
                 if m.spec is not None and m.spec.sql is None
             ]
             matched = " OR ".join(conditions) or "FALSE"
             unbilled_cols.append((f"unbilled_{side}", f"count(*) FILTER (WHERE NOT ({matched}))"))
         progress(f"evaluating {len(specs)} metric definitions by customer and day")
-        daily = events.totals([*aggregates, *unbilled_cols], by=("customer", "day"))
-        customers = sorted({str(k[0]) for k in daily})
+        daily = events.daily([*aggregates, *unbilled_cols])
+        customers = events.customers()
         days = period.days
         # Quantities for charges: per metric, segment and pricing group key.
         quantities: dict[ch.Need, dict[tuple[str | None, ...], Decimal | None]] = {}
@@ -127,7 +131,7 @@ def analyse(
                 f"to {seg_end:%Y-%m-%d %H:%M}" + (f" by {', '.join(group)}" if group else "")
             )
             found = events.totals(
-                [(columns[k], aggregate_sql(specs[k], events.columns)) for k in sorted(keys)],
+                [(columns[k], aggregate_sql(specs[k], events.layout)) for k in sorted(keys)],
                 by=("customer", *group),
                 start=seg_start,
                 end=seg_end,
@@ -154,12 +158,7 @@ def analyse(
         if spec is None or spec.sql is not None:
             return [None] * len(days)
         col = columns[metric_key(spec)]
-        by_day: dict[datetime, Decimal] = {}
-        for (_, day), values in daily.items():
-            value = values[col]
-            if value is not None:
-                by_day[day] = by_day.get(day, Decimal(0)) + value
-        return [by_day.get(d, Decimal(0)) for d in days]
+        return [(daily.get(d) or {}).get(col) or Decimal(0) for d in days]
 
     def billed(pricing: Pricing, urn: str) -> bool:
         return any(
@@ -202,6 +201,7 @@ def analyse(
             ProductImpact(
                 urn=urn,
                 status=_status(_product_state(pa), _product_state(pb)),
+                type=next((p.spec.type for p in (pb, pa) if p is not None and p.spec), None),
                 metric={
                     NOW: pa.metric_urn if pa else None,
                     PROPOSED: pb.metric_urn if pb else None,
@@ -214,7 +214,7 @@ def analyse(
         )
     unbilled_daily: dict[str, list[int]] = {NOW: [0] * len(days), PROPOSED: [0] * len(days)}
     index = {d: i for i, d in enumerate(days)}
-    for (_, day), values in daily.items():
+    for day, values in daily.items():
         for side in (NOW, PROPOSED):
             value = values[f"unbilled_{side}"]
             if day in index and value is not None:

@@ -65,6 +65,8 @@ def money(amount: Decimal | None, unit: str) -> str:
 
 def _money_delta(a: Decimal, b: Decimal, unit: str) -> str:
     d = b - a
+    if d == 0:
+        return "0"
     text = money(d, unit)
     if d > 0:
         text = "+" + text
@@ -213,6 +215,9 @@ def markdown(impact: Impact) -> str:
             metric_now = resource_name(pr.metric[NOW] or "") or "-"
             metric_new = resource_name(pr.metric[PROPOSED] or "") or "-"
             metric = metric_now if metric_now == metric_new else f"{metric_now} → {metric_new}"
+            if pr.type not in ("USAGE", None):
+                out.append(f"| `{resource_name(pr.urn)}` | {pr.status} | ({pr.type}) | — | — | — |")
+                continue
             out.append(
                 f"| `{resource_name(pr.urn)}` | {pr.status} | {metric} | "
                 + _side_cells(pr.status, pr.usage[NOW], pr.usage[PROPOSED])
@@ -351,6 +356,7 @@ def as_json(impact: Impact) -> dict[str, Any]:
                 "resource": resource_name(pr.urn),
                 "urn": pr.urn,
                 "declaration": pr.status,
+                "type": pr.type,
                 "metric": {
                     s: pr.metric[s] and resource_name(pr.metric[s] or "") for s in (NOW, PROPOSED)
                 },

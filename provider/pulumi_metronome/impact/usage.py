@@ -40,7 +40,7 @@ import duckdb
 
 from ..metering import queries
 from ..metering.engine import as_decimal
-from ..metering.queries import Dialect, lit, ts_lit
+from ..metering.queries import DUCKDB, Dialect, lit, ts_lit
 from ..models import BillableMetricSpec
 
 #: The columns an events file must have (``properties`` may be missing: no properties).
@@ -71,33 +71,53 @@ def property_names(spec: BillableMetricSpec) -> list[str]:
     return names
 
 
-class _Columns(Dialect):
-    """The engine's dialect, with a property read from its column of the loaded table and
-    masked to NULL on events that do not match (``condition``)."""
+@dataclass(frozen=True)
+class Layout:
+    """Where the loaded table keeps each property: its text column, and for properties that
+    metrics aggregate, its exact-decimal column."""
 
-    def __init__(self, columns: dict[str, str], condition: str | None = None) -> None:
-        self.columns = columns
+    texts: dict[str, str]
+    numbers: dict[str, str]
+
+
+class _Columns(Dialect):
+    """The engine's dialect, reading a property from its column of the loaded table, masked
+    to NULL on events that do not match (``condition``)."""
+
+    def __init__(self, layout: Layout, condition: str | None = None) -> None:
+        self.layout = layout
         self.condition = condition
+        self._names: dict[str, str] = {}  # text expression -> property name
+
+    def _mask(self, column: str) -> str:
+        if self.condition is None:
+            return f"e.{column}"
+        return f"(CASE WHEN {self.condition} THEN e.{column} END)"
 
     def prop(self, name: str, column: str = "e.props") -> str:
-        col = f"e.{self.columns[name]}"
-        if self.condition is None:
-            return col
-        return f"(CASE WHEN {self.condition} THEN {col} END)"
+        expr = self._mask(self.layout.texts[name])
+        self._names[expr] = name
+        return expr
+
+    def number(self, text_expr: str) -> str:
+        name = self._names.get(text_expr)
+        if name is not None and name in self.layout.numbers:
+            return self._mask(self.layout.numbers[name])
+        return super().number(text_expr)
 
 
-def match_sql(spec: BillableMetricSpec, columns: dict[str, str]) -> str:
+def match_sql(spec: BillableMetricSpec, layout: Layout) -> str:
     """Whether an event (row ``e`` of the loaded table) matches ``spec`` (engine's rules)."""
-    found = queries.match_conditions(spec, None, None, _Columns(columns))
+    found = queries.match_conditions(spec, None, None, _Columns(layout))
     return "(" + (" AND ".join(found) or "TRUE") + ")"
 
 
-def aggregate_sql(spec: BillableMetricSpec, columns: dict[str, str]) -> str:
+def aggregate_sql(spec: BillableMetricSpec, layout: Layout) -> str:
     """The metric's value over the rows of a group, counting only the events it matches."""
-    condition = match_sql(spec, columns)
+    condition = match_sql(spec, layout)
     if spec.aggregation_type == "COUNT":
         return f"count(*) FILTER (WHERE {condition})"
-    agg, empty = queries.aggregate(spec, _Columns(columns, condition))
+    agg, empty = queries.aggregate(spec, _Columns(layout, condition))
     return f"coalesce({agg}, {empty})"
 
 
@@ -152,6 +172,7 @@ class Events:
         path: str | Path,
         properties: Iterable[str],
         *,
+        numeric: Iterable[str] = (),
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         progress: Callable[[str], None] = lambda _: None,
         start: datetime | None = None,
@@ -162,6 +183,10 @@ class Events:
             raise EventsError(f"events file {self.path}: not found")
         self.progress = progress
         self.columns = {name: f"p{i}" for i, name in enumerate(dict.fromkeys(properties))}
+        self.numbers = {
+            name: f"n{i}" for i, name in enumerate(dict.fromkeys(numeric)) if name in self.columns
+        }
+        self.layout = Layout(self.columns, self.numbers)
         self._dir = tempfile.TemporaryDirectory(prefix="pulumi-metronome-impact-")
         self.db = duckdb.connect(os.path.join(self._dir.name, "impact.duckdb"))
         threads = os.cpu_count() or 2
@@ -224,51 +249,61 @@ class Events:
         names = list(self.columns)
         paths = [lit('$."' + n.replace("\\", "\\\\").replace('"', '\\"') + '"') for n in names]
         extract = f"json_extract({props_json}, [{', '.join(paths)}])" if names else "NULL"
-        cols = "".join(
+        texts = "".join(
             f", {_text_sql(f'j[{i + 1}]')} AS {self.columns[n]}" for i, n in enumerate(names)
+        )
+        # Properties that metrics aggregate are also kept as exact decimals (the engine's
+        # number rule), so the rule runs once per event, not once per event and metric.
+        numbers = "".join(
+            f", {DUCKDB.number(self.columns[n])} AS {self.numbers[n]}" for n in self.numbers
         )
         ts = (
             "CAST(timestamp AS TIMESTAMP)"
             if types["timestamp"] == "TIMESTAMP"
             else "CAST(CAST(timestamp AS TIMESTAMPTZ) AS TIMESTAMP)"
         )
-        self.progress(f"reading {self.path} ({self.path.stat().st_size / 1e6:,.0f} MB)")
-        try:
-            self.db.execute(
-                "CREATE TABLE raw AS SELECT file_row_number AS seq, transaction_id, "
-                f"customer_id AS customer, event_type, {ts} AS ts, "
-                f"{extract} AS j FROM {source}"
-            )
-            bad = self.db.execute(
-                "SELECT count(*) FILTER (WHERE transaction_id IS NULL OR customer_id IS NULL "
-                "OR event_type IS NULL OR ts IS NULL) FROM (SELECT *, customer AS customer_id "
-                "FROM raw)"
-            ).fetchone()
-        except duckdb.Error as error:
-            raise EventsError(f"events file {self.path}: cannot be read ({error})") from None
-        if bad and bad[0]:
-            raise EventsError(
-                f"events file {self.path}: {bad[0]} event(s) lack transaction_id, customer_id, "
-                "event_type or timestamp"
-            )
-        self.progress("deduplicating by transaction_id and extracting properties")
-        # The first event with a transaction id wins (file order), as on ingest.
-        where = []
+        where = ["TRUE"]
         if start is not None:
             where.append(f"ts >= {ts_lit(start)}")
         if end is not None:
             where.append(f"ts < {ts_lit(end)}")
-        self.db.execute(
-            f"CREATE TABLE ev AS SELECT seq, customer, event_type, ts, "
-            f"date_trunc('day', ts) AS day{cols} FROM raw "
-            f"{'WHERE ' + ' AND '.join(where) if where else ''} "
-            "QUALIFY seq = min(seq) OVER (PARTITION BY transaction_id)"
+        self.progress(
+            f"reading {self.path} ({self.path.stat().st_size / 1e6:,.0f} MB), one JSON parse "
+            f"per event for {len(names)} properties"
         )
-        counts = self.db.execute("SELECT count(*) FROM raw").fetchone()
-        self.db.execute("DROP TABLE raw")
+        try:
+            self.db.execute(
+                f"CREATE TABLE ev AS SELECT *{numbers} FROM ("
+                "SELECT file_row_number AS seq, transaction_id, customer_id AS customer, "
+                f"event_type, {ts} AS ts, date_trunc('day', {ts}) AS day{texts} FROM ("
+                f"SELECT *, {extract} AS j FROM {source}))"
+            )
+            row = self.db.execute(
+                "SELECT count(*), count(*) FILTER (WHERE transaction_id IS NULL OR customer IS "
+                "NULL OR event_type IS NULL OR ts IS NULL), count(DISTINCT transaction_id) "
+                "FROM ev"
+            ).fetchone()
+        except duckdb.Error as error:
+            raise EventsError(f"events file {self.path}: cannot be read ({error})") from None
+        assert row is not None
+        self.read_count, bad, distinct = (int(v) for v in row)
+        if bad:
+            raise EventsError(
+                f"events file {self.path}: {bad} event(s) lack transaction_id, customer_id, "
+                "event_type or timestamp"
+            )
+        if distinct < self.read_count:
+            # The first event with a transaction id wins (file order), as on ingest.
+            self.progress(f"dropping {self.read_count - distinct:,} duplicate transaction ids")
+            self.db.execute(
+                "DELETE FROM ev WHERE seq IN (SELECT seq FROM ev WHERE transaction_id IN "
+                "(SELECT transaction_id FROM ev GROUP BY 1 HAVING count(*) > 1) "
+                "QUALIFY seq <> min(seq) OVER (PARTITION BY transaction_id))"
+            )
+        if len(where) > 1:
+            self.db.execute(f"DELETE FROM ev WHERE NOT ({' AND '.join(where)})")
         row = self.db.execute("SELECT count(*), min(day), max(day) FROM ev").fetchone()
-        assert row is not None and counts is not None
-        self.read_count = int(counts[0])
+        assert row is not None
         self.count = int(row[0])
         first = row[1].replace(tzinfo=UTC) if row[1] is not None else None
         last = row[2].replace(tzinfo=UTC) + timedelta(days=1) if row[2] is not None else None
@@ -318,6 +353,23 @@ class Events:
                 name: as_decimal(value) for (name, _), value in zip(columns, row[n:], strict=True)
             }
         return out
+
+    def daily(
+        self, columns: Sequence[tuple[str, str]]
+    ) -> dict[datetime, dict[str, Decimal | None]]:
+        """Per day, each aggregate of ``columns`` per customer, summed over the customers."""
+        inner = ", ".join(f"{sql} AS {name}" for name, sql in columns)
+        outer = ", ".join(f"sum({name})" for name, _ in columns)
+        sql = (
+            f"SELECT day, {outer} FROM (SELECT customer, day, {inner} FROM ev AS e "
+            "GROUP BY customer, day) GROUP BY day ORDER BY day"
+        )
+        return {
+            row[0].replace(tzinfo=UTC): {
+                name: as_decimal(v) for (name, _), v in zip(columns, row[1:], strict=True)
+            }
+            for row in self.db.execute(sql).fetchall()
+        }
 
     def customers(self) -> list[str]:
         return [

@@ -1,8 +1,8 @@
-"""Builders for the three inputs of an impact: a ``pulumi stack export``, a ``pulumi preview
---json`` plan and an events file, shaped like what the real CLI writes (checked against a
-real export and plan of this provider: type tokens, ``outputs`` / ``inputs``,
-``propertyDependencies``, the unknown sentinel). Product and rate card state carries the
-models' fields as declared, rates as the card's ``rates`` schedule."""
+"""The three inputs of an impact built in code, for tests and benchmarks: a ``pulumi stack
+export``, a ``pulumi preview --json`` plan and an events file, shaped like what the real CLI
+writes (checked against a real export and plan of this provider: type tokens, ``outputs`` /
+``inputs``, ``propertyDependencies``, the unknown sentinel). Product and rate card state
+carries the models' fields as declared, rates as the card's ``rates`` schedule."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pulumi_metronome.impact import analyse, as_json, load_plan, load_state, markdown
-from pulumi_metronome.impact.analysis import Impact
-from pulumi_metronome.impact.inputs import TYPE_PREFIX, UNKNOWN
+from .analysis import Impact, analyse
+from .inputs import TYPE_PREFIX, UNKNOWN, load_plan, load_state
+from .report import as_json, markdown
 
 STACK = "urn:pulumi:dev::pricing::"
 
