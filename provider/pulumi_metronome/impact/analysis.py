@@ -95,7 +95,11 @@ def analyse(
             if product.spec is not None:
                 names.extend(product.spec.pricing_group_key or [])
     kwargs = {} if memory_limit is None else {"memory_limit": memory_limit}
-    numeric = [s.aggregation_key for s in specs.values() if s.aggregation_key]
+    numeric = [
+        s.aggregation_key
+        for s in specs.values()
+        if s.aggregation_key and s.aggregation_type in ("SUM", "MAX", "LATEST")
+    ]
     with Events(
         events_path, names, numeric=numeric, progress=progress, start=start, end=end, **kwargs
     ) as events:
@@ -111,10 +115,6 @@ def analyse(
             ]
             matched = " OR ".join(conditions) or "FALSE"
             unbilled_cols.append((f"unbilled_{side}", f"count(*) FILTER (WHERE NOT ({matched}))"))
-        progress(f"evaluating {len(specs)} metric definitions by customer and day")
-        daily = events.daily([*aggregates, *unbilled_cols])
-        customers = events.customers()
-        days = period.days
         # Quantities for charges: per metric, segment and pricing group key.
         quantities: dict[ch.Need, dict[tuple[str | None, ...], Decimal | None]] = {}
         wanted: dict[tuple[datetime, datetime, tuple[str, ...]], set[str]] = {}
@@ -123,6 +123,10 @@ def analyse(
                 wanted.setdefault((seg_start, seg_end, group), set()).add(key)
         whole = (period.start, period.end, ())
         wanted.setdefault(whole, set()).update(specs)
+        progress(f"evaluating {len(specs)} metric definitions by customer and day")
+        daily = events.daily([*aggregates, *unbilled_cols])
+        customers = events.customers()
+        days = period.days
         for (seg_start, seg_end, group), keys in sorted(
             wanted.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
         ):
@@ -264,6 +268,5 @@ def _product_usage(
     if product is None or spec is None:
         return None
     values = totals.get(metric_key(spec), {})
-    return sum(
-        (ch.convert_quantity(product, v) for v in values.values() if v is not None), Decimal(0)
-    )
+    convert = ch.converter(product)
+    return sum((convert(v) for v in values.values() if v is not None), Decimal(0))

@@ -118,19 +118,30 @@ def _pick(
     return max(pool, key=lambda e: e.starting_at) if pool else None
 
 
-def convert_quantity(product: Product, quantity: Decimal) -> Decimal:
+def converter(product: Product) -> Callable[[Decimal], Decimal]:
     """The product's quantity conversion, then its rounding."""
     spec = product.spec
     assert spec is not None
     conversion = spec.quantity_conversion
-    if conversion is not None:
-        factor = Decimal(str(conversion.conversion_factor))
-        quantity = quantity * factor if conversion.operation == "MULTIPLY" else quantity / factor
     rounding = spec.quantity_rounding
-    if rounding is not None:
-        exponent = Decimal(1).scaleb(-int(rounding.decimal_places))
-        quantity = quantity.quantize(exponent, rounding=_ROUNDING[rounding.rounding_method])
-    return quantity
+    factor = None if conversion is None else Decimal(str(conversion.conversion_factor))
+    multiply = conversion is not None and conversion.operation == "MULTIPLY"
+    exponent = None if rounding is None else Decimal(1).scaleb(-int(rounding.decimal_places))
+    method = None if rounding is None else _ROUNDING[rounding.rounding_method]
+
+    def convert(quantity: Decimal) -> Decimal:
+        if factor is not None:
+            quantity = quantity * factor if multiply else quantity / factor
+        if exponent is not None:
+            quantity = quantity.quantize(exponent, rounding=method)
+        return quantity
+
+    return convert
+
+
+def convert_quantity(product: Product, quantity: Decimal) -> Decimal:
+    """The product's quantity conversion, then its rounding."""
+    return converter(product)(quantity)
 
 
 def tiered(quantity: Decimal, tiers: list[tuple[Decimal, Decimal | None]]) -> Decimal:
@@ -273,51 +284,53 @@ def _price_usage(
     keys = tuple(product.spec.pricing_group_key or ())
     wanted = set(customers)
     unpriced: set[str] = set()
+    convert = converter(product)
     for a, b in _segments(entries, period):
         found = quantities.get((metric_key(spec), a, b, keys), {})
-        for group_key, value in sorted(found.items(), key=lambda kv: str(kv[0])):
+        # Few pricing groups, many customers: pick each group's rate once.
+        picked: dict[tuple[str | None, ...], tuple[RateEntry | None, Decimal | None]] = {}
+        for group_key, value in found.items():
             customer = str(group_key[0])
-            if customer not in wanted or value is None:
-                continue
-            group = dict(
-                zip(keys, (str(v) if v is not None else None for v in group_key[1:]), strict=True)
-            )
-            entry = _pick(entries, a, group)
-            if entry is None:
-                if value != 0:
+            if not value or customer not in wanted:
+                continue  # no usage: nothing to charge
+            values = group_key[1:]
+            if values not in picked:
+                group = dict(zip(keys, values, strict=True))
+                entry = _pick(entries, a, group)
+                picked[values] = (entry, None if entry is None else _rate_factor(card, entry))
+                if entry is None:
                     unpriced.add(", ".join(f"{k}={v}" for k, v in group.items()) or "no rate")
-                continue
-            factor = _rate_factor(card, entry)
-            if factor is None:
-                result.notes.append(
-                    Note(
-                        card.urn,
-                        product.urn,
-                        f"rate in credit type {entry.credit_type_id} "
-                        "has no conversion on this card: not priced",
+                elif picked[values][1] is None:
+                    result.notes.append(
+                        Note(
+                            card.urn,
+                            product.urn,
+                            f"rate in credit type {entry.credit_type_id} has no conversion "
+                            "on this card: not priced",
+                        )
                     )
-                )
+                elif entry.rate_type not in ("FLAT", "TIERED"):
+                    result.notes.append(
+                        Note(card.urn, product.urn, f"{entry.rate_type} rates are not priced")
+                    )
+            entry, factor = picked[values]
+            if entry is None or factor is None or entry.rate_type not in ("FLAT", "TIERED"):
                 continue
-            quantity = convert_quantity(product, value)
+            quantity = convert(value)
             if entry.rate_type == "FLAT":
                 amount = quantity * _dec(entry.price)
-            elif entry.rate_type == "TIERED":
+            else:
                 tiers = [
                     (_dec(t.price), None if t.size is None else _dec(t.size))
                     for t in entry.tiers or []
                 ]
                 amount = tiered(quantity, tiers)
-            else:
-                result.notes.append(
-                    Note(card.urn, product.urn, f"{entry.rate_type} rates are not priced")
-                )
-                continue
             result.lines.append(
                 Line(
                     card.urn,
                     customer,
                     product.urn,
-                    tuple(group.items()),
+                    tuple(zip(keys, values, strict=True)),
                     a,
                     b,
                     entry.rate_type,
