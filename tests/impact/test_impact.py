@@ -348,3 +348,31 @@ def test_numbers_read_as_their_shortest_text_in_filters(tmp_path: Path, value: A
     events = [event("a1", "acme", DAY1, n=value), event("a2", "acme", DAY1, n=2.50)]
     _, _, data = run(tmp_path, state, preview, events)
     assert data["metrics"][0]["usage"] == {"now": "1", "proposed": "1"}
+
+
+def test_a_price_change_inside_the_period_prices_each_part_at_its_rate(tmp_path: Path) -> None:
+    m = metric("tokens", "m-1", **TOKENS)
+    prod = product("tokens", "p-1", type="USAGE", billable_metric_id="m-1")
+    card = rate_card("standard", "rc-1", rates=[flat("p-1", 2)])
+    later = rate_card(
+        "standard",
+        "rc-1",
+        rates=[
+            flat("p-1", 2, ending_before="2026-10-02T12:00:00Z"),
+            {**flat("p-1", 3), "starting_at": "2026-10-02T12:00:00Z"},
+        ],
+    )
+    state = export(m, prod, card)
+    preview = plan(step("same", m, m), step("same", prod, prod), step("update", later, card))
+    events = [
+        event("a1", "acme", "2026-10-01T10:00:00Z", tokens=10),
+        event("a1", "acme", "2026-10-01T11:00:00Z", tokens=1000),  # same id: the first wins
+        event("a2", "acme", "2026-10-02T10:00:00Z", tokens=20),
+        event("a3", "acme", "2026-10-02T13:00:00Z", tokens=30),
+        event("a4", "acme", "2026-10-03T08:00:00Z", tokens=40),
+    ]
+    impact, _, data = run(tmp_path, state, preview, events)
+    assert impact.events_read == 5 and impact.events_used == 4
+    # Now: 100 tokens at 2 = 200. Proposed: 10 + 20 before noon on the 2nd at 2 = 60, then
+    # 30 + 40 at 3 = 210: 270.
+    assert by_customer(data) == {("standard", "acme"): ("200", "270", "70")}

@@ -311,6 +311,7 @@ class Events:
             )
         if len(where) > 1:
             self.db.execute(f"DELETE FROM ev WHERE NOT ({' AND '.join(where)})")
+        self.db.execute("ALTER TABLE ev DROP COLUMN transaction_id")  # done with it
         row = self.db.execute("SELECT count(*), min(day), max(day) FROM ev").fetchone()
         assert row is not None
         self.count = int(row[0])
