@@ -26,4 +26,7 @@ pulumi config set metronome:baseUrl "$URL"
 pulumi config set --secret metronome:bearerToken "$TOKEN"
 pulumi up --yes --skip-preview
 echo "created metric ids:"
-pulumi stack output metric_ids --json
+METRIC_IDS=$(pulumi stack output metric_ids --json)
+echo "$METRIC_IDS"
+# Usage: a week of sample events for three customers, and what the metrics make of them.
+python scripts/demo_usage.py "$URL" "$TOKEN" "$METRIC_IDS"

@@ -1,7 +1,9 @@
 """Pricing as code for Metronome: Pulumi resources for billable metrics and custom fields.
 
 The resources (and with them the ``pulumi`` SDK) are imported on first use, so that the
-local server, which shares only the models, starts without loading Pulumi.
+local server, which shares only the models, starts without loading Pulumi. So is
+``evaluate`` (``pulumi_metronome.metering``: billable metrics evaluated over events
+in-process, with DuckDB), so that the provider does not load the metering engine.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -18,12 +20,17 @@ from .models import (
 )
 
 if TYPE_CHECKING:
+    from .metering import evaluate
     from .resources import BillableMetric, CustomFieldKey, EventTypeFilterArgs, PropertyFilterArgs
 
 _RESOURCES = {"BillableMetric", "CustomFieldKey", "EventTypeFilterArgs", "PropertyFilterArgs"}
 
 
 def __getattr__(name: str) -> Any:
+    if name == "evaluate":
+        from .metering import evaluate
+
+        return evaluate
     if name in _RESOURCES:
         from . import resources
 
@@ -45,5 +52,6 @@ __all__ = [
     "PropertyFilterArgs",
     "SpecError",
     "Violation",
+    "evaluate",
     "parse_metric_spec",
 ]

@@ -13,7 +13,8 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from .settings import (
     DEFAULT_HOST,
@@ -112,6 +113,17 @@ class _QuietDrops(logging.Filter):
         return "without completing response" not in record.getMessage()
 
 
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run the server on uvloop when it is installed (the ``server`` extra has it): its C
+    event loop serves many more small requests per second than asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_args(argv)
 
@@ -142,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"{LISTENING} http://{host}:{sock.getsockname()[1]}", flush=True)
     try:
-        asyncio.run(server.serve(sockets=[sock]))
+        _run(server.serve(sockets=[sock]))
     finally:
         sock.close()
     return 0

@@ -17,20 +17,23 @@ API_PREFIX = "/v1/"
 
 def is_api_request(scope: Scope) -> bool:
     """A ``/v1`` HTTP request: the routes that need auth and get faults."""
-    return scope["type"] == "http" and (
-        scope["path"].startswith(API_PREFIX) or scope["path"] == API_PREFIX.rstrip("/")
-    )
+    if scope["type"] != "http":
+        return False
+    path: str = scope["path"]
+    return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
 
 
 def notes(scope: Scope) -> dict[str, Any]:
     """Per-request notes the middlewares leave for each other (e.g. ``dropped``)."""
-    return scope.setdefault("metronome_local", {})
+    found: dict[str, Any] = scope.setdefault("metronome_local", {})
+    return found
 
 
 def header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
-            return value.decode("latin-1")
+            decoded: str = value.decode("latin-1")
+            return decoded
     return None
 
 

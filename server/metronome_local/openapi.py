@@ -149,7 +149,8 @@ def responses(
         out[200]["content"] = _json(ok, "serialization")
     if links:
         out[200]["links"] = links
-    for status in [*sorted({*errors, 401, 429}, key=str), "5XX"]:
+    statuses: list[int | str] = [*sorted({*errors, 401, 429}, key=str), "5XX"]
+    for status in statuses:
         out[status] = {
             "description": _ERROR_DESCRIPTIONS[status],
             "content": _json(wire.ErrorBody, "serialization"),

@@ -259,14 +259,16 @@ class LocalServer:
     def requests(self) -> list[dict[str, Any]]:
         """The ``/v1`` requests served since the last clear: ``{"method", "path", "status"}``
         plus ``"injected"``, ``"dropped"`` or ``"replayed"`` when true, oldest first."""
-        return self._admin("GET", "/requests")["data"]
+        entries: list[dict[str, Any]] = self._admin("GET", "/requests")["data"]
+        return entries
 
     def clear_requests(self) -> None:
         self._admin("DELETE", "/requests")
 
     def faults(self) -> dict[str, Any]:
         """The current fault settings."""
-        return self._admin("GET", "/faults")
+        settings: dict[str, Any] = self._admin("GET", "/faults")
+        return settings
 
     def set_faults(
         self,
@@ -286,7 +288,7 @@ class LocalServer:
             "seed": seed,
         }
         changes = {k: v for k, v in changes.items() if v is not None}
-        settings = self._admin("PUT", "/faults", json=changes)
+        settings: dict[str, Any] = self._admin("PUT", "/faults", json=changes)
         self._faults.update({k: settings[k] for k in self._faults})
         if seed is not None:
             self.seed = seed

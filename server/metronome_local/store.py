@@ -198,7 +198,7 @@ class Store:
             )
 
     def _metric_row(self, db: sqlite3.Connection, metric_id: str) -> sqlite3.Row:
-        row = db.execute(
+        row: sqlite3.Row | None = db.execute(
             "SELECT seq, archived_at FROM billable_metrics WHERE id = ?", (metric_id,)
         ).fetchone()
         if row is None:

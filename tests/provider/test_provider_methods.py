@@ -299,7 +299,9 @@ def test_diff_immutable_fields_replace(
 def test_diff_sql_change_replaces(metrics: BillableMetricProvider) -> None:
     base = {"name": "s", "__provider": PROVIDER}
     olds = checked(metrics, {**base, "sql": "select count(*) from events"})
-    news = checked(metrics, {**base, "sql": "select count(distinct properties.user_id) from events"})
+    news = checked(
+        metrics, {**base, "sql": "select count(distinct properties.user_id) from events"}
+    )
     assert metrics.diff("id", olds, news).replaces == ["sql"]
 
 

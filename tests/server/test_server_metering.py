@@ -155,6 +155,7 @@ BAD_BATCHES: list[tuple[Any, str]] = [
     ),
     ([{**GOOD, "timestamp": "yesterday"}], "events[0].timestamp: must be an RFC 3339"),
     ([{**GOOD, "timestamp": 1767571200}], "events[0].timestamp: must be an RFC 3339"),
+    ([{**GOOD, "timestamp": "0001-01-01T00:00:00+01:00"}], "events[0].timestamp: is out of range"),
     ([{**GOOD, "properties": ["a"]}], "events[0].properties"),
     ([{**GOOD, "colour": "red"}], "events[0].colour: is not a known field"),
     ([GOOD, "event"], "events[1]"),
@@ -281,6 +282,19 @@ def test_events_may_name_a_customer_by_id_alias_or_external_id(meter: Meter) -> 
     metric = meter.metric(aggregation_type="COUNT")
     meter.ingest(event(customer), event(alias), event(external))
     assert meter.value(metric, customer) == 3
+
+
+def test_an_archived_customers_alias_moves_to_the_customer_that_takes_it(meter: Meter) -> None:
+    first, alias = meter.customer()
+    metric = meter.metric(aggregation_type="COUNT")
+    meter.ingest(event(alias), event(alias))
+    assert meter.api.post("/v1/customers/archive", json={"id": first}).status_code == 200
+    assert meter.value(metric, first) == 2  # still readable once archived
+    response = meter.api.post("/v1/customers", json={"name": "heir", "ingest_aliases": [alias]})
+    assert response.status_code == 200, response.text
+    heir = response.json()["data"]["id"]
+    assert meter.value(metric, heir) == 2  # resolved at query time, to the live holder
+    assert meter.value(metric, first) == 0
 
 
 # --- matching -------------------------------------------------------------------------------
@@ -504,6 +518,11 @@ BAD_PERIODS: list[tuple[dict[str, Any], str]] = [
     ({"billable_metrics": [{"id": ""}]}, "billable_metrics[0].id: must not be empty"),
     ({"billable_metrics": [{"id": "x", "group_by": {}}]}, "billable_metrics[0].group_by.key"),
     ({"extra": 1}, "extra: is not a known field"),
+    ({"starting_on": "0001-01-01T00:00:00+00:01"}, "starting_on: is out of range"),
+    (
+        {"starting_on": "2024-01-01T00:00:00Z", "window_size": "hour"},
+        "ending_before: the period holds more than 10000 HOUR windows",
+    ),
 ]
 
 

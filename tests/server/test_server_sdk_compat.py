@@ -81,9 +81,11 @@ def test_metric_lifecycle(client: Metronome) -> None:
 
 
 def test_sql_metric(client: Metronome) -> None:
-    metric_id = client.v1.billable_metrics.create(name="sql", sql="select 1").data.id
+    metric_id = client.v1.billable_metrics.create(
+        name="sql", sql="select count(*) from events"
+    ).data.id
     got = client.v1.billable_metrics.retrieve(billable_metric_id=metric_id).data
-    assert got.sql == "select 1"
+    assert got.sql == "select count(*) from events"
     assert got.aggregation_type is None
 
 

@@ -205,7 +205,7 @@ RULES: dict[str, tuple[Any, str]] = {
     "sql empty": ({"name": "m", "sql": ""}, "sql: must not be empty"),
     "sql blank": ({"name": "m", "sql": "   "}, "sql: must not be empty when present"),
     "sql excludes aggregation_type": (
-        {"name": "m", "sql": "select 1", "aggregation_type": "COUNT"},
+        {"name": "m", "sql": "select count(*) from events", "aggregation_type": "COUNT"},
         f"aggregation_type: {SQL_CLASH}",
     ),
     "sql excludes every definition field": (

@@ -16,18 +16,25 @@ does; no usage query ever reads them. Customer ids are resolved at query time (a
 sent with an alias counts once the alias is set).
 
 Ingest: validation is done by the caller (``models.event.parse_events``); ``ingest`` dedupes
-against an in-memory set of stored transaction ids (loaded at open) and appends the batch
-with one bulk INSERT from columnar lists. Concurrent callers are group-committed: while one
-batch is being written, the batches that arrive queue up and go in together in the next
-transaction, so the fixed cost of a commit (a WAL fsync) is shared. Each batch is still
-atomic: it is stored whole or, if the write fails, not at all.
+against an in-memory set of stored transaction ids (loaded at open), numbers the rows, and
+appends the batch as one line to the ingest log (``log``), returning once an ``fsync`` has
+put it on disk; concurrent callers share one ``fsync`` (group commit). The log moves into
+DuckDB in bulk (one native JSON parse and one INSERT for thousands of events) before every
+read and in a background thread, so no per-batch DuckDB commit is paid. A batch is atomic:
+one line, whole or (torn by a crash, never acknowledged) dropped.
+
+Order: events arrive interleaved across customers; when ingest pauses, ``compact`` rewrites
+the table in (customer, time) order so a one-customer query skips the other customers' row
+groups (DuckDB keeps min/max per row group).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,10 +45,12 @@ import duckdb
 from ..models import BillableMetricSpec, SpecError, Violation
 from ..models.event import Event
 from . import queries
-from .properties import raw_json, texts_json
+from .log import IngestLog, complete_lines, log_files
+from .properties import property_texts
 from .queries import DUCKDB, Scope, lit, lits
 from .types import (
     CustomerRef,
+    GroupBy,
     GroupRow,
     GroupsQuery,
     IngestResult,
@@ -63,21 +72,35 @@ CREATE TABLE IF NOT EXISTS events (
     properties VARCHAR NOT NULL,
     ingested_at TIMESTAMP NOT NULL,
     is_duplicate BOOLEAN NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS metering_state (sorted_upto BIGINT NOT NULL)
 """
 
-_INSERT = """
+#: Rows as the ingest log holds them: one JSON line per batch, a list of row objects.
+_ROW_TYPE = (
+    '[{"s": "BIGINT", "t": "VARCHAR", "c": "VARCHAR", "e": "VARCHAR", "ts": "BIGINT", '
+    '"p": "JSON", "r": "JSON", "i": "BIGINT", "d": "BOOLEAN"}]'
+)
+_LOAD = f"""
 INSERT INTO events
-SELECT u.seq, u.tid, u.cid, u.etype, make_timestamp(u.ts), u.props, u.properties,
-       make_timestamp(u.ing), u.dup
+SELECT r.s, r.t, r.c, r.e, make_timestamp(r.ts), r.p::VARCHAR, r.r::VARCHAR,
+       make_timestamp(r.i), r.d
 FROM (
-    SELECT unnest($seq::BIGINT[]) AS seq, unnest($tid::VARCHAR[]) AS tid,
-           unnest($cid::VARCHAR[]) AS cid, unnest($etype::VARCHAR[]) AS etype,
-           unnest($ts::BIGINT[]) AS ts, unnest($props::VARCHAR[]) AS props,
-           unnest($properties::VARCHAR[]) AS properties, unnest($ing::BIGINT[]) AS ing,
-           unnest($dup::BOOLEAN[]) AS dup
-) AS u
+    SELECT unnest(from_json(line, '{_ROW_TYPE}')) AS r
+    FROM (SELECT unnest(string_split($text, chr(10))) AS line)
+    WHERE line <> ''
+)
+WHERE r.s > $after
+ORDER BY r.s
 """
+#: Events the log may hold before the engine moves them into DuckDB in the background.
+FLUSH_EVENTS = 20_000
+#: ... or after this many seconds.
+FLUSH_SECONDS = 1.0
+#: The table is rewritten in (customer, time) order when this many rows arrived since the
+#: last rewrite (and at least a tenth of the table), once ingest has paused this long.
+COMPACT_MIN_ROWS = 50_000
+COMPACT_IDLE_SECONDS = 2.0
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -124,42 +147,43 @@ def check_range(starting_on: datetime, ending_before: datetime) -> None:
         raise SpecError(problems)
 
 
+def window_size(text: str) -> WindowSize:
+    """``hour``, ``Day``, ``NONE``...: Metronome takes any case."""
+    upper = text.upper()
+    if upper == "HOUR":
+        return "HOUR"
+    if upper == "DAY":
+        return "DAY"
+    if upper == "NONE":
+        return "NONE"
+    raise SpecError([Violation("window_size", "must be one of HOUR, DAY, NONE (any case)")])
+
+
 def window_end(start: datetime, window: WindowSize, ending_before: datetime) -> datetime:
     step = _STEP.get(window)
     return ending_before if step is None else start + step
 
 
-@dataclass
-class _Batch:
-    """One ``ingest`` call waiting for (or done with) its group commit."""
-
-    transaction_ids: list[str]
-    customer_ids: list[str]
-    event_types: list[str]
-    timestamps: list[int]
-    props: list[str]
-    properties: list[str]
-    ingested_at: int
-    done: bool = False
-    result: IngestResult | None = None
-    error: BaseException | None = None
-
-
 class MeteringEngine:
     """Holds events (a DuckDB database file, or in memory when ``path`` is None).
 
-    Every public method may be called from several threads at once: writes are serialised
-    (and group-committed), reads use their own DuckDB cursor.
+    Every public method may be called from several threads at once: ingests are serialised
+    (and their fsyncs group-committed), reads use their own DuckDB cursor.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, auto_compact: bool = True) -> None:
+        """``auto_compact``: let the background thread run ``compact`` when ingest pauses."""
         self.path = None if path is None else Path(path)
+        self.auto_compact = auto_compact
         self._db = duckdb.connect(":memory:" if self.path is None else str(self.path))
+        self._db.execute("SET enable_progress_bar = false")
         self._db.execute(SCHEMA)
-        self._write_lock = threading.Lock()
-        self._queue_lock = threading.Lock()
-        self._queue: list[_Batch] = []
+        self._write_lock = threading.Lock()  # sequence numbers, the dedupe set, the log
+        self._flush_lock = threading.Lock()  # one move of the log into DuckDB at a time
         self._closed = False
+        self._pending: list[str] = []  # batch lines not yet in DuckDB
+        self._pending_events = 0
+        self._recover()
         row = self._db.execute(
             "SELECT coalesce(max(seq), 0), list(transaction_id) FILTER (WHERE NOT is_duplicate)"
             " FROM events"
@@ -167,84 +191,175 @@ class MeteringEngine:
         assert row is not None
         self._last_seq: int = row[0]
         self._seen: set[str] = set(row[1] or ())
+        state = self._db.execute("SELECT coalesce(max(sorted_upto), 0) FROM metering_state")
+        self._sorted_upto: int = (state.fetchone() or (0,))[0]
+        self._compact_lock = threading.Lock()
+        self._last_ingest = time.monotonic()
+        self._log = None if self.path is None else IngestLog(self.path)
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if self._log is not None:
+            self._flusher = threading.Thread(
+                target=self._flush_in_background, name="metering-flush", daemon=True
+            )
+            self._flusher.start()
+
+    @staticmethod
+    def files(path: str | Path) -> list[Path]:
+        """Every file an engine at ``path`` keeps: the database, its WAL, the ingest logs."""
+        database = Path(path)
+        return [database, database.with_name(database.name + ".wal"), *log_files(database)]
+
+    def _recover(self) -> None:
+        """Load what the ingest logs hold beyond the database (after a crash or a kill)."""
+        if self.path is None:
+            return
+        for stale in log_files(self.path):
+            text = complete_lines(stale)
+            if text:
+                self._load(text)
+            stale.unlink()
+
+    def _load(self, text: str) -> None:
+        """Batch lines into the events table, skipping rows it already has."""
+        row = self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        after = row[0] if row else 0
+        self._db.execute(_LOAD, {"text": text, "after": after})
 
     # -- ingest ---------------------------------------------------------------------------
 
     def ingest(self, events: Sequence[Event], *, ingested_at: datetime) -> IngestResult:
-        """Store a validated batch atomically; the first event with a transaction id wins."""
-        batch = _Batch(
-            transaction_ids=[e.transaction_id for e in events],
-            customer_ids=[e.customer_id for e in events],
-            event_types=[e.event_type for e in events],
-            timestamps=[micros(e.timestamp) for e in events],
-            props=[texts_json(e.properties) for e in events],
-            properties=[raw_json(e.properties) for e in events],
-            ingested_at=micros(ingested_at),
-        )
-        with self._queue_lock:
-            self._queue.append(batch)
+        """Store a validated batch atomically and durably; the first event with a
+        transaction id wins. Returns once the batch is on disk (file engines)."""
+        ing = micros(ingested_at)
+        rows: list[dict[str, Any]] = []
+        for e in events:
+            props = e.properties
+            raw = props or {}
+            rows.append(
+                {
+                    "t": e.transaction_id,
+                    "c": e.customer_id,
+                    "e": e.event_type,
+                    "ts": micros(e.timestamp),
+                    "p": raw if _all_strings(raw) else property_texts(raw),
+                    "r": raw,
+                    "i": ing,
+                }
+            )
         with self._write_lock:
-            if not batch.done:
-                with self._queue_lock:
-                    batches, self._queue = self._queue, []
-                self._write(batches)
-        if batch.error is not None:
-            raise batch.error
-        assert batch.result is not None
-        return batch.result
-
-    def _write(self, batches: list[_Batch]) -> None:
-        """One transaction for every queued batch (called with the write lock held)."""
-        if self._closed:
-            error = RuntimeError("the metering engine is closed")
-            for batch in batches:
-                batch.error, batch.done = error, True
-            return
-        seq = self._last_seq
-        new_ids: set[str] = set()
-        columns: dict[str, list[Any]] = {
-            k: [] for k in ("seq", "tid", "cid", "etype", "ts", "props", "properties", "ing", "dup")
-        }
-        results = []
-        for batch in batches:
-            stored = 0
-            n = len(batch.transaction_ids)
-            dups = []
-            for tid in batch.transaction_ids:
-                duplicate = tid in self._seen or tid in new_ids
+            if self._closed:
+                raise RuntimeError("the metering engine is closed")
+            seq = self._last_seq
+            new: set[str] = set()
+            for row in rows:
+                seq += 1
+                row["s"] = seq
+                tid: str = row["t"]
+                row["d"] = duplicate = tid in self._seen or tid in new
                 if not duplicate:
-                    new_ids.add(tid)
-                    stored += 1
-                dups.append(duplicate)
-            columns["seq"].extend(range(seq + 1, seq + n + 1))
-            seq += n
-            columns["tid"].extend(batch.transaction_ids)
-            columns["cid"].extend(batch.customer_ids)
-            columns["etype"].extend(batch.event_types)
-            columns["ts"].extend(batch.timestamps)
-            columns["props"].extend(batch.props)
-            columns["properties"].extend(batch.properties)
-            columns["ing"].extend([batch.ingested_at] * n)
-            columns["dup"].extend(dups)
-            results.append(IngestResult(stored=stored, duplicates=n - stored))
-        try:
-            if columns["seq"]:
-                self._db.execute(_INSERT, columns)
-        except BaseException as error:
-            for batch in batches:
-                batch.error, batch.done = error, True
-            raise
-        self._last_seq = seq
-        self._seen |= new_ids
-        for batch, result in zip(batches, results, strict=True):
-            batch.result, batch.done = result, True
+                    new.add(tid)
+            # One line per batch: a batch is in the log whole or (a torn line) not at all.
+            line = json.dumps(rows, separators=(",", ":"), default=_json_default) + "\n"
+            ticket = self._log.append(line.encode()) if self._log is not None else None
+            self._last_seq = seq
+            self._last_ingest = time.monotonic()
+            self._seen |= new
+            self._pending.append(line)
+            self._pending_events += len(rows)
+            backlog = self._pending_events
+        if ticket is not None and self._log is not None:
+            self._log.sync(ticket)
+        if backlog >= FLUSH_EVENTS:
+            if self._log is None:
+                self.flush()
+            else:
+                self._wake.set()
+        return IngestResult(stored=len(new), duplicates=len(rows) - len(new))
+
+    def flush(self) -> None:
+        """Move the ingest log into DuckDB (queries call this first, so they see every
+        acknowledged batch)."""
+        with self._flush_lock:
+            with self._write_lock:
+                if not self._pending or self._closed:
+                    return
+                lines, self._pending, self._pending_events = self._pending, [], 0
+                closed = self._log.rotate() if self._log is not None else None
+            try:
+                self._load("".join(lines))
+            except BaseException:
+                with self._write_lock:  # keep them for the next try (they are in the log too)
+                    self._pending[:0] = lines
+                raise
+            if closed is not None:
+                closed.unlink()
+
+    def _flush_in_background(self) -> None:
+        while not self._closed:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            if self._closed:
+                return
+            # A failed move keeps the batches (in memory and in the log); the next read retries.
+            with contextlib.suppress(Exception):
+                self.flush()
+                unsorted = self._last_seq - self._sorted_upto
+                idle = time.monotonic() - self._last_ingest >= COMPACT_IDLE_SECONDS
+                enough = unsorted >= max(COMPACT_MIN_ROWS, self._last_seq // 10)
+                if self.auto_compact and idle and enough:
+                    self.compact()
+
+    def compact(self) -> bool:
+        """Rewrite the events table in (customer, time) order; True if there was anything new.
+
+        Events arrive interleaved across customers, so every row group holds every customer
+        and a one-customer query reads them all. Sorted, DuckDB's per-row-group min/max
+        lets a query skip the row groups of other customers. The sort runs on a snapshot
+        while ingest and queries go on; only the swap of the two tables holds the flush lock.
+        """
+        with self._compact_lock:
+            if self._closed:
+                return False
+            self.flush()
+            cursor = self._db.cursor()
+            try:
+                found = cursor.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+                upto = found[0] if found else 0
+                if upto <= self._sorted_upto:
+                    return False
+                cursor.execute("DROP TABLE IF EXISTS events_sorted")
+                cursor.execute(
+                    "CREATE TABLE events_sorted AS SELECT * FROM events "
+                    f"WHERE seq <= {upto} ORDER BY customer_id, ts, seq"
+                )
+                with self._flush_lock:
+                    cursor.execute("BEGIN TRANSACTION")
+                    try:
+                        cursor.execute(
+                            f"INSERT INTO events_sorted SELECT * FROM events WHERE seq > {upto} "
+                            "ORDER BY seq"
+                        )
+                        cursor.execute("DROP TABLE events")
+                        cursor.execute("ALTER TABLE events_sorted RENAME TO events")
+                        cursor.execute("DELETE FROM metering_state")
+                        cursor.execute(f"INSERT INTO metering_state VALUES ({upto})")
+                        cursor.execute("COMMIT")
+                    except BaseException:
+                        cursor.execute("ROLLBACK")
+                        raise
+                    self._sorted_upto = upto
+            finally:
+                cursor.close()
+            return True
 
     # -- queries --------------------------------------------------------------------------
 
     def _read(self, sql: str) -> list[tuple[Any, ...]]:
-        with self._queue_lock:
-            if self._closed:
-                raise RuntimeError("the metering engine is closed")
+        if self._closed:
+            raise RuntimeError("the metering engine is closed")
+        self.flush()
+        with self._flush_lock:
             cursor = self._db.cursor()
         try:
             return cursor.execute(sql).fetchall()
@@ -254,20 +369,21 @@ class MeteringEngine:
     def usage(self, query: UsageQuery) -> list[UsageRow]:
         """Rows ordered by customer id, metric id, window start."""
         check_range(query.starting_on, query.ending_before)
-        for metric_id, group_by in query.group_by.items():
-            metric = next((m for m in query.metrics if m.id == metric_id), None)
-            if metric is not None:
-                _check_group_by(metric, group_by.key)
+        window = window_size(query.window_size)
+        for metric_id, wanted in query.group_by.items():
+            found = next((m for m in query.metrics if m.id == metric_id), None)
+            if found is not None:
+                _check_group_by(found, wanted.key)
         if not query.customers:
             return []
         scope = Scope(query.customers, query.starting_on, query.ending_before)
         rows: list[UsageRow] = []
         for metric in query.metrics:
-            group_by = query.group_by.get(metric.id)
-            totals = self._totals(metric, scope, query.window_size)
+            group_by: GroupBy | None = query.group_by.get(metric.id)
+            totals = self._totals(metric, scope, window)
             groups: dict[tuple[str, datetime], dict[str, Decimal | None]] = {}
             if group_by is not None:
-                groups = self._group_by(metric, scope, query.window_size, group_by)
+                groups = self._group_by(metric, scope, window, group_by)
             for customer, start, end, value in totals:
                 rows.append(
                     UsageRow(
@@ -292,21 +408,13 @@ class MeteringEngine:
 
             sql = sql_usage(spec.sql, scope, window)
         else:
-            conditions = queries.match_conditions(spec, metric.created_at, metric.archived_at)
-            agg, empty = queries.aggregate(spec)
-            sql = (
-                f"WITH m AS ({scope.scoped_events(DUCKDB, window, conditions)}), "
-                f"a AS (SELECT customer, w_start, {agg} AS value FROM m "
-                f"GROUP BY customer, w_start) "
-                f"SELECT ids.customer, w.w_start, w.w_end, coalesce(a.value, {empty}) "
-                f"FROM {scope.customer_ids()} CROSS JOIN {DUCKDB.windows(window, scope.starting_on, scope.ending_before)} AS w "  # noqa: E501
-                f"LEFT JOIN a ON a.customer = ids.customer AND a.w_start = w.w_start "
-                f"ORDER BY ids.customer, w.w_start"
+            sql = queries.streaming_totals(
+                spec, metric.created_at, metric.archived_at, scope, window
             )
         return [(c, utc(s), utc(e), as_decimal(v)) for c, s, e, v in self._read(sql)]
 
     def _group_by(
-        self, metric: MeteredMetric, scope: Scope, window: WindowSize, group_by: Any
+        self, metric: MeteredMetric, scope: Scope, window: WindowSize, group_by: GroupBy
     ) -> dict[tuple[str, datetime], dict[str, Decimal | None]]:
         """``groups`` of every (customer, window): each value -> its number, None if unseen."""
         spec = metric.spec
@@ -323,14 +431,14 @@ class MeteringEngine:
             if values[0] is not None:
                 by_customer.setdefault(customer, {})[(start, values[0])] = value
         out: dict[tuple[str, datetime], dict[str, Decimal | None]] = {}
-        for customer in scope.customers:
-            cells = by_customer.get(customer.id, {})
+        for ref in scope.customers:
+            cells = by_customer.get(ref.id, {})
             if group_by.values is not None:
                 names = list(dict.fromkeys(group_by.values))
             else:
                 names = sorted({v for _, v in cells})[:MAX_GROUP_VALUES]
             for start in windows:
-                out[(customer.id, start)] = {v: cells.get((start, v)) for v in names}
+                out[(ref.id, start)] = {v: cells.get((start, v)) for v in names}
         return out
 
     def _grouped(
@@ -342,20 +450,8 @@ class MeteringEngine:
         filters: dict[str, tuple[str, ...]],
     ) -> list[tuple[str, datetime, tuple[str | None, ...], Decimal | None]]:
         """(customer, window start, group values, value) for every group with matched events."""
-        spec = metric.spec
-        conditions = queries.match_conditions(spec, metric.created_at, metric.archived_at)
-        for key in keys:
-            conditions.append(f"{DUCKDB.prop(key)} IS NOT NULL")
-        for key, values in filters.items():
-            conditions.append(f"{DUCKDB.prop(key)} IN ({lits(values)})")
-        agg, empty = queries.aggregate(spec)
-        group_cols = "".join(f", {DUCKDB.prop(k, 'props')} AS g{i}" for i, k in enumerate(keys))
-        names = "".join(f", g{i}" for i in range(len(keys)))
-        sql = (
-            f"WITH m AS ({scope.scoped_events(DUCKDB, window, conditions)}) "
-            f"SELECT customer, w_start{names}, coalesce({agg}, {empty}) FROM "
-            f"(SELECT *{group_cols} FROM m) "
-            f"GROUP BY customer, w_start{names} ORDER BY customer, w_start{names}"
+        sql = queries.streaming_grouped(
+            metric.spec, metric.created_at, metric.archived_at, scope, window, keys, filters
         )
         n = len(keys)
         return [
@@ -366,6 +462,7 @@ class MeteringEngine:
     def usage_groups(self, query: GroupsQuery) -> list[GroupRow]:
         """One row per window and group tuple that has matching events, by window then group."""
         check_range(query.starting_on, query.ending_before)
+        window = window_size(query.window_size)
         metric = query.metric
         keys = _resolve_group_key(metric, query.group_key)
         for name in query.group_filters:
@@ -385,17 +482,17 @@ class MeteringEngine:
             found = sql_grouped(
                 metric.spec.sql,
                 scope,
-                query.window_size,
+                window,
                 keys,
                 query.group_filters,
                 read=self._read,
             )
         else:
-            found = self._grouped(metric, scope, query.window_size, keys, query.group_filters)
+            found = self._grouped(metric, scope, window, keys, query.group_filters)
         return [
             GroupRow(
                 start=start,
-                end=window_end(start, query.window_size, query.ending_before),
+                end=window_end(start, window, query.ending_before),
                 group=dict(zip(keys, values, strict=True)),
                 value=value,
             )
@@ -416,8 +513,9 @@ class MeteringEngine:
 
                 condition = sql_match_condition(metric.spec.sql)
             else:
-                found = queries.match_conditions(metric.spec, metric.created_at, metric.archived_at)
-                condition = " AND ".join(found) or "TRUE"
+                condition = queries.match_condition(
+                    metric.spec, metric.created_at, metric.archived_at
+                )
             matches.append(f"(NOT e.is_duplicate AND {condition})")
         match_list = f"[{', '.join(matches)}]" if matches else "[]::BOOLEAN[]"
         sql = (
@@ -446,15 +544,42 @@ class MeteringEngine:
             )
         return out
 
+    def customer_ids(self) -> list[str]:
+        """Every customer id events were sent with (ids or aliases), sorted."""
+        sql = "SELECT DISTINCT customer_id FROM events WHERE NOT is_duplicate ORDER BY 1"
+        return [c for (c,) in self._read(sql)]
+
     def count(self) -> int:
         """Stored events, duplicates excluded (for tests and the benchmark)."""
         return len(self._seen)
 
     def close(self) -> None:
-        with self._write_lock, self._queue_lock:
-            if not self._closed:
-                self._closed = True
-                self._db.close()
+        """Move the log into DuckDB, stop the background flusher, close the database."""
+        with self._compact_lock, self._flush_lock, self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._pending:
+                self._load("".join(self._pending))
+                self._pending, self._pending_events = [], 0
+            if self._log is not None:
+                self._log.close()
+                for done in log_files(self._log.database):
+                    done.unlink()  # everything is in DuckDB now
+            self._db.close()
+        self._wake.set()
+        if self._flusher is not None:
+            self._flusher.join()
+
+
+def _all_strings(properties: dict[str, Any]) -> bool:
+    return all(type(v) is str for v in properties.values())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # exact; a float would lose digits
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _check_group_by(metric: MeteredMetric, key: str) -> None:

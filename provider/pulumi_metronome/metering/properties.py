@@ -46,29 +46,11 @@ def property_text(value: Any) -> str | None:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
 
-def texts_json(properties: Mapping[str, Any] | None) -> str:
-    """The JSON object of property texts stored beside the event (nulls left out)."""
-    if not properties:
-        return "{}"
-    if all(type(v) is str for v in properties.values()):
-        return json.dumps(properties, separators=(",", ":"))
+def property_texts(properties: Mapping[str, Any]) -> dict[str, str]:
+    """Every property's text, nulls left out: what filters, groups and SQL metrics read."""
     texts = {}
     for name, value in properties.items():
         text = property_text(value)
         if text is not None:
             texts[name] = text
-    return json.dumps(texts, separators=(",", ":"))
-
-
-def raw_json(properties: Mapping[str, Any] | None) -> str:
-    """The properties as sent, for ``/v1/events/search`` (exact decimals kept as numbers)."""
-    if not properties:
-        return "{}"
-    return json.dumps(properties, separators=(",", ":"), default=_decimal_default)
-
-
-def _decimal_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        # json has no Decimal; a float would lose digits, so keep its exact text as a string.
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return texts

@@ -20,7 +20,7 @@ query gives over no events at all (``COUNT`` 0, ``SUM`` null), as SQL would.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -30,7 +30,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from .queries import DECIMAL_TYPE, DUCKDB, Scope, lits
+from .queries import DECIMAL_TYPE, DUCKDB, Props, Scope, lits
 from .types import WindowSize
 
 _AGGREGATES: tuple[type[exp.Expression], ...] = (exp.Count, exp.Sum, exp.Max, exp.Min, exp.Avg)
@@ -83,6 +83,8 @@ _ALLOWED: tuple[type[exp.Expression], ...] = (
     *_AGGREGATES,
 )
 _ORDERED = ("EARLIEST", "LATEST")
+#: Result types a value column may have (DuckDB's names).
+_NUMERIC_TYPES = ("INT", "DECIMAL", "DOUBLE", "FLOAT", "NUMBER", "REAL")
 _TYPES = {
     exp.DataType.Type.DECIMAL,
     exp.DataType.Type.DOUBLE,
@@ -106,29 +108,28 @@ class SqlMetricError(ValueError):
 
 @dataclass(frozen=True)
 class SqlMetric:
-    """A checked SQL metric: its value and group columns as DuckDB expressions over an
-    events relation aliased ``events`` (columns ``event_type``, ``ts``, ``seq``, ``props``)."""
+    """A checked SQL metric: its value and group columns as DuckDB expressions over the
+    engine's scoped events, aliased ``events`` (``event_type``, ``ts``, ``seq``, and the
+    extracted property texts ``p``)."""
 
     value: exp.Expression
     groups: tuple[tuple[str, exp.Expression], ...]
     where: exp.Expression | None
+    #: The WHERE clause over a plain row ``e`` of the events table (for search).
+    row_where: exp.Expression | None
+    #: Properties the query reads, in the order of the extracted list column ``p``.
+    prop_names: tuple[str, ...]
+    #: The value over no events at all (an empty window), as a SQL literal.
+    empty: str = "NULL"
 
     def value_sql(self) -> str:
         return self.value.sql(dialect="duckdb")
 
-    def where_sql(self, alias: str = "events") -> str:
-        if self.where is None:
-            return "TRUE"
-        if alias == "events":
-            return self.where.sql(dialect="duckdb")
-        renamed = self.where.transform(
-            lambda n: (
-                exp.column(n.name, table=alias)
-                if isinstance(n, exp.Column) and n.table == "events"
-                else n
-            )
-        )
-        return renamed.sql(dialect="duckdb")
+    def where_sql(self) -> str:
+        return "TRUE" if self.where is None else self.where.sql(dialect="duckdb")
+
+    def props(self) -> Props:
+        return Props(DUCKDB, list(self.prop_names))
 
 
 def _reject(reason: str) -> SqlMetricError:
@@ -136,19 +137,39 @@ def _reject(reason: str) -> SqlMetricError:
 
 
 def _frag(sql: str) -> exp.Expression:
-    return sqlglot.parse_one(sql, read="duckdb")
+    node = sqlglot.parse_one(sql, read="duckdb")
+    assert isinstance(node, exp.Expression)
+    return node
 
 
-def _translate(node: exp.Expression) -> exp.Expression:
-    """Metronome's columns and functions in DuckDB's words (columns of relation ``events``)."""
+class _Translator:
+    """Metronome's columns and functions in DuckDB's words, over relation ``table``: either
+    the engine's scoped events (properties from the list column ``p``) or a plain row."""
+
+    def __init__(self, table: str, names: list[str] | None) -> None:
+        self.table = table
+        self.names = names  # None: read properties from the JSON column directly
+
+    def __call__(self, node: exp.Expression) -> exp.Expression:
+        return _translate(node, self)
+
+    def prop(self, name: str) -> exp.Expression:
+        if self.names is None:
+            return _frag(DUCKDB.prop(name, f"{self.table}.props"))
+        if name not in self.names:
+            self.names.append(name)
+        return _frag(DUCKDB.item(f"{self.table}.p", self.names.index(name)))
+
+
+def _translate(node: exp.Expression, to: _Translator) -> exp.Expression:
     if isinstance(node, exp.Column):
         parts = [p.name for p in node.parts]
         if parts and parts[0] == "events":
             parts = parts[1:]
         if len(parts) == 2 and parts[0] == "properties":
-            return _frag(DUCKDB.prop(parts[1], "events.props"))
+            return to.prop(parts[1])
         if len(parts) == 1 and parts[0] in _COLUMNS:
-            return exp.column("ts" if parts[0] == "timestamp" else parts[0], table="events")
+            return exp.column("ts" if parts[0] == "timestamp" else parts[0], table=to.table)
         if len(parts) == 1 and parts[0] == "properties":
             raise _reject("properties must be read one at a time, as properties.<name>")
         raise _reject(
@@ -162,10 +183,10 @@ def _translate(node: exp.Expression) -> exp.Expression:
         if len(node.expressions) != 1:
             raise _reject(f"{name} takes one argument")
         function = "arg_min" if name == "EARLIEST" else "arg_max"
-        arg = node.expressions[0]
+        arg = node.expressions[0].transform(to)  # a replaced node is not visited again
         return exp.Anonymous(
             this=function,
-            expressions=[arg, _frag("{'t': events.ts, 's': events.seq}")],
+            expressions=[arg, _frag(f"{{'t': {to.table}.ts, 's': {to.table}.seq}}")],
         )
     if isinstance(node, exp.DataType):
         if node.this not in _TYPES:
@@ -211,8 +232,8 @@ def parse_sql_metric(sql: str) -> SqlMetric:
         statements = [s for s in sqlglot.parse(sql) if s is not None]
     except sqlglot.errors.ParseError as error:
         first = error.errors[0] if error.errors else {}
-        where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
-        raise _reject(f"cannot be parsed{where}: {first.get('description', error)}") from None
+        at = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
+        raise _reject(f"cannot be parsed{at}: {first.get('description', error)}") from None
     if len(statements) != 1:
         raise _reject("must be exactly one SELECT statement")
     tree = statements[0]
@@ -230,6 +251,9 @@ def parse_sql_metric(sql: str) -> SqlMetric:
     columns = list(tree.expressions)
     if not columns:
         raise _reject("must select at least one column")
+    for part in [*columns, tree.args.get("where")]:
+        for column in part.find_all(exp.Column) if part is not None else ():
+            _translate(column, _Translator("events", None))  # unknown columns first
     names = [c.alias_or_name for c in columns]
     value_index = names.index("value") if "value" in names else 0
     value = columns[value_index]
@@ -259,15 +283,17 @@ def parse_sql_metric(sql: str) -> SqlMetric:
         groups.append((names[index], _unalias(column)))
     if len({n for n, _ in groups}) != len(groups):
         raise _reject("group columns must have distinct names")
-    where = tree.args.get("where")
-    translated_where = where.this.transform(_translate) if where is not None else None
+    where: exp.Expression | None = tree.args.get("where")
+    prop_names: list[str] = []
+    to = _Translator("events", prop_names)
     metric = SqlMetric(
-        value=_unalias(value).transform(_translate),
-        groups=tuple((n, e.transform(_translate)) for n, e in groups),
-        where=translated_where,
+        value=_unalias(value).transform(to),
+        groups=tuple((n, e.transform(to)) for n, e in groups),
+        where=where.this.transform(to) if where is not None else None,
+        row_where=(where.this.transform(_Translator("e", None)) if where is not None else None),
+        prop_names=tuple(prop_names),
     )
-    _dry_run(metric)
-    return metric
+    return replace(metric, empty=_dry_run(metric))
 
 
 def _unalias(node: exp.Expression) -> exp.Expression:
@@ -294,15 +320,16 @@ _probe_lock = threading.Lock()
 _probe: duckdb.DuckDBPyConnection | None = None
 
 
-def _dry_run(metric: SqlMetric) -> None:
+def _dry_run(metric: SqlMetric) -> str:
     """Bind the translated query against an empty events table: DuckDB names type errors
-    (``SUM`` over a string property, a non-aggregated column) as Metronome would refuse them."""
+    (``SUM`` over a string property, a non-aggregated column) as Metronome would refuse them.
+    Returns the value over no events, as a SQL literal."""
     global _probe
     groups = "".join(f", {e.sql(dialect='duckdb')}" for _, e in metric.groups)
     sql = (
         f"SELECT {metric.value_sql()}{groups} FROM (SELECT 'c' AS customer, "
-        "TIMESTAMP '2000-01-01' AS w_start, * FROM events) AS events "
-        f"WHERE {metric.where_sql()} GROUP BY ALL"
+        f"TIMESTAMP '2000-01-01' AS w_start, e.*, {metric.props().extraction()} AS p "
+        f"FROM events AS e) AS events WHERE {metric.where_sql()} GROUP BY ALL"
     )
     with _probe_lock:
         if _probe is None:
@@ -311,7 +338,13 @@ def _dry_run(metric: SqlMetric) -> None:
             _probe = duckdb.connect(":memory:")
             _probe.execute(SCHEMA)
         try:
-            _probe.execute(f"SELECT * FROM ({sql}) LIMIT 0").fetchall()
+            cursor = _probe.execute(f"SELECT * FROM ({sql}) LIMIT 0")
+            kind = str(cursor.description[0][1]).upper() if cursor.description else ""
+            cursor.fetchall()
+            nothing = _probe.execute(
+                f"SELECT CAST(({metric.value_sql()}) AS VARCHAR) FROM (SELECT e.*, "
+                f"{metric.props().extraction()} AS p FROM events AS e) AS events"
+            ).fetchone()
         except duckdb.Error as error:
             message = str(error).split("\n")[0]
             for prefix in ("Binder Error: ", "Parser Error: ", "Conversion Error: "):
@@ -319,6 +352,13 @@ def _dry_run(metric: SqlMetric) -> None:
             raise _reject(
                 f"cannot be evaluated: {message} (properties are strings: CAST them to compute)"
             ) from None
+    if not any(word in kind for word in _NUMERIC_TYPES):
+        raise _reject(
+            f"the value column must be a number, not {kind or 'unknown'}: "
+            "CAST properties to compute, e.g. SUM(CAST(properties.<name> AS DECIMAL))"
+        )
+    text = nothing[0] if nothing else None
+    return "NULL" if text is None else text
 
 
 def check_sql(sql: str) -> str | None:
@@ -334,23 +374,23 @@ def sql_group_columns(sql: str) -> tuple[str, ...]:
     return tuple(name for name, _ in parse_sql_metric(sql).groups)
 
 
-def sql_match_condition(sql: str, alias: str = "e") -> str:
-    """Whether an event (relation ``alias`` of the events table) passes the metric's WHERE."""
-    return f"coalesce({parse_sql_metric(sql).where_sql(alias)}, FALSE)"
+def sql_match_condition(sql: str) -> str:
+    """Whether a row ``e`` of the events table passes the metric's WHERE (for search)."""
+    where = parse_sql_metric(sql).row_where
+    return "TRUE" if where is None else f"coalesce({where.sql(dialect='duckdb')}, FALSE)"
 
 
 def sql_usage(sql: str, scope: Scope, window: WindowSize) -> str:
     """``(customer, w_start, w_end, value)`` for every customer and window of the scope."""
     metric = parse_sql_metric(sql)
-    scoped = scope.scoped_events(DUCKDB, window)
+    scoped = scope.scoped(window, metric.props())
     windows = DUCKDB.windows(window, scope.starting_on, scope.ending_before)
     return (
         f"WITH a AS (SELECT events.customer, events.w_start, {metric.value_sql()} AS value "
         f"FROM ({scoped}) AS events WHERE {metric.where_sql()} "
         "GROUP BY events.customer, events.w_start) "
-        "SELECT ids.customer, w.w_start, w.w_end, CASE WHEN a.w_start IS NULL THEN "
-        f"(SELECT {metric.value_sql()} FROM ({scoped}) AS events WHERE FALSE) "
-        "ELSE a.value END "
+        "SELECT ids.customer, w.w_start, w.w_end, "
+        f"CASE WHEN a.w_start IS NULL THEN {metric.empty} ELSE a.value END "
         f"FROM {scope.customer_ids()} CROSS JOIN {windows} AS w "
         "LEFT JOIN a ON a.customer = ids.customer AND a.w_start = w.w_start "
         "ORDER BY ids.customer, w.w_start"
@@ -376,7 +416,7 @@ def sql_grouped_query(
     group = "".join(f", {e}" for e in exprs)
     return (
         f"SELECT events.customer, events.w_start{cols}, {metric.value_sql()} "
-        f"FROM ({scope.scoped_events(DUCKDB, window)}) AS events "
+        f"FROM ({scope.scoped(window, metric.props())}) AS events "
         f"WHERE {' AND '.join(f'({c})' for c in conditions)} "
         f"GROUP BY events.customer, events.w_start{group} "
         f"ORDER BY events.customer, events.w_start{''.join(f', {i + 3}' for i in range(len(keys)))}"

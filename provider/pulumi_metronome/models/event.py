@@ -30,7 +30,10 @@ def parse_timestamp(value: str) -> datetime:
         raise ValueError("must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z") from None
     if moment.tzinfo is None:
         raise ValueError("must carry a UTC offset (Z or +hh:mm), e.g. 2026-01-31T12:00:00Z")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError("is out of range: in UTC it falls outside years 1 to 9999") from None
 
 
 class Event(Wire):

@@ -42,6 +42,9 @@ MAX_GROUP_VALUES = 200
 MAX_SEARCH_IDS = 100
 #: The shortest period a usage query covers (official SDK docs).
 MIN_PERIOD = timedelta(days=1)
+#: Windows per query at most (*decision*; Metronome documents none): 10,000 hours is
+#: over a year of HOUR windows, 10,000 days over 27 years of DAY windows.
+MAX_WINDOWS = 10_000
 
 
 def parse_midnight(value: Any) -> datetime:
@@ -133,27 +136,38 @@ class SearchEventsBody(Wire):
 
 
 def _period_violations(
-    starting_on: datetime | None, ending_before: datetime | None
+    starting_on: datetime | None, ending_before: datetime | None, window_size: str
 ) -> list[Violation]:
-    if (
-        starting_on is not None
-        and ending_before is not None
-        and ending_before < starting_on + MIN_PERIOD
-    ):
+    if starting_on is None or ending_before is None:
+        return []
+    if ending_before - starting_on < MIN_PERIOD:
         return [
             Violation(
                 "ending_before",
-                "must be at least one day after starting_on "
-                f"({starting_on.isoformat().replace('+00:00', 'Z')})",
+                f"must be at least one day after starting_on ({rfc3339(starting_on)})",
+            )
+        ]
+    if window_count(starting_on, ending_before, window_size) > MAX_WINDOWS:
+        return [
+            Violation(
+                "ending_before",
+                f"the period holds more than {MAX_WINDOWS} {window_size} windows; "
+                "query a shorter period or larger windows",
             )
         ]
     return []
 
 
+def window_count(start: datetime, end: datetime, window_size: str) -> int:
+    """How many windows ``[start, end)`` splits into (NONE: one)."""
+    step = WINDOW_LENGTHS[window_size]
+    return 1 if step is None else -((start - end) // step)
+
+
 def parse_usage_query(data: Any) -> UsageQueryBody:
     """A ``/v1/usage`` body; ``SpecError`` naming every problem."""
     query = parse_model(UsageQueryBody, data)
-    violations = _period_violations(query.starting_on, query.ending_before)
+    violations = _period_violations(query.starting_on, query.ending_before, query.window_size)
     for index, ref in enumerate(query.billable_metrics or []):
         if ref.group_by and ref.group_by.values is not None:
             violations += _distinct_violations(
@@ -167,7 +181,7 @@ def parse_usage_query(data: Any) -> UsageQueryBody:
 def parse_groups_query(data: Any) -> UsageGroupsBody:
     """A ``/v1/usage/groups`` body; ``SpecError`` naming every problem."""
     query = parse_model(UsageGroupsBody, data)
-    violations = _period_violations(query.starting_on, query.ending_before)
+    violations = _period_violations(query.starting_on, query.ending_before, query.window_size)
     if (query.starting_on is None) != (query.ending_before is None):
         missing = "starting_on" if query.starting_on is None else "ending_before"
         violations.append(

@@ -40,11 +40,13 @@ class FaultUpdate(BaseModel):
 
 
 def _log(request: Request) -> RequestLog:
-    return request.app.state.request_log
+    log: RequestLog = request.app.state.request_log
+    return log
 
 
 def _faults(request: Request) -> FaultInjector:
-    return request.app.state.faults
+    faults: FaultInjector = request.app.state.faults
+    return faults
 
 
 @router.get("/health")

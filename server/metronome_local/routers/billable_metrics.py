@@ -35,7 +35,10 @@ CREATE_EXAMPLES = {
         "group_keys": [["region"]],
     },
     "count": {"name": "Requests", "aggregation_type": "count"},
-    "sql": {"name": "Distinct users", "sql": "select count(distinct user_id) from events"},
+    "sql": {
+        "name": "Distinct users",
+        "sql": "select count(distinct properties.user_id) from events",
+    },
 }
 
 

@@ -44,7 +44,7 @@ from pulumi_metronome.models.usage import (
     parse_groups_query,
     parse_usage_query,
     rfc3339,
-    window_bounds,
+    window_count,
 )
 
 from ..cursors import decode_cursor, encode_cursor
@@ -161,7 +161,7 @@ async def list_usage(
     if violations:
         raise BadRequest(violations)
 
-    windows = len(window_bounds(query.starting_on, query.ending_before, query.window_size))
+    windows = window_count(query.starting_on, query.ending_before, query.window_size)
     per_customer = len(metrics) * windows
     size = settings.usage_page_size
     total = len(customers) * per_customer
