@@ -12,7 +12,7 @@ measures, each against the same kind of server:
 (d) `pulumi refresh --yes` of them (as typed: a refresh preview, then the refresh).
 
 API calls come from the server's request log. The Pulumi runs use the end-to-end test
-harness (tests/e2e/stack.py: a temp project, a file backend, credentials in stack config
+harness (``pulumi_metronome.testing``: a temp project, a file backend, credentials in stack config
 only); the engine runs steps in parallel and the dynamic provider serves 4 requests at once.
 Needs the project's test extras (`EXTRAS=test source scripts/env.sh`).
 """
@@ -20,7 +20,6 @@ Needs the project's test extras (`EXTRAS=test source scripts/env.sh`).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -31,11 +30,7 @@ from typing import Any
 from metronome import Metronome
 
 from metronome_local.process import LocalServer
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# The e2e harness is a plain module (no pytest) next to the tests that use it.
-sys.path.insert(0, str(REPO_ROOT / "tests" / "e2e"))
-from stack import PulumiStack, metric  # noqa: E402
+from pulumi_metronome.testing import PulumiStack, metric
 
 TOKEN = "bench-token"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs the project with its test extras into
-# .venv and the Pulumi CLI (see scripts/env.sh), then lints and runs every test.
+# .venv and the Pulumi CLI (see scripts/env.sh), then lints, type-checks and runs every test.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/server -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +11,6 @@ unset PULUMI_BACKEND_URL PULUMI_HOME
 echo "lint: ruff check + ruff format --check" >&2
 ruff check .
 ruff format --check .
+echo "type check: mypy --strict on provider/ and server/ (pyproject.toml [tool.mypy])" >&2
+mypy
 python -m pytest "$@"

@@ -1,4 +1,5 @@
-"""Pricing as code for Metronome: Pulumi resources for billable metrics and custom fields.
+"""Pricing as code for Metronome: Pulumi resources for billable metrics, custom fields,
+products, rate cards and their rates.
 
 The resources (and with them the ``pulumi`` SDK) are imported on first use, so that the
 local server, which shares only the models, starts without loading Pulumi. So is
@@ -8,7 +9,17 @@ in-process, with DuckDB), so that the provider does not load the metering engine
 
 from typing import TYPE_CHECKING, Any
 
-from .client import MetronomeClient, MetronomeError, MissingCredentialsError
+from .client import MetronomeClient, RetryPolicy
+from .errors import (
+    AdoptionConflict,
+    ConfigurationError,
+    MetronomeAPIError,
+    MetronomeError,
+    MissingCredentialsError,
+    OwnershipConflict,
+    ProviderRefusal,
+    TransportError,
+)
 from .models import (
     BillableMetricSpec,
     CustomFieldKeySpec,
@@ -21,9 +32,33 @@ from .models import (
 
 if TYPE_CHECKING:
     from .metering import evaluate
-    from .resources import BillableMetric, CustomFieldKey, EventTypeFilterArgs, PropertyFilterArgs
+    from .resources import (
+        AliasArgs,
+        BillableMetric,
+        CustomFieldKey,
+        EventTypeFilterArgs,
+        Product,
+        PropertyFilterArgs,
+        QuantityConversionArgs,
+        QuantityRoundingArgs,
+        RateArgs,
+        RateCard,
+        TierArgs,
+    )
 
-_RESOURCES = {"BillableMetric", "CustomFieldKey", "EventTypeFilterArgs", "PropertyFilterArgs"}
+_RESOURCES = {
+    "AliasArgs",
+    "BillableMetric",
+    "CustomFieldKey",
+    "EventTypeFilterArgs",
+    "Product",
+    "PropertyFilterArgs",
+    "QuantityConversionArgs",
+    "QuantityRoundingArgs",
+    "RateArgs",
+    "RateCard",
+    "TierArgs",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -39,18 +74,32 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AdoptionConflict",
+    "AliasArgs",
     "BillableMetric",
     "BillableMetricSpec",
+    "ConfigurationError",
     "CustomFieldKey",
     "CustomFieldKeySpec",
     "EventTypeFilter",
     "EventTypeFilterArgs",
+    "MetronomeAPIError",
     "MetronomeClient",
     "MetronomeError",
     "MissingCredentialsError",
+    "OwnershipConflict",
+    "Product",
     "PropertyFilter",
     "PropertyFilterArgs",
+    "ProviderRefusal",
+    "QuantityConversionArgs",
+    "QuantityRoundingArgs",
+    "RateArgs",
+    "RateCard",
+    "RetryPolicy",
     "SpecError",
+    "TierArgs",
+    "TransportError",
     "Violation",
     "evaluate",
     "parse_metric_spec",

@@ -3,7 +3,15 @@
 Why not the official SDK: the provider must make every write safe to retry. Every POST
 carries an ``Idempotency-Key`` chosen once per call and kept across its retries, so a
 response lost on the way back is replayed by Metronome instead of creating a duplicate.
-Retries cover connection errors, 408, 429 and 5xx, and honour ``Retry-After``.
+
+Retries cover only what can succeed later: connection failures, 408, 429 and 5xx (not 501).
+A 400, 401, 403, 404 or 409 is Metronome's final word and is raised at once; a malformed
+base URL is refused before any attempt. One logical call never spends more than
+``total_timeout`` seconds (attempts and pauses together); a pause Metronome asks for
+(``retry-after-ms``, ``Retry-After``) is honoured up to ``max_retry_after`` seconds.
+
+What Metronome sends back is parsed with the tolerant models (``Returned``): a field or an
+aggregation type this version does not know never breaks a listing.
 """
 
 from __future__ import annotations
@@ -15,54 +23,105 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import requests
 
-from .models import BillableMetric, BillableMetricSpec, CustomFieldKeySpec, parse_model
+from .errors import (
+    ConfigurationError,
+    MetronomeAPIError,
+    MissingCredentialsError,
+    TransportError,
+    bounded,
+)
+from .models import BillableMetric as LiveBillableMetric
+from .models import (
+    BillableMetricSpec,
+    CustomFieldKeySpec,
+    Product,
+    ProductSpec,
+    ProductUpdate,
+    RateCard,
+    RateCardSpec,
+    RateCardUpdate,
+    RateEntry,
+    ScheduledRate,
+    rfc3339,
+)
+from .models import CustomFieldKey as LiveCustomFieldKey
 
 DEFAULT_BASE_URL = "https://api.metronome.com"
 TOKEN_ENV = "METRONOME_BEARER_TOKEN"
 BASE_URL_ENV = "METRONOME_BASE_URL"
+TOKEN_CONFIG = "metronome:bearerToken"
+BASE_URL_CONFIG = "metronome:baseUrl"
+#: Statuses that a later attempt can turn into a success.
+_PRODUCTS = "/v1/contract-pricing/products"
+_CARDS = "/v1/contract-pricing/rate-cards"
+#: Where a full rate schedule is read from: before any rate a card can hold.
+SCHEDULE_START = datetime(1970, 1, 1, tzinfo=UTC)
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-#: A server asking for a longer pause than this is not waited on; the error is reported.
-MAX_RETRY_AFTER_SECONDS = 60.0
+JSON = dict[str, Any]
 
 
-class MetronomeError(Exception):
-    """Any failed call: ``status`` is the HTTP status (None when no response came back).
-
-    ``message`` is Metronome's own text, shown to the user as is.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        self.message = message
-        self.status = status
-        self.code = code
-        self.method = method
-        self.path = path
-        where = f" ({method} {path})" if method else ""
-        if status:
-            message = f"Metronome answered {status}{where}: {message}"
-        elif method:
-            message = f"Metronome could not be reached{where}: {message}"
-        super().__init__(message)
-
-    @property
-    def not_found(self) -> bool:
-        return self.status == 404
+def is_retryable(status: int) -> bool:
+    """408, 429 and 5xx but 501 (not implemented: it will not be implemented in a second)."""
+    return status in RETRYABLE_STATUSES or (status >= 500 and status != 501)
 
 
-class MissingCredentialsError(MetronomeError):
-    """No bearer token was given, in config or in the environment."""
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard one logical call tries. The defaults give up on a host that refuses
+    connections after 5 attempts in about 6 s (backoff 0.5, 1, 2, 4 s, with jitter), and on
+    a struggling one after ``total_timeout``."""
+
+    #: Retries after the first attempt.
+    max_retries: int = 4
+    #: First backoff pause (doubled each retry, up to ``max_backoff``, with jitter).
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    #: Seconds one logical call may spend in total, attempts and pauses included.
+    total_timeout: float = 45.0
+    #: Longest pause Metronome may ask for; a longer one is reported, not waited on.
+    max_retry_after: float = 30.0
+    #: Seconds to establish a connection, and to wait for an answer, per attempt.
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+
+
+def check_base_url(value: str, setting: str) -> str:
+    """``value`` without a trailing slash if it is an ``http(s)://host`` URL; else a
+    ``ConfigurationError`` naming ``setting`` (never worth a retry)."""
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as error:
+        raise ConfigurationError(
+            f"{setting} {value!r} is not a valid URL ({error}); expected e.g. {DEFAULT_BASE_URL}"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ConfigurationError(
+            f"{setting} {value!r} is not a valid URL: it must start with https:// (or http://) "
+            f"and name a host, e.g. {DEFAULT_BASE_URL}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"{setting} {value!r} is not a valid base URL: it must not have a query or fragment"
+        )
+    return value.rstrip("/")
+
+
+def resolve_base_url(configured: str | None) -> str:
+    """The base URL from stack config, else the environment, else Metronome's; checked."""
+    if configured:
+        return check_base_url(configured, f"the stack config {BASE_URL_CONFIG}")
+    from_env = os.environ.get(BASE_URL_ENV)
+    if from_env:
+        return check_base_url(from_env, f"the environment variable {BASE_URL_ENV}")
+    return DEFAULT_BASE_URL
 
 
 class MetronomeClient:
@@ -78,23 +137,17 @@ class MetronomeClient:
         bearer_token: str | None = None,
         base_url: str | None = None,
         *,
-        timeout: float = 30.0,
-        max_retries: int = 6,
-        backoff: float = 0.25,
-        max_backoff: float = 8.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
+        self.base_url = resolve_base_url(base_url)
         token = bearer_token or os.environ.get(TOKEN_ENV)
         if not token:
             raise MissingCredentialsError(
                 "no Metronome bearer token: set the secret stack config "
-                "`pulumi config set --secret metronome:bearerToken <token>` "
+                f"`pulumi config set --secret {TOKEN_CONFIG} <token>` "
                 f"or the environment variable {TOKEN_ENV}"
             )
-        self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
+        self.retry = retry or RetryPolicy()
         self._headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
@@ -109,37 +162,93 @@ class MetronomeClient:
 
     # ----------------------------------------------------------------- billable metrics
 
-    def create_billable_metric(
-        self, spec: BillableMetricSpec, *, idempotency_key: str | None = None
-    ) -> str:
+    def create_billable_metric(self, spec: BillableMetricSpec) -> str:
         """Create a metric and return its id; safe to retry (one metric at most)."""
-        body = self._call(
-            "POST",
-            "/v1/billable-metrics/create",
-            json=spec.create_body(),
-            idempotency_key=idempotency_key,
-        )
-        return body["data"]["id"]
+        body = self._call("POST", "/v1/billable-metrics/create", json=spec.create_body())
+        return str(body["data"]["id"])
 
-    def get_billable_metric(self, metric_id: str) -> BillableMetric:
+    def get_billable_metric(self, metric_id: str) -> LiveBillableMetric:
         body = self._call("GET", f"/v1/billable-metrics/{_segment(metric_id)}")
-        return parse_model(BillableMetric, body["data"])
+        return LiveBillableMetric.model_validate(body["data"])
 
     def list_billable_metrics(
         self, *, include_archived: bool = False, page_size: int = 100
-    ) -> Iterator[BillableMetric]:
+    ) -> Iterator[LiveBillableMetric]:
         """Every metric, following ``next_page`` cursors across pages."""
         params: dict[str, Any] = {"limit": page_size}
         if include_archived:
             params["include_archived"] = "true"
         for item in self._pages("GET", "/v1/billable-metrics", params=params):
-            yield parse_model(BillableMetric, item)
+            yield LiveBillableMetric.model_validate(item)
 
     def rename_billable_metric(self, metric_id: str, name: str) -> None:
         self._call("PUT", f"/v1/billable-metrics/{_segment(metric_id)}", json={"name": name})
 
     def archive_billable_metric(self, metric_id: str) -> None:
         self._call("POST", "/v1/billable-metrics/archive", json={"id": metric_id})
+
+    # ------------------------------------------------------------------------- products
+
+    def create_product(self, spec: ProductSpec) -> str:
+        """Create a product and return its id; safe to retry (one product at most)."""
+        body = self._call("POST", f"{_PRODUCTS}/create", json=spec.create_body())
+        return str(body["data"]["id"])
+
+    def get_product(self, product_id: str) -> Product:
+        body = self._call("POST", f"{_PRODUCTS}/get", json={"id": product_id})
+        return Product.model_validate(body["data"])
+
+    def list_products(self, *, archive_filter: str = "NOT_ARCHIVED") -> Iterator[Product]:
+        body = {"archive_filter": archive_filter}
+        for item in self._pages("POST", f"{_PRODUCTS}/list", params={"limit": 100}, json=body):
+            yield Product.model_validate(item)
+
+    def update_product(self, update: ProductUpdate) -> None:
+        """Change a product from ``update.starting_at`` on (omitted fields keep their value)."""
+        body = update.model_dump(mode="json", exclude_none=True)
+        body["starting_at"] = rfc3339(update.starting_at)
+        self._call("POST", f"{_PRODUCTS}/update", json=body)
+
+    def archive_product(self, product_id: str) -> None:
+        self._call("POST", f"{_PRODUCTS}/archive", json={"product_id": product_id})
+
+    # ----------------------------------------------------------------------- rate cards
+
+    def create_rate_card(self, spec: RateCardSpec) -> str:
+        body = self._call("POST", f"{_CARDS}/create", json=spec.create_body())
+        return str(body["data"]["id"])
+
+    def get_rate_card(self, card_id: str) -> RateCard:
+        body = self._call("POST", f"{_CARDS}/get", json={"id": card_id})
+        return RateCard.model_validate(body["data"])
+
+    def list_rate_cards(self) -> Iterator[RateCard]:
+        for item in self._pages("POST", f"{_CARDS}/list", params={"limit": 100}, json={}):
+            yield RateCard.model_validate(item)
+
+    def update_rate_card(self, update: RateCardUpdate) -> None:
+        self._call(
+            "POST", f"{_CARDS}/update", json=update.model_dump(mode="json", exclude_none=True)
+        )
+
+    def archive_rate_card(self, card_id: str) -> None:
+        self._call("POST", f"{_CARDS}/archive", json={"id": card_id})
+
+    def add_rates(self, card_id: str, rates: list[RateEntry]) -> None:
+        """Add rates to a card, all or none (a rate with the key of a stored one replaces it)."""
+        if rates:
+            body = {"rate_card_id": card_id, "rates": [r.body() for r in rates]}
+            self._call("POST", f"{_CARDS}/addRates", json=body)
+
+    def rate_schedule(
+        self, card_id: str, starting_at: datetime = SCHEDULE_START
+    ) -> Iterator[ScheduledRate]:
+        """Every segment of the card's schedule from ``starting_at`` on."""
+        body = {"rate_card_id": card_id, "starting_at": rfc3339(starting_at)}
+        for item in self._pages(
+            "POST", f"{_CARDS}/getRateSchedule", params={"limit": 100}, json=body
+        ):
+            yield ScheduledRate.model_validate(item)
 
     # -------------------------------------------------------------------- custom fields
 
@@ -148,10 +257,10 @@ class MetronomeClient:
 
     def list_custom_field_keys(
         self, entities: list[str] | None = None
-    ) -> Iterator[CustomFieldKeySpec]:
+    ) -> Iterator[LiveCustomFieldKey]:
         body = {"entities": entities} if entities else {}
         for item in self._pages("POST", "/v1/customFields/listKeys", json=body):
-            yield parse_model(CustomFieldKeySpec, item)
+            yield LiveCustomFieldKey.model_validate(item)
 
     def remove_custom_field_key(self, entity: str, key: str) -> None:
         self._call("POST", "/v1/customFields/removeKey", json={"entity": entity, "key": key})
@@ -174,18 +283,20 @@ class MetronomeClient:
 
     # ---------------------------------------------------------------------- transport
 
-    def _pages(self, method: str, path: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        params = dict(kwargs.pop("params", None) or {})
+    def _pages(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None
+    ) -> Iterator[Any]:
+        query = dict(params or {})
         while True:
-            body = self._call(method, path, params=params, **kwargs)
+            body = self._call(method, path, params=query, json=json)
             yield from body.get("data") or []
             cursor = body.get("next_page")
             if not cursor:
                 return
-            params["next_page"] = cursor
+            query["next_page"] = cursor
 
     def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
+        session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
         return session
@@ -197,62 +308,111 @@ class MetronomeClient:
         *,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> JSON:
         """One logical call: retried on faults, with one idempotency key for all attempts."""
+        policy = self.retry
         headers = dict(self._headers)
         if method == "POST":
-            headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+            headers["Idempotency-Key"] = str(uuid.uuid4())
         url = self.base_url + path
+        started = time.monotonic()
         attempt = 0
         while True:
+            attempt += 1
+            left = policy.total_timeout - (time.monotonic() - started)
+            timeout = (min(policy.connect_timeout, left), min(policy.read_timeout, left))
             try:
                 response = self._session().request(
-                    method, url, json=json, params=params, headers=headers, timeout=self.timeout
+                    method, url, json=json, params=params, headers=headers, timeout=timeout
                 )
+            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as error:
+                raise ConfigurationError(
+                    f"the base URL {self.base_url!r} is unusable: {error}"
+                ) from None
             except requests.RequestException as error:
                 # Connection refused, reset, timed out, or the body was cut off: the write
                 # may or may not have happened; the idempotency key makes the retry safe.
-                if attempt >= self.max_retries:
-                    raise MetronomeError(
-                        f"{type(error).__name__} after {attempt + 1} attempts: {error}",
+                pause, stop = self._pause(attempt, started, None)
+                if stop:
+                    raise TransportError(
+                        f"{_reason(error, timeout[1])}; {stop}",
                         method=method,
-                        path=path,
+                        url=url,
+                        attempts=attempt,
+                        seconds=time.monotonic() - started,
                     ) from None
-                self._sleep(attempt, None)
-                attempt += 1
+                time.sleep(pause)
                 continue
-            if response.status_code in RETRYABLE_STATUSES and attempt < self.max_retries:
-                delay = _retry_after(response)
-                if delay is None or delay <= MAX_RETRY_AFTER_SECONDS:
-                    self._sleep(attempt, delay)
-                    attempt += 1
-                    continue
             if response.status_code >= 400:
-                raise _error_from(response, method, path)
+                stop = ""
+                if is_retryable(response.status_code):
+                    pause, stop = self._pause(attempt, started, _retry_after(response))
+                    if not stop:
+                        time.sleep(pause)
+                        continue
+                raise _error_from(response, method, path, attempt, stop)
             if not response.content:
                 return {}
             try:
-                return response.json()
+                body = response.json()
             except ValueError:
-                raise MetronomeError(
-                    f"the response was not JSON: {response.text[:200]!r}",
+                body = None
+            if not isinstance(body, dict):
+                raise MetronomeAPIError(
+                    f"the answer was not a JSON object: {response.text!r}",
                     status=response.status_code,
                     method=method,
                     path=path,
-                ) from None
+                    attempts=attempt,
+                )
+            return body
 
-    def _sleep(self, attempt: int, retry_after: float | None) -> None:
-        if retry_after is not None:
-            delay = retry_after
+    def _pause(self, attempt: int, started: float, asked: float | None) -> tuple[float, str]:
+        """Seconds to wait before the next attempt, and why the call gives up instead
+        (non-empty): out of retries, out of time, or asked to wait longer than we accept."""
+        policy = self.retry
+        if attempt > policy.max_retries:
+            return 0.0, f"gave up after {policy.max_retries} retries"
+        if asked is not None:
+            if asked > policy.max_retry_after:
+                return 0.0, (
+                    f"Metronome asked to retry after {asked:g} s, longer than the "
+                    f"{policy.max_retry_after:g} s this client waits"
+                )
+            pause = asked
         else:
-            delay = min(self.max_backoff, self.backoff * 2**attempt) * random.uniform(0.5, 1.0)
-        time.sleep(delay)
+            backoff = min(policy.max_backoff, policy.backoff * 2 ** (attempt - 1))
+            pause = backoff * random.uniform(0.5, 1.0)
+        # The next attempt needs time too: give up rather than start one that cannot finish.
+        if time.monotonic() - started + pause >= policy.total_timeout:
+            return 0.0, f"gave up: a retry would pass the {policy.total_timeout:g} s budget"
+        return pause, ""
 
 
 def _segment(metric_id: str) -> str:
     """An id as one URL path segment; a bad id is a 404 from Metronome, not another path."""
-    return requests.utils.quote(metric_id, safe="")
+    return quote(metric_id, safe="")
+
+
+def _reason(error: requests.RequestException, read_timeout: float) -> str:
+    """What went wrong, in words (not urllib3's ``HTTPConnectionPool(...)`` text)."""
+    root: BaseException = error
+    while root.__context__ is not None or root.__cause__ is not None:
+        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+    detail = str(root.args[-1] if root.args else root)
+    if ": " in detail and "Connection" in detail:
+        detail = detail.rsplit(": ", 1)[-1]
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "timed out while connecting"
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return f"no answer within {read_timeout:.0f} s"
+    if isinstance(error, requests.exceptions.ConnectionError) and not isinstance(
+        error, requests.exceptions.ChunkedEncodingError
+    ):
+        if "RemoteDisconnected" in repr(root) or "Connection aborted" in str(error):
+            return f"the connection dropped before an answer came ({bounded(detail, 200)})"
+        return f"could not connect ({bounded(detail, 200)})"
+    return f"the connection dropped mid-answer ({bounded(detail, 200)})"
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -277,12 +437,23 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def _error_from(response: requests.Response, method: str, path: str) -> MetronomeError:
+def _error_from(
+    response: requests.Response, method: str, path: str, attempts: int, note: str
+) -> MetronomeAPIError:
     message, code = response.text.strip() or response.reason or "no message", None
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("message"), str):
-        message, code = body["message"], body.get("code")
-    return MetronomeError(message, status=response.status_code, code=code, method=method, path=path)
+        message = body["message"]
+        code = body["code"] if isinstance(body.get("code"), str) else None
+    return MetronomeAPIError(
+        message,
+        status=response.status_code,
+        code=code,
+        method=method,
+        path=path,
+        attempts=attempts,
+        note=note,
+    )

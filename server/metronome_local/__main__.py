@@ -20,12 +20,11 @@ from .settings import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     DEFAULT_TOKEN,
+    LISTENING,
     MEMORY_DB,
     FaultSettings,
     Settings,
 )
-
-LISTENING = "metronome-local listening on"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Settings:

@@ -21,8 +21,19 @@ from .faults import FaultInjector, FaultMiddleware
 from .idempotency import IdempotencyMiddleware
 from .metering import EngineSlot, engine_path
 from .openapi import install_openapi
+from .pricing_store import PricingStore
 from .request_log import RequestLog, RequestLogMiddleware
-from .routers import admin, billable_metrics, custom_fields, customers, events, ingest, usage
+from .routers import (
+    admin,
+    billable_metrics,
+    custom_fields,
+    customers,
+    events,
+    ingest,
+    products,
+    rate_cards,
+    usage,
+)
 from .settings import Settings
 from .store import Store
 
@@ -53,6 +64,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.store = store
     app.state.customers = CustomerStore(store)
     app.state.engines = engines
+    app.state.pricing = PricingStore(store)
     app.state.faults = FaultInjector(settings.faults, seed=settings.seed)
     app.state.request_log = RequestLog(settings.request_log_size)
 
@@ -62,6 +74,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(ingest.router)
     app.include_router(usage.router)
     app.include_router(events.router)
+    app.include_router(products.router)
+    app.include_router(rate_cards.router)
     app.include_router(admin.router)
     install_error_handlers(app)
     install_openapi(app)

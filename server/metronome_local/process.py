@@ -33,9 +33,7 @@ from typing import IO, Any
 
 import requests
 
-from .settings import DEFAULT_TOKEN, MEMORY_DB
-
-LISTENING = "metronome-local listening on"
+from .settings import DEFAULT_TOKEN, LISTENING, MEMORY_DB
 
 
 class LocalServerError(RuntimeError):
@@ -294,13 +292,16 @@ class LocalServer:
             self.seed = seed
         return settings
 
-    def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _admin(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = requests.request(method, f"{self.url}/_local{path}", timeout=10, **kwargs)
         if response.status_code != 200:
             raise LocalServerError(
                 f"{method} /_local{path}: {response.status_code} {response.text}"
             )
-        return response.json()
+        body = response.json()
+        if not isinstance(body, dict):
+            raise LocalServerError(f"{method} /_local{path}: not a JSON object: {response.text}")
+        return body
 
     def __repr__(self) -> str:
         where = self._url or "stopped"

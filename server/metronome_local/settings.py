@@ -10,8 +10,8 @@ DEFAULT_PORT = 8080
 DEFAULT_TOKEN = "local-dev-token"
 MEMORY_DB = ":memory:"
 
-#: Fault settings a client may change at runtime (``PUT /_local/faults``).
-FAULT_FIELDS = ("latency_ms", "error_rate", "drop_rate", "retry_after_ms")
+#: The line ``metronome-local`` prints once it listens (``LocalServer`` waits for it).
+LISTENING = "metronome-local listening on"
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,17 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pulumi_metronome.models import BillableMetricSpec, Violation
+from pulumi_metronome.models import BILLABLE_METRIC_ENTITY, BillableMetricSpec, Violation
 
 from .errors import ApiError, BadRequest, NotFound
 from .settings import MEMORY_DB
 
-METRIC_ENTITY = "billable_metric"
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS billable_metrics (
@@ -107,26 +106,46 @@ class Store:
                     db.execute(statement)
             db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         self._last_prune = 0.0
+        self._tables = [
+            "billable_metrics",
+            "custom_field_keys",
+            "custom_field_values",
+            "idempotent_responses",
+        ]
+        #: Entity kinds that hold custom field values: kind -> raises 404 for an unknown id.
+        self._entities: dict[str, Callable[[sqlite3.Connection, str], object]] = {
+            BILLABLE_METRIC_ENTITY: self._metric_row
+        }
+
+    def extend(
+        self,
+        schema: str,
+        tables: Iterable[str],
+        entities: Mapping[str, Callable[[sqlite3.Connection, str], object]] | None = None,
+    ) -> None:
+        """Hook for stores of other object kinds sharing this database, lock and
+        transactions: create their tables, forget them on ``reset``, and let custom field
+        values be kept for their ``entities`` (kind -> a check that raises 404)."""
+        with self._transaction() as db:
+            for statement in schema.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+        self._tables.extend(tables)
+        self._entities.update(entities or {})
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One transaction under the store's lock (for the stores that ``extend`` it)."""
+        return self._transaction()
 
     def reset(self) -> None:
         """Forget everything: metrics, custom fields, idempotent responses."""
         with self._transaction() as db:
-            for table in (
-                "billable_metrics",
-                "custom_field_keys",
-                "custom_field_values",
-                "idempotent_responses",
-            ):
+            for table in self._tables:
                 db.execute(f"DELETE FROM {table}")
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One transaction under the store's lock, for the stores that share its database
-        (e.g. ``customer_store``)."""
-        return self._transaction()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -147,7 +166,9 @@ class Store:
         custom_fields = body.pop("custom_fields", None) or {}
         metric_id = str(uuid.uuid4())
         with self._transaction() as db:
-            violations = self._custom_field_violations(db, METRIC_ENTITY, metric_id, custom_fields)
+            violations = self._custom_field_violations(
+                db, BILLABLE_METRIC_ENTITY, metric_id, custom_fields
+            )
             if violations:
                 raise BadRequest(violations)
             db.execute(
@@ -155,7 +176,7 @@ class Store:
                 " VALUES (?, ?, ?, ?)",
                 (metric_id, name, json.dumps(body), precise_now()),
             )
-            self._write_values(db, METRIC_ENTITY, metric_id, custom_fields)
+            self._write_values(db, BILLABLE_METRIC_ENTITY, metric_id, custom_fields)
         return metric_id
 
     def get_metric(self, metric_id: str) -> dict[str, Any]:
@@ -213,7 +234,7 @@ class Store:
             for entity_id, key, value in db.execute(
                 "SELECT entity_id, key, value FROM custom_field_values"
                 f" WHERE entity = ? AND entity_id IN ({marks}) ORDER BY key",
-                (METRIC_ENTITY, *ids),
+                (BILLABLE_METRIC_ENTITY, *ids),
             ):
                 values[entity_id][key] = value
         out = []
@@ -317,12 +338,13 @@ class Store:
             return self._custom_field_violations(db, entity, entity_id, custom_fields)
 
     def _require_entity(self, db: sqlite3.Connection, entity: str, entity_id: str) -> None:
-        if entity != METRIC_ENTITY:
+        exists = self._entities.get(entity)
+        if exists is None:
             raise BadRequest(
                 f"entity: the local server stores custom field values only for "
-                f"{METRIC_ENTITY}, not {entity}"
+                f"{', '.join(sorted(self._entities))}, not {entity}"
             )
-        self._metric_row(db, entity_id)
+        exists(db, entity_id)
 
     def _custom_field_violations(
         self,
@@ -374,6 +396,10 @@ class Store:
             " ON CONFLICT (entity, entity_id, key) DO UPDATE SET value = excluded.value",
             [(entity, entity_id, key, value) for key, value in custom_fields.items()],
         )
+
+    #: For the stores that ``extend`` this one, inside their own transaction.
+    check_custom_fields = _custom_field_violations
+    write_custom_fields = _write_values
 
     # --- idempotency ---------------------------------------------------------------------
 

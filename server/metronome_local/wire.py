@@ -19,6 +19,7 @@ from pulumi_metronome.models import (
     BillableMetric,
     CustomFieldEntity,
     CustomFieldKeySpec,
+    MetricName,
     NonEmptyStr,
     Wire,
 )
@@ -36,9 +37,9 @@ class EventBatch(RootModel[Annotated[list[Event], Field(min_length=1, max_length
 
 
 class RenameMetricBody(Wire):
-    """``PUT /v1/billable-metrics/{billable_metric_id}``."""
+    """``PUT /v1/billable-metrics/{billable_metric_id}``: the create body's name rules."""
 
-    name: NonEmptyStr
+    name: MetricName
 
 
 class ArchiveMetricBody(Wire):

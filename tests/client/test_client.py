@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import requests
 
 from metronome_local.process import LocalServer
-from pulumi_metronome.client import MetronomeClient, MetronomeError, MissingCredentialsError
+from pulumi_metronome import (
+    ConfigurationError,
+    MetronomeAPIError,
+    MetronomeClient,
+    MetronomeError,
+    MissingCredentialsError,
+    RetryPolicy,
+    TransportError,
+)
+from pulumi_metronome.errors import MAX_MESSAGE_CHARS
 from pulumi_metronome.models import CustomFieldKeySpec, parse_metric_spec
 
 
@@ -20,7 +32,8 @@ def server() -> Iterator[LocalServer]:
 
 
 def client_for(server: LocalServer, **options: float) -> MetronomeClient:
-    return MetronomeClient(server.token, server.url, **options)
+    """A client of ``server`` with the given ``RetryPolicy`` fields."""
+    return MetronomeClient(server.token, server.url, retry=RetryPolicy(**options))
 
 
 def count_spec(name: str) -> object:
@@ -153,7 +166,153 @@ def test_metric_round_trip_and_custom_fields(server: LocalServer) -> None:
 
 
 def test_unreachable_server_is_reported_after_retries() -> None:
-    client = MetronomeClient("t", "http://127.0.0.1:9", max_retries=2, backoff=0.01)
-    with pytest.raises(MetronomeError, match="could not be reached") as caught:
+    client = MetronomeClient(
+        "t", "http://127.0.0.1:9", retry=RetryPolicy(max_retries=2, backoff=0.01)
+    )
+    with pytest.raises(TransportError, match="could not connect") as caught:
         list(client.list_billable_metrics())
     assert caught.value.status is None
+
+
+# --- what is retried, for how long, and who is speaking -----------------------------------
+
+
+def attempts_at(server: LocalServer, path: str) -> int:
+    return sum(1 for r in server.requests() if r["path"] == path)
+
+
+@pytest.mark.parametrize(
+    ("call", "path", "status"),
+    [
+        pytest.param(
+            lambda c: c._call("POST", "/v1/billable-metrics/create", json={"name": "x"}),
+            "/v1/billable-metrics/create",
+            400,
+            id="400",
+        ),
+        pytest.param(
+            lambda c: c.get_billable_metric("no-such-metric"),
+            "/v1/billable-metrics/no-such-metric",
+            404,
+            id="404",
+        ),
+        pytest.param(
+            lambda c: c.archive_billable_metric("no-such-metric"),
+            "/v1/billable-metrics/archive",
+            404,
+            id="404-post",
+        ),
+    ],
+)
+def test_a_final_answer_is_one_attempt(
+    server: LocalServer, call: Any, path: str, status: int
+) -> None:
+    client = client_for(server, backoff=0.01)
+    with pytest.raises(MetronomeAPIError) as caught:
+        call(client)
+    assert caught.value.status == status
+    assert attempts_at(server, path) == 1, server.requests()
+    assert str(caught.value).startswith(f"Metronome answered {status}")
+
+
+@pytest.mark.parametrize("token", ["wrong-token"])
+def test_a_401_is_one_attempt(server: LocalServer, token: str) -> None:
+    client = MetronomeClient(token, server.url, retry=RetryPolicy(backoff=0.01))
+    with pytest.raises(MetronomeAPIError) as caught:
+        list(client.list_billable_metrics())
+    assert caught.value.status == 401
+    assert attempts_at(server, "/v1/billable-metrics") == 1
+
+
+def test_retry_after_ms_is_preferred_to_retry_after(server: LocalServer) -> None:
+    """Each 429 says ``retry-after-ms: 100`` and ``Retry-After: 1`` (whole seconds): three
+    retries take 0.3 s by the first and 3 s by the second."""
+    server.set_faults(error_rate=1.0, retry_after_ms=100, seed=1)
+    client = client_for(server, max_retries=3, backoff=0.0, max_backoff=0.0)
+    started = time.monotonic()
+    with pytest.raises(MetronomeAPIError):
+        client.get_billable_metric(str(uuid.uuid4()))
+    elapsed = time.monotonic() - started
+    injected = [r["status"] for r in server.requests() if r.get("injected")]
+    assert len(injected) == 4
+    retried_429s = injected[:-1].count(429)
+    assert retried_429s >= 1, injected  # seeded: the test is not vacuous
+    assert elapsed >= 0.1 * retried_429s * 0.95
+    assert elapsed < 1.0 * retried_429s, f"{elapsed:.2f} s: Retry-After was used, not -ms"
+
+
+def test_a_pause_longer_than_the_cap_is_reported_not_waited(server: LocalServer) -> None:
+    server.set_faults(error_rate=1.0, retry_after_ms=120_000, seed=1)
+    client = client_for(server, max_retries=8, backoff=0.0, max_backoff=0.0)
+    started = time.monotonic()
+    with pytest.raises(MetronomeAPIError) as caught:
+        client.get_billable_metric(str(uuid.uuid4()))
+    elapsed = time.monotonic() - started
+    injected = [r["status"] for r in server.requests() if r.get("injected")]
+    # 5xx answers are retried until the first 429, whose 120 s pause is refused at once.
+    assert injected[-1] == 429 and injected.count(429) == 1, injected
+    assert caught.value.status == 429
+    assert "asked to retry after 120 s, longer than the 30 s" in str(caught.value)
+    assert elapsed < 20, f"waited {elapsed:.1f} s"
+
+
+def test_a_dead_host_fails_within_the_time_budget_and_says_what_was_tried() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    policy = RetryPolicy(max_retries=50, backoff=0.2, max_backoff=0.4, total_timeout=2.0)
+    client = MetronomeClient("t", f"http://127.0.0.1:{port}", retry=policy)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        list(client.list_billable_metrics())
+    elapsed = time.monotonic() - started
+    error = caught.value
+    assert elapsed < 2.0 + 5, f"{elapsed:.1f} s"  # the budget, plus slack for a busy machine
+    assert 2 <= error.attempts < 51
+    assert error.seconds <= 2.0
+    text = str(error)
+    assert text.startswith("the network: GET http://127.0.0.1:")
+    assert f"({error.attempts} attempts over" in text
+    assert "could not connect" in text and "budget" in text
+    assert "HTTPConnectionPool" not in text and "Max retries" not in text
+
+
+@pytest.mark.parametrize("base_url", ["htp:/x", "api.metronome.com", "http://", "https://h:0"])
+def test_a_malformed_base_url_is_refused_before_any_attempt(base_url: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConfigurationError) as caught:
+        MetronomeClient("t", base_url)
+    assert time.monotonic() - started < 1
+    assert "metronome:baseUrl" in str(caught.value) and repr(base_url) in str(caught.value)
+    assert str(caught.value).startswith("pulumi-metronome refused:")
+
+
+def test_a_malformed_base_url_in_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("METRONOME_BASE_URL", "htp:/x")
+    with pytest.raises(ConfigurationError, match="METRONOME_BASE_URL 'htp:/x'"):
+        MetronomeClient("t")
+
+
+def test_metronomes_message_is_kept_verbatim_but_bounded(server: LocalServer) -> None:
+    client = client_for(server)
+    long_id = "x" * 5000
+    with pytest.raises(MetronomeAPIError) as caught:
+        client.get_billable_metric(long_id)
+    assert caught.value.status == 404
+    assert len(str(caught.value)) < MAX_MESSAGE_CHARS + 300
+    assert caught.value.message.startswith(_server_message(server, long_id)[:200])
+    assert "more characters)" in caught.value.message
+
+
+def _server_message(server: LocalServer, metric_id: str) -> str:
+    response = requests.get(
+        f"{server.url}/v1/billable-metrics/{metric_id}",
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    )
+    assert response.status_code == 404
+    message: str = response.json()["message"]
+    assert len(message) > MAX_MESSAGE_CHARS  # else the test proves nothing
+    return message

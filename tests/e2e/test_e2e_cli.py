@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack import PulumiStack, key, metric
 
 from metronome_local.process import LocalServer
 from pulumi_metronome.models import BillableMetricSpec
+from pulumi_metronome.testing import PulumiStack, key, metric
 
 #: A token distinctive enough that finding it anywhere is proof of a leak.
 TOKEN = f"tok-e2e-SECRET-{uuid.uuid4().hex}"
@@ -328,9 +328,8 @@ def test_invalid_declaration_fails_preview_without_calling_metronome(
     server.clear_requests()
     result = stack.preview(expect_failure=True)
 
-    assert f"property {field} " in result.output, result.output
-    assert message in result.output, result.output
-    assert "'tokens'" in result.output, result.output  # the resource is named
+    # Checked when declared: the resource, the field and the rule on one line.
+    assert f"BillableMetric 'tokens': {field}: {message}" in result.output, result.output
     assert server.requests() == [], "a failed preview must not talk to Metronome"
     assert live_metrics(api) == deployed
 

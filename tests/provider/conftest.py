@@ -10,7 +10,7 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from metronome_local.process import LocalServer
-from pulumi_metronome.providers import BillableMetricProvider, CustomFieldKeyProvider
+from pulumi_metronome.resources import BillableMetricProvider, CustomFieldKeyProvider
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 P = TypeVar("P", BillableMetricProvider, CustomFieldKeyProvider)

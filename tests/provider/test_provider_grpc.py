@@ -20,14 +20,14 @@ import pulumi
 import pytest
 import requests
 from engine import KEY_TYPE, PROJECT, STACK, EngineProcess
-from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from recording_mocks import RecordingMocks
 
-from pulumi_metronome.providers import BillableMetricProvider, CustomFieldKeyProvider
 from pulumi_metronome.resources import (
     BillableMetric,
+    BillableMetricProvider,
     CustomFieldKey,
+    CustomFieldKeyProvider,
     EventTypeFilterArgs,
     PropertyFilterArgs,
 )
@@ -86,10 +86,9 @@ def tokens_metric(name: str | None = None, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def metric_provider() -> str:
-    """``__provider`` as a program produces it: registration and ``serialize_provider`` agree."""
-    inputs = tokens_metric()
-    assert inputs["__provider"] == serialize_provider(BillableMetricProvider())
-    return inputs["__provider"]
+    """``__provider`` as a program's registration produces it."""
+    provider: str = tokens_metric()["__provider"]
+    return provider
 
 
 # ---------------------------------------------------------------------- the engine side
@@ -147,10 +146,12 @@ def created(engine: EngineProcess, news: dict[str, Any]) -> tuple[str, dict[str,
 
 def test_the_registered_provider_is_pickled_by_reference(metric_provider: str) -> None:
     raw = base64.b64decode(metric_provider)
-    assert b"pulumi_metronome.providers" in raw and b"BillableMetricProvider" in raw
+    assert b"pulumi_metronome.resources.billable_metric" in raw and b"BillableMetricProvider" in raw
     assert type(dill.loads(raw)) is BillableMetricProvider
     key_inputs = register(lambda: CustomFieldKey(unique("key"))).inputs
-    assert key_inputs["__provider"] == serialize_provider(CustomFieldKeyProvider())
+    key_raw = base64.b64decode(key_inputs["__provider"])
+    assert b"pulumi_metronome.resources.custom_field_key" in key_raw
+    assert type(dill.loads(key_raw)) is CustomFieldKeyProvider
 
 
 def test_preview_check_keeps_unknowns_validates_the_rest_and_calls_nothing(
@@ -176,7 +177,7 @@ def test_preview_check_keeps_unknowns_validates_the_rest_and_calls_nothing(
     ]
     # Unknown immutable field: diff reports a possible replacement.
     outs = checked(engine, tokens_metric("preview"))
-    diff = engine.diff("m-1", outs, {**outs, "property_filters": rpc.UNKNOWN})
+    diff = engine.diff(unique("m"), outs, {**outs, "property_filters": rpc.UNKNOWN})
     assert diff.changes == "DIFF_SOME" and diff.replaces == ["property_filters"]
     assert server.requests() == []
 
@@ -193,7 +194,7 @@ def test_check_reports_invalid_fields_with_the_rules_messages_and_calls_nothing(
     result = engine.check({}, news)
     assert {(f.property, f.reason) for f in result.failures} == {
         ("aggregation_type", "must be one of COUNT, LATEST, MAX, SUM, UNIQUE (any case)"),
-        ("property_filters[0].in_values", "must be non-empty when present"),
+        ("property_filters", "property_filters[0].in_values: must be non-empty when present"),
     }
     news = tokens_metric()
     news.update(aggregation_key=None, group_keys=[["zone"]], colour="red")
@@ -201,7 +202,10 @@ def test_check_reports_invalid_fields_with_the_rules_messages_and_calls_nothing(
     assert {(f.property, f.reason) for f in result.failures} == {
         ("colour", "is not an argument of BillableMetric"),
         ("aggregation_key", "is required for aggregation type SUM"),
-        ("group_keys[0]", "Group key 'zone' does not match one of the property filter names."),
+        (
+            "group_keys",
+            "group_keys[0]: Group key 'zone' does not match one of the property filter names.",
+        ),
     }
     assert server.requests() == []
 
@@ -232,13 +236,13 @@ def test_check_normalizes_case_order_and_numbers(engine: EngineProcess, server: 
 
 def test_diff_rename_is_in_place_and_filter_change_replaces(engine: EngineProcess) -> None:
     outs = checked(engine, tokens_metric("before"))
-    renamed = engine.diff("m-1", outs, checked(engine, tokens_metric("after")))
+    renamed = engine.diff(unique("m"), outs, checked(engine, tokens_metric("after")))
     assert renamed.changes == "DIFF_SOME"
     assert renamed.replaces == [] and renamed.delete_before_replace is False
 
     news = tokens_metric("before")
     news["property_filters"] = [*news["property_filters"], {"name": "tier", "exists": True}]
-    refiltered = engine.diff("m-1", outs, checked(engine, news))
+    refiltered = engine.diff(unique("m"), outs, checked(engine, news))
     assert refiltered.changes == "DIFF_SOME"
     assert refiltered.replaces == ["property_filters"]
     assert refiltered.delete_before_replace is False
@@ -255,7 +259,7 @@ def test_diff_same_declaration_in_another_order_and_case_is_no_change(
         {"in_values": ["eu", "us", "eu"], "name": "region"},
         {"exists": True, "name": "tokens"},
     ]
-    diff = engine.diff("m-1", outs, checked(engine, news))
+    diff = engine.diff(unique("m"), outs, checked(engine, news))
     assert (diff.changes, diff.replaces) == ("DIFF_NONE", [])
 
 
@@ -267,8 +271,8 @@ def test_diff_a_different_provider_string_alone_is_no_change(
     assert other != metric_provider
     assert type(pickle.loads(base64.b64decode(other))) is BillableMetricProvider
     outs = checked(engine, tokens_metric("provider"))
-    assert engine.diff("m-1", {**outs, "__provider": other}, outs).changes == "DIFF_NONE"
-    assert engine.diff("m-1", outs, {**outs, "__provider": other}).changes == "DIFF_NONE"
+    assert engine.diff(unique("m"), {**outs, "__provider": other}, outs).changes == "DIFF_NONE"
+    assert engine.diff(unique("m"), outs, {**outs, "__provider": other}).changes == "DIFF_NONE"
 
 
 def test_create_returns_the_id_of_a_metric_that_exists(
@@ -325,7 +329,8 @@ def test_update_sets_and_deletes_custom_fields_in_place(engine: EngineProcess, s
 def test_read_unchanged_returns_the_same_outputs(engine: EngineProcess, server: Any) -> None:
     name = unique("steady")
     metric_id, outs = created(engine, tokens_metric(name))
-    inputs = checked(engine, tokens_metric(name))
+    # The same resource's inputs (a new declaration would be another resource).
+    inputs = {**checked(engine, tokens_metric(name)), "__resource": outs["__resource"]}
     server.clear_requests()
     result = engine.read(metric_id, outs, inputs)
     assert result.id == metric_id

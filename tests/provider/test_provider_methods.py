@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
+import sqlite3
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -11,8 +15,18 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.runtime import rpc
 
-from pulumi_metronome.client import MetronomeClient, MetronomeError, MissingCredentialsError
-from pulumi_metronome.providers import BillableMetricProvider, CustomFieldKeyProvider
+from pulumi_metronome import (
+    AdoptionConflict,
+    ConfigurationError,
+    MetronomeAPIError,
+    MetronomeClient,
+    MetronomeError,
+    MissingCredentialsError,
+    OwnershipConflict,
+    RetryPolicy,
+)
+from pulumi_metronome.resources import BillableMetricProvider, CustomFieldKeyProvider
+from pulumi_metronome.resources.billable_metric import METRICS
 
 PROVIDER = "serialized-provider-v1"
 
@@ -43,7 +57,16 @@ def checked(provider: BillableMetricProvider, news: dict[str, Any]) -> dict[str,
 
 
 def failures(provider: Any, news: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(f.property, f.reason) for f in provider.check({}, news).failures]
+    """(field path, message) per failure: the engine gets the top-level property, and a
+    deeper path leads the reason (``group_keys[0]: ...``)."""
+    found = []
+    for failure in provider.check({}, news).failures:
+        path, message = failure.property, failure.reason
+        head, _, rest = message.partition(": ")
+        if rest and head.startswith((f"{path}[", f"{path}.")):
+            path, message = head, rest
+        found.append((path, message))
+    return found
 
 
 def created(provider: BillableMetricProvider, news: dict[str, Any]) -> tuple[str, dict]:
@@ -497,13 +520,18 @@ def test_credentials_come_from_the_environment_when_config_is_empty(
 
 
 def test_stack_config_wins_over_the_environment(
-    server: Any, monkeypatch: pytest.MonkeyPatch, stack_config: dict
+    server: Any, monkeypatch: pytest.MonkeyPatch, stack_config: dict, local_server_factory: Any
 ) -> None:
-    monkeypatch.setenv("METRONOME_BEARER_TOKEN", "wrong-token")
-    monkeypatch.setenv("METRONOME_BASE_URL", "http://127.0.0.1:9")
+    # The environment names another real server, with its own token: a metric created
+    # there instead would make the test fail, not just a connection error.
+    elsewhere = local_server_factory(tokens=["env-token"])
+    monkeypatch.setenv("METRONOME_BEARER_TOKEN", "env-token")
+    monkeypatch.setenv("METRONOME_BASE_URL", elsewhere.url)
     provider = BillableMetricProvider()
     provider.configure(ConfigureRequest(Config(raw_config=stack_config, project_name="test")))
-    created(provider, tokens())
+    metric_id, _ = created(provider, tokens())
+    assert api(server).get_billable_metric(metric_id).id == metric_id
+    assert list(MetronomeClient("env-token", elsewhere.url).list_billable_metrics()) == []
 
 
 def test_a_missing_token_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -576,3 +604,256 @@ def test_direct_http_sanity(server: Any) -> None:
     """The fixture's server really is a separate process speaking HTTP with auth."""
     response = requests.get(f"{server.url}/v1/billable-metrics", timeout=5)
     assert response.status_code == 401
+
+
+# ---------------------------------------------------------------- configuration at preview
+
+
+def configured(config: dict[str, str]) -> BillableMetricProvider:
+    provider = BillableMetricProvider()
+    provider.configure(ConfigureRequest(Config(raw_config=config, project_name="test")))
+    return provider
+
+
+def new_operation() -> None:
+    """What a new provider process starts with: no record of who holds what (one process
+    serves one Pulumi operation; these tests play several in one process)."""
+    METRICS.clear()
+
+
+@pytest.mark.parametrize("base_url", ["htp:/x", "localhost:8080", "https://"])
+def test_configure_refuses_a_malformed_base_url_naming_the_setting(base_url: str) -> None:
+    provider = BillableMetricProvider()
+    config = {"metronome:baseUrl": base_url}
+    with pytest.raises(ConfigurationError) as caught:
+        provider.configure(ConfigureRequest(Config(raw_config=config, project_name="test")))
+    assert f"the stack config metronome:baseUrl {base_url!r} is not a valid URL" in str(
+        caught.value
+    )
+
+
+def test_configure_needs_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preview (check, diff) must work without any Metronome credential."""
+    monkeypatch.delenv("METRONOME_BEARER_TOKEN", raising=False)
+    provider = configured({"metronome:baseUrl": "https://x.example"})
+    assert provider.check({}, tokens()).failures == []
+
+
+# ----------------------------------------------------------------------- delete's errors
+
+
+def test_delete_reports_a_401_instead_of_counting_it_as_archived(
+    metrics: BillableMetricProvider, server: Any
+) -> None:
+    metric_id, outs = created(metrics, tokens())
+    intruder = configured(
+        {"metronome:bearerToken": "not-the-token", "metronome:baseUrl": server.url},
+    )
+    with pytest.raises(MetronomeAPIError) as caught:
+        intruder.delete(metric_id, outs)
+    assert caught.value.status == 401
+    assert api(server).get_billable_metric(metric_id).archived_at is None
+
+
+def test_delete_reports_a_server_error_after_its_retries(
+    metrics: BillableMetricProvider, server: Any
+) -> None:
+    metric_id, outs = created(metrics, tokens())
+    metrics._client = MetronomeClient(
+        server.token, server.url, retry=RetryPolicy(max_retries=2, backoff=0.01)
+    )
+    server.set_faults(error_rate=1.0, retry_after_ms=10)
+    try:
+        with pytest.raises(MetronomeAPIError) as caught:
+            metrics.delete(metric_id, outs)
+    finally:
+        server.set_faults(error_rate=0.0)
+    assert caught.value.status in (429, 500, 502, 503)
+    assert api(server).get_billable_metric(metric_id).archived_at is None
+
+
+# ------------------------------------------------------------ ownership and adoption
+
+
+def named(resource: str, news: dict[str, Any]) -> dict[str, Any]:
+    """A declaration as the resource class sends it: with its Pulumi resource name."""
+    return {**news, "__resource": resource}
+
+
+def test_adoption_refuses_several_live_metrics_with_the_same_definition(
+    metrics: BillableMetricProvider, server: Any
+) -> None:
+    name = f"twins-{uuid.uuid4().hex[:6]}"
+    first, _ = created(metrics, tokens(name))
+    second, _ = created(metrics, tokens(name))
+    new_operation()
+    server.clear_requests()
+    with pytest.raises(AdoptionConflict) as caught:
+        created(metrics, named(unique("r"), tokens(name, adopt_existing=True)))
+    assert "2 live billable metrics have this name and definition" in str(caught.value)
+    assert first in str(caught.value) and second in str(caught.value)
+    assert [r for r in server.requests() if r["method"] != "GET"] == []
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_two_resources_diffing_one_metric_is_refused(metrics: BillableMetricProvider) -> None:
+    name = unique("shared")
+    metric_id, outs = created(metrics, named("first", tokens(name)))
+    first, second = unique("first"), unique("second")
+    assert (
+        metrics.diff(metric_id, outs, checked(metrics, named(first, tokens(name)))).changes is False
+    )
+    # The same resource again (engine retries, preview then update) is fine.
+    metrics.diff(metric_id, outs, checked(metrics, named(first, tokens(name))))
+    with pytest.raises(OwnershipConflict) as caught:
+        metrics.diff(metric_id, outs, checked(metrics, named(second, tokens(name))))
+    text = str(caught.value)
+    assert text.startswith("pulumi-metronome refused:")
+    assert metric_id in text and repr(first) in text and repr(second) in text
+    assert repr(name) in text and "Remove one of the two declarations" in text
+
+
+def test_two_resources_reading_one_metric_is_refused(metrics: BillableMetricProvider) -> None:
+    metric_id, outs = created(metrics, named(unique("a"), tokens()))
+    metrics.read(metric_id, {**outs, "__resource": "reader-a"})
+    with pytest.raises(OwnershipConflict, match=metric_id):
+        metrics.read(metric_id, {**outs, "__resource": "reader-b"})
+
+
+def test_two_adopters_never_share_a_metric(metrics: BillableMetricProvider, server: Any) -> None:
+    name = unique("wanted")
+    existing, _ = created(metrics, tokens(name))
+    new_operation()
+    declared = [checked(metrics, named(unique("adopter"), tokens(name, adopt_existing=True)))]
+    declared.append({**declared[0], "__resource": unique("adopter")})
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(metrics.create, props) for props in declared]
+    outcomes = []
+    for future in futures:
+        try:
+            outcomes.append(future.result().id)
+        except AdoptionConflict as error:
+            outcomes.append(str(error))
+    assert existing in outcomes, outcomes
+    refusal = next(o for o in outcomes if o != existing)
+    assert "already holds it" in refusal and existing in refusal
+
+
+def test_a_renamed_resource_keeps_the_metric_its_successor_adopted(
+    metrics: BillableMetricProvider, server: Any
+) -> None:
+    """Rename without alias: the engine creates the new resource (adopting the metric),
+    then deletes the old one, which must not archive what the new one now holds."""
+    name = unique("renamed")
+    old_resource, new_resource = unique("old"), unique("new")
+    metric_id, old_outs = created(metrics, named(old_resource, tokens(name, adopt_existing=True)))
+    new_operation()  # the next `pulumi up`, after the rename
+    adopted, _ = created(metrics, named(new_resource, tokens(name, adopt_existing=True)))
+    assert adopted == metric_id
+    server.clear_requests()
+    metrics.delete(metric_id, old_outs)
+    assert api(server).get_billable_metric(metric_id).archived_at is None
+    assert [r for r in server.requests() if r["path"].endswith("/archive")] == []
+
+
+def test_a_replacement_still_archives_its_predecessor(
+    metrics: BillableMetricProvider, server: Any
+) -> None:
+    resource, name = unique("replaced"), unique("metric")
+    old_id, outs = created(metrics, named(resource, tokens(name, adopt_existing=True)))
+    news = checked(
+        metrics, named(resource, tokens(name, aggregation_type="MAX", adopt_existing=True))
+    )
+    news = {**news, "aggregation_type": "SUM"}  # forced replacement, same definition
+    assert metrics.diff(old_id, outs, news).changes is False
+    new_id, _ = created(metrics, news)
+    assert new_id != old_id  # not its own predecessor
+    metrics.delete(old_id, outs)
+    assert api(server).get_billable_metric(old_id).archived_at is not None
+
+
+# --------------------------------------------------------------------- refresh cost
+
+
+def test_refresh_reads_share_list_pages_instead_of_one_get_each(
+    stack_config: dict[str, str], server: Any
+) -> None:
+    client = api(server)
+    ids = [client.create_billable_metric(_count(unique("r"))) for _ in range(120)]
+    total = sum(1 for _ in client.list_billable_metrics(include_archived=True))
+    provider = configured(stack_config)
+    server.clear_requests()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: provider.read(i, {"__provider": PROVIDER}), ids))
+    assert [r.id for r in results] == ids
+    log = server.requests()
+    assert all(r["path"] == "/v1/billable-metrics" for r in log), log
+    assert len(log) == math.ceil(total / 100)
+    # A metric the listing could not have seen is fetched on its own.
+    late = client.create_billable_metric(_count(unique("late")))
+    server.clear_requests()
+    assert provider.read(late, {}).id == late
+    assert [(r["method"], r["path"]) for r in server.requests()] == [
+        ("GET", f"/v1/billable-metrics/{late}")
+    ]
+    assert provider.read(str(uuid.uuid4()), {}).id is None
+
+
+def _count(name: str) -> Any:
+    from pulumi_metronome.models import parse_metric_spec
+
+    return parse_metric_spec({"name": name, "aggregation_type": "COUNT"})
+
+
+# ------------------------------------------------------------------- lenient reads
+
+
+@pytest.fixture
+def odd_server(local_server_factory: Any, tmp_path: Any) -> Any:
+    """A server holding one metric of a shape this version does not know: an aggregation
+    type added after it, and fields it has never heard of (written into its database)."""
+    db = tmp_path / "odd.db"
+    server = local_server_factory(db=db)
+    client = MetronomeClient(server.token, server.url)
+    odd = client.create_billable_metric(_count("Odd metric"))
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE billable_metrics SET definition = ? WHERE id = ?",
+            (
+                json.dumps(
+                    {
+                        "aggregation_type": "PERCENTILE",
+                        "percentile": 99,
+                        "group_keys": [{"key": "region", "kind": "new"}],
+                    }
+                ),
+                odd,
+            ),
+        )
+    server.odd_id = odd
+    return server
+
+
+def test_a_metric_of_an_unknown_shape_breaks_neither_list_nor_refresh_nor_adoption(
+    odd_server: Any,
+) -> None:
+    client = MetronomeClient(odd_server.token, odd_server.url)
+    plain = client.create_billable_metric(_count("Plain metric"))
+    listed = {m.id: m for m in client.list_billable_metrics()}
+    assert set(listed) == {odd_server.odd_id, plain}
+    assert listed[odd_server.odd_id].aggregation_type == "PERCENTILE"
+
+    provider = configured(
+        {"metronome:bearerToken": odd_server.token, "metronome:baseUrl": odd_server.url},
+    )
+    read = provider.read(odd_server.odd_id, {})
+    assert read.id == odd_server.odd_id
+    assert read.outs["aggregation_type"] == "PERCENTILE"  # kept as found: the diff shows it
+    assert provider.read(plain, {}).outs["aggregation_type"] == "COUNT"
+    # Adopting by the odd metric's name (in a later run): a namesake with another definition.
+    new_operation()
+    with pytest.raises(AdoptionConflict, match="different definition"):
+        created(provider, tokens("Odd metric", adopt_existing=True))

@@ -211,7 +211,7 @@ def test_values_for_other_entity_kinds_are_400(api: Any) -> None:
     assert response.status_code == 400
     assert response.json() == {
         "message": "entity: the local server stores custom field values only for "
-        "billable_metric, not customer"
+        "billable_metric, contract_product, rate_card, not customer"
     }
     body = {"entity": "customer", "entity_id": "c-1", "keys": [key]}
     assert api.post(DELETE, json=body).status_code == 400

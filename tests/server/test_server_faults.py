@@ -131,15 +131,16 @@ def test_a_retrying_client_gets_exactly_once_under_mixed_faults(
 
 def test_latency(fresh_server: Any, api_for: Any) -> None:
     server = fresh_server
-    server.set_faults(latency_ms=200)
+    server.set_faults(latency_ms=1000)
     client = api_for(server)
     started = time.monotonic()
     assert client.get("/v1/billable-metrics").status_code == 200
-    assert time.monotonic() - started >= 0.2
+    assert time.monotonic() - started >= 1.0
     server.set_faults(latency_ms=0)
     started = time.monotonic()
     client.get("/v1/billable-metrics")
-    assert time.monotonic() - started < 0.2
+    # Far below the second it took with latency, yet not a race a busy machine can lose.
+    assert time.monotonic() - started < 0.8
 
 
 def test_same_seed_same_faults(fresh_server: Any, api_for: Any) -> None:

@@ -2,6 +2,8 @@
 
 Import from here (``pulumi_metronome.models``): the provider, the local server and the client
 all do, so where a model lives inside this package can change without touching them.
+Per kind: a strict ``*Spec`` (what we send, with ``to_state``/``from_state`` for Pulumi state)
+and a tolerant model of what Metronome returns.
 """
 
 from .billable_metric import (
@@ -9,28 +11,37 @@ from .billable_metric import (
     IMMUTABLE_FIELDS,
     KEYED_AGGREGATIONS,
     MUTABLE_FIELDS,
+    SPEC_FIELDS,
     AggregationType,
     BillableMetric,
     BillableMetricSpec,
     EventTypeFilter,
+    MetricDefinition,
+    MetricName,
     PropertyFilter,
     parse_metric_spec,
+    state_fields,
 )
 from .common import (
     NonEmptyStr,
     Returned,
     SpecError,
+    ValueList,
     Violation,
     Wire,
     describe,
     parse_model,
+    parse_value,
     violations_from,
 )
 from .custom_field import (
+    BILLABLE_METRIC_ENTITY,
     CUSTOM_FIELD_ENTITIES,
     CUSTOM_FIELD_KEY_MAX_LENGTH,
     CUSTOM_FIELD_VALUE_MAX_LENGTH,
+    CUSTOM_FIELDS,
     CustomFieldEntity,
+    CustomFieldKey,
     CustomFieldKeySpec,
     CustomFields,
     CustomFieldValue,
@@ -51,6 +62,7 @@ from .product import (
     metric_violations,
     parse_product_spec,
     parse_product_update,
+    product_fields,
     required_violations,
     type_violations,
 )
@@ -84,7 +96,9 @@ from .rules import on_hour, parse_with_rules, rfc3339
 
 __all__ = [
     "AGGREGATION_TYPES",
+    "BILLABLE_METRIC_ENTITY",
     "BILLING_FREQUENCIES",
+    "CUSTOM_FIELDS",
     "CUSTOM_FIELD_ENTITIES",
     "CUSTOM_FIELD_KEY_MAX_LENGTH",
     "CUSTOM_FIELD_VALUE_MAX_LENGTH",
@@ -94,6 +108,7 @@ __all__ = [
     "MUTABLE_FIELDS",
     "PRODUCT_TYPES",
     "RATE_TYPES",
+    "SPEC_FIELDS",
     "TYPE_SPECIFIC_FIELDS",
     "UPDATABLE_FIELDS",
     "USD_CENTS_ID",
@@ -106,12 +121,15 @@ __all__ = [
     "CommitRate",
     "CreditTypeConversion",
     "CustomFieldEntity",
+    "CustomFieldKey",
     "CustomFieldKeySpec",
     "CustomFieldValue",
     "CustomFields",
     "EventTypeFilter",
     "GetRateScheduleBody",
     "GetRatesBody",
+    "MetricDefinition",
+    "MetricName",
     "NonEmptyStr",
     "Product",
     "ProductSpec",
@@ -134,6 +152,7 @@ __all__ = [
     "ScheduledRate",
     "SpecError",
     "Tier",
+    "ValueList",
     "Violation",
     "Wire",
     "describe",
@@ -145,11 +164,14 @@ __all__ = [
     "parse_product_update",
     "parse_rate",
     "parse_rates",
+    "parse_value",
     "parse_with_rules",
+    "product_fields",
     "product_rate_violations",
     "rate_key",
     "required_violations",
     "rfc3339",
+    "state_fields",
     "type_violations",
     "violations_from",
 ]

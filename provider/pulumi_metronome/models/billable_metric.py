@@ -14,21 +14,22 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
-    ConfigDict,
+    AfterValidator,
+    BeforeValidator,
     Field,
     StrictBool,
     StrictStr,
     ValidationError,
-    field_validator,
 )
 
 from .common import (
     LITERAL_HINTS,
     NonEmptyStr,
+    Returned,
     SpecError,
+    ValueList,
     Violation,
     Wire,
-    non_empty,
     violations_from,
 )
 from .custom_field import CustomFields
@@ -43,10 +44,8 @@ LITERAL_HINTS["aggregation_type"] = " (any case)"
 class EventTypeFilter(Wire):
     """Which ``event_type`` values an event may have to match."""
 
-    in_values: list[StrictStr] | None = None
-    not_in_values: list[StrictStr] | None = None
-
-    _lists_non_empty = field_validator("in_values", "not_in_values")(non_empty)
+    in_values: ValueList | None = None
+    not_in_values: ValueList | None = None
 
 
 class PropertyFilter(Wire):
@@ -54,43 +53,57 @@ class PropertyFilter(Wire):
 
     name: NonEmptyStr
     exists: StrictBool | None = None
-    in_values: list[StrictStr] | None = None
-    not_in_values: list[StrictStr] | None = None
-
-    _lists_non_empty = field_validator("in_values", "not_in_values")(non_empty)
+    in_values: ValueList | None = None
+    not_in_values: ValueList | None = None
 
 
-class BillableMetricSpec(Wire):
-    """A billable metric as declared: the body of ``POST /v1/billable-metrics/create``."""
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
 
-    name: NonEmptyStr
-    aggregation_type: AggregationType | None = None
+
+def _sql_not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty when present")
+    return value
+
+
+def _upper(value: Any) -> Any:
+    # Metronome accepts count, Count and COUNT alike and always answers in upper case.
+    return value.upper() if isinstance(value, str) else value
+
+
+#: A metric's display name: not empty, not only blanks (create and rename alike).
+MetricName = Annotated[NonEmptyStr, AfterValidator(_not_blank)]
+#: An aggregation type in any case, stored in upper case.
+AggregationTypeAnyCase = Annotated[AggregationType, BeforeValidator(_upper)]
+#: A SQL query: not empty, not only blanks.
+SqlText = Annotated[NonEmptyStr, AfterValidator(_sql_not_blank)]
+#: A group key: one property, or several for a compound key.
+GroupKey = Annotated[list[NonEmptyStr], Field(min_length=1)]
+
+
+class MetricDefinition(Wire):
+    """What Metronome fixes when a metric is created: every field but name and custom fields.
+
+    The cross-field rules read only these, so they run on a definition even when the name
+    is unknown or malformed.
+    """
+
+    aggregation_type: AggregationTypeAnyCase | None = None
     aggregation_key: NonEmptyStr | None = None
     event_type_filter: EventTypeFilter | None = None
     property_filters: list[PropertyFilter] | None = None
-    group_keys: list[Annotated[list[NonEmptyStr], Field(min_length=1)]] | None = None
-    sql: NonEmptyStr | None = None
+    group_keys: list[GroupKey] | None = None
+    sql: SqlText | None = None
+
+
+class BillableMetricSpec(MetricDefinition):
+    """A billable metric as declared: the body of ``POST /v1/billable-metrics/create``."""
+
+    name: MetricName
     custom_fields: CustomFields | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("aggregation_type", mode="before")
-    @classmethod
-    def _aggregation_type_any_case(cls, value: Any) -> Any:
-        # Metronome accepts count, Count and COUNT alike and always answers in upper case.
-        return value.upper() if isinstance(value, str) else value
-
-    @field_validator("sql")
-    @classmethod
-    def _sql_not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("must not be empty when present")
-        return value
 
     def create_body(self) -> dict[str, Any]:
         """The JSON body for the create call: unset fields are left out, as Metronome expects."""
@@ -137,41 +150,114 @@ class BillableMetricSpec(Wire):
     @property
     def definition(self) -> dict[str, Any]:
         """Every field Metronome fixes at creation (all but name and custom fields)."""
-        return self.canonical().model_dump(mode="json", exclude_none=True, include=IMMUTABLE_FIELDS)
+        return self.canonical().model_dump(
+            mode="json", exclude_none=True, include=set(IMMUTABLE_FIELDS)
+        )
+
+    # --- Pulumi state -------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """The stored form (inputs and outputs): canonical, every field present (None when
+        unset), so that equivalent declarations store the same thing."""
+        return self.canonical().model_dump(mode="json")
+
+    @classmethod
+    def from_state(cls, props: Mapping[str, Any]) -> BillableMetricSpec:
+        """The spec held in Pulumi inputs or state (extra keys, such as Pulumi's own, ignored)."""
+        return parse_metric_spec(state_fields(props))
 
 
 #: Fields that can only be set at creation; a change to any of them needs a new metric.
-IMMUTABLE_FIELDS: frozenset[str] = frozenset(
-    {
-        "aggregation_type",
-        "aggregation_key",
-        "event_type_filter",
-        "property_filters",
-        "group_keys",
-        "sql",
-    }
-)
+IMMUTABLE_FIELDS: frozenset[str] = frozenset(MetricDefinition.model_fields)
 #: Fields with their own API for in-place change.
 MUTABLE_FIELDS: frozenset[str] = frozenset({"name", "custom_fields"})
-assert set(BillableMetricSpec.model_fields) == IMMUTABLE_FIELDS | MUTABLE_FIELDS
+SPEC_FIELDS: tuple[str, ...] = tuple(BillableMetricSpec.model_fields)
+assert set(SPEC_FIELDS) == IMMUTABLE_FIELDS | MUTABLE_FIELDS
 
 
-class BillableMetric(BillableMetricSpec):
-    """A billable metric as Metronome returns it."""
+def _as_text(value: Any) -> Any:
+    """A number where Metronome wants a string: ``200`` (or ``200.0``, as Pulumi sends
+    integers) becomes ``"200"``, so ``in_values=[200]`` and ``["200"]`` never diff."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
+    return value
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+
+def state_fields(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The metric's fields out of Pulumi inputs or state: unset ones left out, and numbers
+    (Pulumi sends every number as a float) turned into the strings Metronome wants."""
+    out = {k: props[k] for k in SPEC_FIELDS if props.get(k) is not None}
+
+    def texts(values: Any) -> Any:
+        return [_as_text(v) for v in values] if isinstance(values, list) else values
+
+    def filter_(item: Any) -> Any:
+        if not isinstance(item, Mapping):
+            return item
+        fixed = dict(item)
+        for key in ("in_values", "not_in_values"):
+            if key in fixed:
+                fixed[key] = texts(fixed[key])
+        return fixed
+
+    if "event_type_filter" in out:
+        out["event_type_filter"] = filter_(out["event_type_filter"])
+    if isinstance(out.get("property_filters"), list):
+        out["property_filters"] = [filter_(f) for f in out["property_filters"]]
+    if isinstance(out.get("custom_fields"), Mapping):
+        out["custom_fields"] = {k: _as_text(v) for k, v in out["custom_fields"].items()}
+    return out
+
+
+class BillableMetric(Returned):
+    """A billable metric as Metronome returns it, read tolerantly: unknown fields are
+    ignored and the definition is kept as sent, so a metric of a shape this version does
+    not know (a new aggregation type, say) still lists, adopts (as "different") and
+    refreshes. ``spec`` applies the strict rules when they are needed."""
 
     id: StrictStr
+    name: str
+    aggregation_type: str | None = None
+    aggregation_key: str | None = None
+    event_type_filter: dict[str, Any] | None = None
+    property_filters: list[Any] | None = None
+    group_keys: list[Any] | None = None
+    sql: str | None = None
+    custom_fields: dict[str, Any] | None = None
     archived_at: datetime | None = None
 
     @property
-    def spec(self) -> BillableMetricSpec:
-        return BillableMetricSpec.model_validate(
-            self.model_dump(exclude={"id", "archived_at"}, exclude_none=True)
-        )
+    def spec(self) -> BillableMetricSpec | None:
+        """The metric under this version's rules; None when it has a shape they do not know."""
+        try:
+            return parse_metric_spec(state_fields(self.raw_fields()))
+        except SpecError:
+            return None
+
+    def raw_fields(self) -> dict[str, Any]:
+        """The declared fields as Metronome sent them (every field present, None if unset)."""
+        return self.model_dump(mode="json", include=set(SPEC_FIELDS))
+
+    def to_state(self) -> dict[str, Any]:
+        """What ``read`` stores: the canonical form when the rules accept the metric, else
+        the fields as sent (a later diff then shows what differs from the declaration)."""
+        spec = self.spec
+        return spec.to_state() if spec is not None else self.raw_fields()
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        spec = self.spec
+        if spec is not None:
+            return spec.definition
+        raw = self.raw_fields()
+        return {k: raw[k] for k in sorted(IMMUTABLE_FIELDS) if raw[k] is not None}
 
 
-def _sql_exclusive(spec: BillableMetricSpec, present: set[str]) -> list[Violation]:
+def _sql_exclusive(spec: MetricDefinition, present: set[str]) -> list[Violation]:
     if spec.sql is None:
         return []
     clash = sorted(present & (IMMUTABLE_FIELDS - {"sql"}))
@@ -181,13 +267,13 @@ def _sql_exclusive(spec: BillableMetricSpec, present: set[str]) -> list[Violatio
     ]
 
 
-def _aggregation_type_required(spec: BillableMetricSpec, present: set[str]) -> list[Violation]:
+def _aggregation_type_required(spec: MetricDefinition, present: set[str]) -> list[Violation]:
     if spec.sql is None and spec.aggregation_type is None:
         return [Violation("aggregation_type", "is required when sql is not provided")]
     return []
 
 
-def _aggregation_key_fits_type(spec: BillableMetricSpec, present: set[str]) -> list[Violation]:
+def _aggregation_key_fits_type(spec: MetricDefinition, present: set[str]) -> list[Violation]:
     kind = spec.aggregation_type
     if spec.sql is not None:
         return []  # reported by _sql_exclusive
@@ -198,7 +284,7 @@ def _aggregation_key_fits_type(spec: BillableMetricSpec, present: set[str]) -> l
     return []
 
 
-def _aggregation_key_is_filtered(spec: BillableMetricSpec, present: set[str]) -> list[Violation]:
+def _aggregation_key_is_filtered(spec: MetricDefinition, present: set[str]) -> list[Violation]:
     if spec.aggregation_key is None or spec.sql is not None:
         return []
     names = {f.name for f in spec.property_filters or []}
@@ -212,7 +298,7 @@ def _aggregation_key_is_filtered(spec: BillableMetricSpec, present: set[str]) ->
     return []
 
 
-def _group_keys_are_filtered(spec: BillableMetricSpec, present: set[str]) -> list[Violation]:
+def _group_keys_are_filtered(spec: MetricDefinition, present: set[str]) -> list[Violation]:
     if spec.sql is not None:
         return []  # reported by _sql_exclusive
     filters = {f.name: f for f in spec.property_filters or []}
@@ -238,7 +324,7 @@ def _group_keys_are_filtered(spec: BillableMetricSpec, present: set[str]) -> lis
     return violations
 
 
-def _property_filter_names_unique(spec: BillableMetricSpec, present: set[str]) -> list[Violation]:
+def _property_filter_names_unique(spec: MetricDefinition, present: set[str]) -> list[Violation]:
     seen: set[str] = set()
     violations = []
     for index, item in enumerate(spec.property_filters or []):
@@ -264,7 +350,7 @@ def _sql_is_supported(spec: BillableMetricSpec, present: set[str]) -> list[Viola
 
 
 #: Rules across fields, each with the fields it reads.
-_Rule = Callable[[BillableMetricSpec, set[str]], list[Violation]]
+_Rule = Callable[[MetricDefinition, set[str]], list[Violation]]
 _CROSS_FIELD_RULES: list[tuple[frozenset[str], _Rule]] = [
     (frozenset({"sql"}), _sql_exclusive),
     (frozenset({"sql", "aggregation_type"}), _aggregation_type_required),
@@ -283,32 +369,37 @@ def parse_metric_spec(
 
     Malformed fields are reported first-hand; cross-field rules then run on the fields that
     were well formed, so one mistake is never reported twice in different words. Fields
-    named in ``unknown`` (values not known yet, as in a ``pulumi preview``) are left out of
-    the returned spec and every rule that reads them is skipped.
+    named in ``unknown`` (values not known yet, as in a ``pulumi preview``) are checked by
+    no rule; the returned spec is then only a placeholder (``SpecError`` is what counts).
     """
     if not isinstance(data, Mapping):
         raise SpecError([Violation("", "the body must be a JSON object")])
     violations: list[Violation] = []
     bad_fields: set[str] = set(unknown)
-    data = {k: v for k, v in data.items() if k not in unknown}
-    if "name" in unknown:
-        data["name"] = "-"
+    known = {k: v for k, v in data.items() if k not in unknown}
     try:
-        spec = BillableMetricSpec.model_validate(data)
+        spec: BillableMetricSpec | None = BillableMetricSpec.model_validate(
+            known if "name" not in unknown else {**known, "name": "unknown"}
+        )
     except ValidationError as error:
-        violations = violations_from(error.errors(include_url=False))
+        spec = None
+        found = [e for e in error.errors(include_url=False) if e["loc"][:1] != ("name",)]
+        if "name" not in unknown:
+            found = error.errors(include_url=False)
+        # The name first, as in the create body (pydantic lists a base model's fields first).
+        found.sort(key=lambda e: e["loc"][:1] != ("name",))
+        violations = violations_from(found)
         bad_fields |= {str(e["loc"][0]) for e in error.errors() if e["loc"]}
-        salvage = {
-            k: v
-            for k, v in data.items()
-            if k in BillableMetricSpec.model_fields and k not in bad_fields
-        }
-        salvage.setdefault("name", "-")
-        spec = BillableMetricSpec.model_validate(salvage)
-    present = {k for k, v in data.items() if v is not None}
+    if spec is not None:
+        definition: MetricDefinition = spec
+    else:
+        definition = MetricDefinition.model_validate(
+            {k: v for k, v in known.items() if k in IMMUTABLE_FIELDS and k not in bad_fields}
+        )
+    present = {k for k, v in known.items() if v is not None}
     for fields, rule in _CROSS_FIELD_RULES:
         if not fields & bad_fields:
-            violations.extend(rule(spec, present))
-    if violations:
+            violations.extend(rule(definition, present))
+    if violations or spec is None:
         raise SpecError(violations)
     return spec

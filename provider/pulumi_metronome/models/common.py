@@ -13,11 +13,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
 
 #: Names and keys: a string with at least one character.
 NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class Wire(BaseModel):
@@ -34,11 +43,14 @@ class Returned(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def non_empty(values: list[str] | None) -> list[str] | None:
-    """Value lists (``in_values``, ``not_in_values``) must have an entry when present."""
-    if values is not None and len(values) == 0:
+def _non_empty(values: list[str]) -> list[str]:
+    if not values:
         raise ValueError("must be non-empty when present")
     return values
+
+
+#: A value list (``in_values``, ``not_in_values``): strings, at least one when present.
+ValueList = Annotated[list[StrictStr], AfterValidator(_non_empty)]
 
 
 @dataclass(frozen=True)
@@ -67,7 +79,14 @@ class SpecError(ValueError):
 
 
 #: Fields whose keys are data (``custom_fields['team']``), not nested field names.
-_MAPPING_FIELDS = ("custom_fields", "group_filters", "properties")
+_MAPPING_FIELDS = (
+    "custom_fields",
+    "group_filters",
+    "properties",
+    "pricing_group_values",
+    "partial_pricing_group_values",
+    "custom_rate",
+)
 #: Extra words after "must be one of ..." for a field that accepts its values in any case.
 LITERAL_HINTS: dict[str, str] = {}
 
@@ -115,3 +134,14 @@ def parse_model(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as error:
         raise SpecError(violations_from(error.errors(include_url=False))) from None
+
+
+def parse_value(adapter: TypeAdapter[T], data: Any, field: str) -> T:
+    """Validate ``data`` as one field's type (``adapter``); ``SpecError`` paths start at
+    ``field``. For rules on a lone value (a rename's name, a ``setValues`` map) without
+    building a whole object around it."""
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as error:
+        errors = [{**e, "loc": (field, *e["loc"])} for e in error.errors(include_url=False)]
+        raise SpecError(violations_from(errors)) from None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, StrictBool, StrictStr
+from pydantic import Field, StrictBool, StrictStr, TypeAdapter
 
-from .common import NonEmptyStr, Wire
+from .common import NonEmptyStr, Returned, Wire, parse_model
 
 #: Entity kinds Metronome accepts for custom fields (from the official SDK's types).
 CustomFieldEntity = Literal[
@@ -16,6 +17,8 @@ CustomFieldEntity = Literal[
     "package_commit", "package_credit", "package_subscription", "package_scheduled_charge",
 ]  # fmt: skip
 CUSTOM_FIELD_ENTITIES: tuple[str, ...] = get_args(CustomFieldEntity)
+#: The entity kind of billable metrics, the one the provider and the local server hold.
+BILLABLE_METRIC_ENTITY: CustomFieldEntity = "billable_metric"
 
 CUSTOM_FIELD_KEY_MAX_LENGTH = 100
 CUSTOM_FIELD_VALUE_MAX_LENGTH = 200
@@ -28,9 +31,47 @@ CustomFieldKeyName = Annotated[NonEmptyStr, Field(max_length=CUSTOM_FIELD_KEY_MA
 CustomFields = dict[NonEmptyStr, CustomFieldValue]
 
 
+#: The ``custom_fields`` map on its own, to validate one without the object around it.
+CUSTOM_FIELDS = TypeAdapter(CustomFields)
+
+
 class CustomFieldKeySpec(Wire):
     """A custom field key on an entity kind's allow list (``/v1/customFields/addKey``)."""
 
     entity: CustomFieldEntity
     key: CustomFieldKeyName
     enforce_uniqueness: StrictBool
+
+    @property
+    def id(self) -> str:
+        """The Pulumi resource id: ``<entity>/<key>`` (the pair is unique in Metronome)."""
+        return f"{self.entity}/{self.key}"
+
+    # --- Pulumi state -------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_state(cls, props: Mapping[str, Any]) -> CustomFieldKeySpec:
+        """The key held in Pulumi inputs or state; unset arguments take their defaults."""
+        data = {k: props[k] for k in cls.model_fields if props.get(k) is not None}
+        data.setdefault("entity", BILLABLE_METRIC_ENTITY)
+        data.setdefault("enforce_uniqueness", False)
+        return parse_model(cls, data)
+
+
+class CustomFieldKey(Returned):
+    """A key as Metronome lists it, read tolerantly (an entity kind this version does not
+    know yet still lists)."""
+
+    entity: str
+    key: str
+    enforce_uniqueness: bool = False
+
+    def matches(self, spec: CustomFieldKeySpec) -> bool:
+        return (self.entity, self.key, self.enforce_uniqueness) == (
+            spec.entity,
+            spec.key,
+            spec.enforce_uniqueness,
+        )

@@ -12,13 +12,14 @@ the ones that need state (the metric exists, is live and carries the group keys)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, Field, StrictBool, StrictStr, field_validator
 
-from .common import NonEmptyStr, Returned, Violation, Wire
+from .common import NonEmptyStr, Returned, SpecError, Violation, Wire
 from .custom_field import CustomFields
-from .rules import Rule, on_hour, parse_with_rules
+from .rules import Rule, Timestamp, on_hour, parse_with_rules
 
 ProductType = Literal[
     "FIXED", "USAGE", "COMPOSITE", "SUBSCRIPTION", "PROFESSIONAL_SERVICE", "PRO_SERVICE"
@@ -117,13 +118,24 @@ class ProductSpec(_ProductFields):
         """The fields an update can change, as set (``name`` included)."""
         return self.model_dump(mode="json", exclude_none=True, include=set(UPDATABLE_FIELDS))
 
+    def to_state(self) -> dict[str, Any]:
+        """The stored form (Pulumi inputs and outputs): every field present, None when
+        unset, no empty custom fields, so that equivalent declarations store the same."""
+        out = self.model_dump(mode="json")
+        out["custom_fields"] = self.custom_fields or None
+        return out
+
+    @classmethod
+    def from_state(cls, props: Mapping[str, Any]) -> ProductSpec:
+        return parse_product_spec(product_fields(props))
+
 
 class ProductUpdate(_ProductFields):
     """The body of ``POST /v1/contract-pricing/products/update``: omitted fields keep
     their value; ``starting_at`` in the past applies retroactively."""
 
     product_id: NonEmptyStr
-    starting_at: AwareDatetime
+    starting_at: Timestamp
     name: NonEmptyStr | None = None
 
     @field_validator("starting_at")
@@ -156,6 +168,15 @@ TYPE_SPECIFIC_FIELDS: dict[str, frozenset[str]] = {
 UPDATABLE_FIELDS: frozenset[str] = frozenset(_ProductFields.model_fields) | {"name"}
 IMMUTABLE_FIELDS: frozenset[str] = frozenset({"type"})
 assert set(ProductSpec.model_fields) == UPDATABLE_FIELDS | IMMUTABLE_FIELDS | {"custom_fields"}
+
+
+SPEC_FIELDS: tuple[str, ...] = tuple(ProductSpec.model_fields)
+
+
+def product_fields(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The product's fields out of Pulumi inputs or state (unset ones and Pulumi's own keys
+    left out)."""
+    return {k: props[k] for k in SPEC_FIELDS if props.get(k) is not None}
 
 
 def type_violations(product_type: str, present: Iterable[str]) -> list[Violation]:
@@ -308,7 +329,12 @@ class ProductStateUpdate(_ReturnedFields):
 
 
 class Product(Returned):
-    """A product as Metronome returns it (get, list)."""
+    """A product as Metronome returns it (get, list).
+
+    ``scheduled()`` is what the product will be once every update already sent has taken
+    effect: ``current`` plus the updates that start later. A change the provider sent
+    for the next hour is then not mistaken for drift while it waits for its hour.
+    """
 
     id: str
     type: str
@@ -317,3 +343,23 @@ class Product(Returned):
     updates: list[ProductStateUpdate] = Field(default_factory=list)
     archived_at: AwareDatetime | None = None
     custom_fields: dict[str, str] | None = None
+
+    def scheduled(self) -> dict[str, Any]:
+        """The updatable fields as they will be once every pending update took effect."""
+        fields = self.current.fields()
+        now = datetime.now(UTC)
+        pending = [u for u in self.updates if u.starting_at is not None and u.starting_at > now]
+        for update in sorted(pending, key=lambda u: u.starting_at or now):
+            fields.update(
+                update.model_dump(mode="json", exclude_none=True, include=set(UPDATABLE_FIELDS))
+            )
+        return fields
+
+    def to_state(self) -> dict[str, Any]:
+        """The product as Pulumi stores it (the declared form; see ``ProductSpec.to_state``)."""
+        data = {**self.scheduled(), "type": self.type, "custom_fields": self.custom_fields}
+        try:
+            return ProductSpec.from_state(data).to_state()
+        except SpecError:
+            # A shape this version's rules refuse: keep it as read, the diff shows it.
+            return {k: data.get(k) for k in SPEC_FIELDS}

@@ -27,7 +27,7 @@ from pydantic import (
 from .common import NonEmptyStr, Returned, SpecError, Violation, Wire, parse_model
 from .custom_field import CustomFields
 from .product import Number
-from .rules import Rule, aware, parse_with_rules, rfc3339
+from .rules import Rule, Timestamp, aware, parse_with_rules, rfc3339
 
 RateType = Literal["FLAT", "PERCENTAGE", "SUBSCRIPTION", "TIERED", "TIERED_PERCENTAGE", "CUSTOM"]
 RATE_TYPES: tuple[str, ...] = get_args(RateType)
@@ -54,8 +54,8 @@ class Alias(Wire):
     """A name contracts can use for the card, optionally for a period."""
 
     name: NonEmptyStr
-    starting_at: AwareDatetime | None = None
-    ending_before: AwareDatetime | None = None
+    starting_at: Timestamp | None = None
+    ending_before: Timestamp | None = None
 
     _ends_after_start = field_validator("ending_before")(_after_start)
 
@@ -146,8 +146,8 @@ class RateEntry(Wire):
     product_id: NonEmptyStr
     entitled: StrictBool
     rate_type: RateType
-    starting_at: AwareDatetime
-    ending_before: AwareDatetime | None = None
+    starting_at: Timestamp
+    ending_before: Timestamp | None = None
     price: Annotated[Number, Field(ge=0)] | None = None
     tiers: Annotated[list[Tier], Field(min_length=1)] | None = None
     billing_frequency: BillingFrequency | None = None
@@ -175,8 +175,8 @@ class RateEntry(Wire):
         )
 
 
-#: (product_id, sorted pricing group values, billing frequency, starting_at in RFC 3339)
-RateKey = tuple[str, tuple[tuple[str, str], ...], str | None, str]
+#: (product_id, sorted pricing group values, billing frequency or "", starting_at in RFC 3339)
+RateKey = tuple[str, tuple[tuple[str, str], ...], str, str]
 
 
 def rate_key(
@@ -186,7 +186,7 @@ def rate_key(
     starting_at: datetime,
 ) -> RateKey:
     values = tuple(sorted((pricing_group_values or {}).items()))
-    return (product_id, values, billing_frequency, rfc3339(aware(starting_at)))
+    return (product_id, values, billing_frequency or "", rfc3339(aware(starting_at)))
 
 
 def _price_rules(
@@ -383,7 +383,7 @@ class GetRatesBody(Wire):
     """``POST .../rate-cards/getRates``: the rates in effect at ``at``."""
 
     rate_card_id: NonEmptyStr
-    at: AwareDatetime
+    at: Timestamp
     selectors: list[RateSelector] | None = None
 
 
@@ -391,8 +391,8 @@ class GetRateScheduleBody(Wire):
     """``POST .../rate-cards/getRateSchedule``: the schedule from ``starting_at`` on."""
 
     rate_card_id: NonEmptyStr
-    starting_at: AwareDatetime
-    ending_before: AwareDatetime | None = None
+    starting_at: Timestamp
+    ending_before: Timestamp | None = None
     selectors: list[RateSelector] | None = None
 
     _ends_after_start = field_validator("ending_before")(_after_start)
@@ -429,6 +429,8 @@ class RateCard(Returned):
     credit_type_conversions: list[ReturnedConversion] | None = None
     custom_fields: dict[str, str] | None = None
     fiat_credit_type: CreditType | None = None
+    #: Not in the SDK's types; the local server answers it for archived cards.
+    archived_at: AwareDatetime | None = None
 
 
 class ReturnedTier(Returned):
@@ -496,3 +498,104 @@ class ScheduledRate(Returned):
             else self.commit_rate.model_dump(exclude_none=True),
         }
         return parse_model(RateEntry, {k: v for k, v in data.items() if v is not None})
+
+
+# --- Pulumi state: the card's fields and its schedule, keyed readably -------------------------
+
+CARD_FIELDS: tuple[str, ...] = tuple(RateCardSpec.model_fields)
+
+
+def card_fields(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The card's own fields out of Pulumi inputs or state (``rates`` apart)."""
+    return {k: props[k] for k in CARD_FIELDS if props.get(k) is not None}
+
+
+def card_state(spec: RateCardSpec) -> dict[str, Any]:
+    """The stored form of a card's fields: timestamps in RFC 3339, the default credit type
+    as None, empty collections as None, so that equivalent declarations store the same."""
+    out = spec.model_dump(mode="json")
+    out["aliases"] = (
+        [
+            {
+                "name": a.name,
+                **({"starting_at": rfc3339(a.starting_at)} if a.starting_at else {}),
+                **({"ending_before": rfc3339(a.ending_before)} if a.ending_before else {}),
+            }
+            for a in spec.aliases
+        ]
+        if spec.aliases
+        else None
+    )
+    out["credit_type_conversions"] = out["credit_type_conversions"] or None
+    out["custom_fields"] = spec.custom_fields or None
+    if spec.fiat_credit_type_id == USD_CENTS_ID:
+        out["fiat_credit_type_id"] = None
+    return out
+
+
+def live_card_state(card: RateCard) -> dict[str, Any]:
+    """A card as read from Metronome, in the stored form of ``card_state``."""
+    data: dict[str, Any] = {
+        "name": card.name,
+        "description": card.description,
+        "aliases": [a.model_dump(exclude_none=True) for a in card.aliases or []],
+        "credit_type_conversions": [
+            {
+                "custom_credit_type_id": c.custom_credit_type.id,
+                "fiat_per_custom_credit": float(c.fiat_per_custom_credit),
+            }
+            for c in card.credit_type_conversions or []
+        ],
+        "custom_fields": card.custom_fields,
+        "fiat_credit_type_id": card.fiat_credit_type.id if card.fiat_credit_type else None,
+    }
+    return card_state(parse_model(RateCardSpec, {k: v for k, v in data.items() if v is not None}))
+
+
+def describe_key(key: RateKey) -> str:
+    """A rate's key as people read it: ``<product> model=large MONTHLY from <start>``."""
+    product_id, values, frequency, starting_at = key
+    parts = [product_id, *(f"{k}={v}" for k, v in values)]
+    if frequency:
+        parts.append(frequency)
+    return " ".join([*parts, "from", starting_at])
+
+
+def schedule_state(entries: Sequence[RateEntry]) -> dict[str, dict[str, Any]]:
+    """Rate entries as stored: a map from each rate's readable key to the rate, so that a
+    diff names each added, changed or removed entry. An ``ending_before`` that a later
+    entry of the same series makes moot (it ends there anyway) is dropped, so that the
+    schedule as declared and as Metronome answers it compare equal."""
+    by_key: dict[RateKey, RateEntry] = {}
+    for entry in entries:
+        by_key[entry.key()] = entry
+    ordered = sorted(by_key.items())
+    out: dict[str, dict[str, Any]] = {}
+    for index, (key, entry) in enumerate(ordered):
+        body = entry.body()
+        following = ordered[index + 1][0] if index + 1 < len(ordered) else None
+        same_series = following is not None and following[:3] == key[:3]
+        moot = same_series and following is not None and "ending_before" in body
+        if moot and following is not None and body["ending_before"] >= following[3]:
+            del body["ending_before"]
+        out[describe_key(key)] = body
+    return out
+
+
+def duplicate_keys(entries: Sequence[RateEntry]) -> list[Violation]:
+    """Two entries with one key would be one rate in Metronome (the second replaces the
+    first): refuse, naming both."""
+    seen: dict[RateKey, int] = {}
+    out = []
+    for index, entry in enumerate(entries):
+        key = entry.key()
+        if key in seen:
+            out.append(
+                Violation(
+                    f"rates[{index}]",
+                    f"has the same product, pricing group values, billing frequency and "
+                    f"starting_at as rates[{seen[key]}]; Metronome keeps one rate per key",
+                )
+            )
+        seen.setdefault(key, index)
+    return out

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ValidationError
 
 from .common import SpecError, Violation, violations_from
 
@@ -46,7 +46,7 @@ def parse_with_rules(
         violations = violations_from(error.errors(include_url=False))
         bad |= {str(e["loc"][0]) for e in error.errors() if e["loc"]}
         salvage = {k: v for k, v in given.items() if k in model.model_fields and k not in bad}
-        parsed = model.model_validate({**placeholders, **salvage})
+        parsed = _salvage(model, placeholders, salvage, bad)
     present = {k for k, v in given.items() if v is not None}
     for fields, rule in rules:
         if not fields & bad:
@@ -56,8 +56,37 @@ def parse_with_rules(
     return parsed
 
 
+def _salvage(
+    model: type[M], placeholders: Mapping[str, Any], salvage: dict[str, Any], bad: set[str]
+) -> M:
+    """The well-formed fields with placeholders for the rest. A field that was valid
+    alone may fail next to a placeholder (``ending_before`` before a stand-in
+    ``starting_at``): it is left out too, and counted as bad so its rules do not run."""
+    while True:
+        try:
+            return model.model_validate({**placeholders, **salvage})
+        except ValidationError as error:
+            failed = {str(e["loc"][0]) for e in error.errors() if e["loc"]} & set(salvage)
+            if not failed:
+                raise
+            bad |= failed
+            for name in failed:
+                salvage.pop(name)
+
+
 def _required(placeholders: Mapping[str, Any], unknown: frozenset[str]) -> dict[str, Any]:
     return {k: v for k, v in placeholders.items() if k in unknown}
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+#: A point in time with its zone (RFC 3339), kept in UTC; a naive one is refused.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 def aware(value: datetime) -> datetime:

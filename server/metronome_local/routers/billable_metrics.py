@@ -11,14 +11,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from pulumi_metronome.models import BillableMetricSpec, SpecError, parse_metric_spec, parse_model
+from pulumi_metronome.models import (
+    BILLABLE_METRIC_ENTITY,
+    BillableMetricSpec,
+    SpecError,
+    parse_metric_spec,
+    parse_model,
+)
 
 from .. import wire
 from ..cursors import decode_cursor, encode_cursor
 from ..deps import BodyDep, SettingsDep, StoreDep
 from ..errors import BadRequest
 from ..openapi import CREATED_METRIC_LINKS, idempotent, request_body, responses
-from ..store import METRIC_ENTITY
 
 router = APIRouter(prefix="/v1/billable-metrics", tags=["billable metrics"])
 MAX_PAGE_SIZE = 100
@@ -65,7 +70,7 @@ def create_metric(store: StoreDep, body: BodyDep) -> JSONResponse:
             for k, v in (fields.items() if isinstance(fields, dict) else ())
             if isinstance(k, str) and k and isinstance(v, str)
         }
-        extra = store.custom_field_violations(METRIC_ENTITY, "", well_formed)
+        extra = store.custom_field_violations(BILLABLE_METRIC_ENTITY, "", well_formed)
         raise BadRequest([*error.violations, *extra]) from None
     return _id(store.create_metric(spec))
 
@@ -114,8 +119,6 @@ def list_metrics(
 def rename_metric(store: StoreDep, billable_metric_id: str, body: BodyDep) -> JSONResponse:
     try:
         rename = parse_model(wire.RenameMetricBody, wire.require_object(body))
-        # The name rules are the create body's (e.g. not blank).
-        parse_model(BillableMetricSpec, {"name": rename.name})
     except SpecError as error:
         raise BadRequest(error.violations) from None
     store.rename_metric(billable_metric_id, rename.name)

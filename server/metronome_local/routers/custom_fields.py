@@ -15,11 +15,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from pulumi_metronome.models import (
-    BillableMetricSpec,
+    CUSTOM_FIELDS,
     CustomFieldKeySpec,
     SpecError,
     Violation,
     parse_model,
+    parse_value,
 )
 
 from .. import wire
@@ -42,9 +43,9 @@ def _parse(model: type[M], body: Any) -> M:
 
 
 def _value_violations(custom_fields: dict[str, str]) -> list[Violation]:
-    """The value rules of a metric's ``custom_fields`` (e.g. length), from the shared model."""
+    """The value rules of ``custom_fields`` (e.g. length), from the shared type."""
     try:
-        parse_model(BillableMetricSpec, {"name": "-", "custom_fields": custom_fields})
+        parse_value(CUSTOM_FIELDS, custom_fields, "custom_fields")
     except SpecError as error:
         return error.violations
     return []

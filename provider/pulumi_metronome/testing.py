@@ -1,5 +1,9 @@
 """Real ``pulumi`` CLI runs against a throwaway project, for end-to-end tests and benchmarks.
 
+Imported by ``tests/e2e`` and ``benchmarks/`` (``from pulumi_metronome.testing import
+PulumiStack``); it needs a checkout of this repository (the CLI comes from its
+``scripts/install-pulumi-cli.sh``), not pytest.
+
     stack = PulumiStack(tmp_path, base_url=server.url, token=server.token)
     stack.declare(metrics=[metric("tokens", aggregation_type="COUNT")])
     stack.up()
@@ -272,7 +276,8 @@ class PulumiStack:
     def preview_json(self, *extra: str) -> dict[str, Any]:
         """``pulumi preview --json``: ``steps`` (``op``, ``urn``, ...) and ``changeSummary``."""
         result = self.run("preview", "--json", *extra)
-        return _json(result)
+        found: dict[str, Any] = _json(result)
+        return found
 
     def refresh(self, *extra: str, check: bool = True) -> Result:
         """``pulumi refresh --yes --skip-preview``."""
@@ -286,14 +291,16 @@ class PulumiStack:
 
     def outputs(self) -> dict[str, Any]:
         """``pulumi stack output --json`` (secrets stay masked)."""
-        return _json(self.run("stack", "output", "--json"))
+        found: dict[str, Any] = _json(self.run("stack", "output", "--json"))
+        return found
 
     def metric_ids(self) -> dict[str, str]:
         return self.outputs().get("metric_ids") or {}
 
     def export_state(self) -> dict[str, Any]:
         """``pulumi stack export``: the deployment as the CLI exports it (secrets encrypted)."""
-        return _json(self.run("stack", "export"))
+        found: dict[str, Any] = _json(self.run("stack", "export"))
+        return found
 
     def resources(self, type_suffix: str = "") -> dict[str, dict[str, Any]]:
         """Resources of the exported state by name (``urn``'s last part), optionally only
@@ -307,7 +314,9 @@ class PulumiStack:
     def last_update(self) -> dict[str, Any]:
         """The newest entry of ``pulumi stack history``: ``kind``, ``result`` and
         ``resourceChanges`` (e.g. ``{"same": 3, "update": 1}``)."""
-        entries = _json(self.run("stack", "history", "--json", "--show-secrets=false"))
+        entries: list[dict[str, Any]] = _json(
+            self.run("stack", "history", "--json", "--show-secrets=false")
+        )
         if not entries:
             raise PulumiCommandError("the stack has no history")
         return entries[0]

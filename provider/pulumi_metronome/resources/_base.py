@@ -1,0 +1,189 @@
+"""What every resource kind's provider and resource class share, written once.
+
+- ``MetronomeProvider``: credentials from ``configure`` (stack config, else the environment),
+  the base URL checked there (a malformed ``metronome:baseUrl`` fails ``pulumi preview``),
+  and one client built lazily on first use (check and diff never need the network).
+  Providers live in importable modules, so ``pulumi.dynamic.Resource`` pickles them *by
+  reference*: the serialized ``__provider`` names the class, and ``__getstate__`` keeps the
+  token and the client out of it.
+- Pulumi's unknown values (``is_unknown``), the check helpers (``unexpected_arguments``,
+  ``check_failures``) and the typed ``*Args`` classes as plain dicts (``plain``).
+- ``validate_declaration``: a resource class checks its fully known arguments when it is
+  declared, so one ``pulumi preview`` reports every problem of every declaration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from ..client import BASE_URL_CONFIG, TOKEN_CONFIG, MetronomeClient, resolve_base_url
+from ..errors import ProviderRefusal
+from ..models import SpecError, Violation
+
+#: Inputs that steer the provider and are not sent to Metronome.
+ADOPT = "adopt_existing"
+#: The Pulumi resource name, so the provider can tell resources apart (see ``ownership``).
+RESOURCE_KEY = "__resource"
+PROVIDER_KEY = "__provider"
+PULUMI_KEYS = frozenset({ADOPT, RESOURCE_KEY, PROVIDER_KEY})
+
+
+def is_unknown(value: Any) -> bool:
+    """True if ``value`` is, or holds, a value not known until apply (preview).
+
+    Through the engine, ``pulumi.dynamic`` deserializes check/diff inputs with
+    ``keep_unknowns=True``: an unknown arrives as a ``pulumi.output.Unknown`` instance, not
+    as the ``rpc.UNKNOWN`` sentinel string (accepted too, for direct calls).
+    """
+    if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
+        return True
+    if isinstance(value, Mapping):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
+def unexpected_arguments(news: Mapping[str, Any], fields: Iterable[str], kind: str) -> list[str]:
+    """Names in ``news`` that are neither a field of ``kind`` nor one of Pulumi's keys."""
+    known = set(fields) | PULUMI_KEYS
+    return [key for key in news if key not in known]
+
+
+def check_failures(violations: Iterable[Violation]) -> list[CheckFailure]:
+    """Violations as Pulumi check failures: the property is the top-level argument (the
+    engine looks its value up by that name and prints it), the reason starting with the
+    full path when the problem is deeper (``group_keys[0]: ...``)."""
+    failures = []
+    for violation in violations:
+        top = violation.field.split("[")[0].split(".")[0] or "name"
+        reason = violation.message if violation.field == top else str(violation)
+        failures.append(CheckFailure(top, reason))
+    return failures
+
+
+def resource_of(props: Mapping[str, Any]) -> str | None:
+    """The Pulumi resource name stored with the inputs (None in state from before it was)."""
+    value = props.get(RESOURCE_KEY)
+    return value if isinstance(value, str) else None
+
+
+def plain(value: Any) -> Any:
+    """Typed arg classes to the dicts Pulumi serializes, also inside ``Output``s (Pulumi
+    cannot serialize a dataclass that an ``Output`` resolves to)."""
+    if isinstance(value, pulumi.Output):
+        return value.apply(plain)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not None
+        }
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _is_plain(value: Any) -> bool:
+    """Fully known now, in the program: no ``Output``, no awaitable anywhere inside."""
+    if isinstance(value, pulumi.Output) or hasattr(value, "__await__"):
+        return False
+    if isinstance(value, Mapping):
+        return all(_is_plain(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_is_plain(v) for v in value)
+    return True
+
+
+class InvalidDeclarations(pulumi.RunError, ProviderRefusal):
+    """The program declared resources that break Metronome's rules (each problem was
+    logged as an error above). A ``RunError``: Pulumi prints its message, no traceback."""
+
+
+_invalid_lock = threading.Lock()
+_invalid: list[str] = []
+
+
+def validate_declaration(
+    kind: str,
+    resource_name: str,
+    props: Mapping[str, Any],
+    validate: Callable[[dict[str, Any], frozenset[str]], None],
+) -> pulumi.Output[Any] | None:
+    """Check the plain arguments of a declaration now, with the provider's own rules.
+
+    Arguments that are ``Output``s are left to the provider's ``check``. Each problem is
+    logged as its own error, and the returned ``Output`` (to be passed as an input) fails
+    the resource's registration, so that the program ends in error once every declaration
+    has been checked. None when nothing is wrong.
+    """
+    known = {k: v for k, v in props.items() if v is not None and _is_plain(v)}
+    unknown = frozenset(k for k, v in props.items() if v is not None and k not in known)
+    try:
+        validate(known, unknown)
+    except SpecError as error:
+        problems = error.violations
+    else:
+        return None
+    for violation in problems:
+        pulumi.log.error(f"{kind} {resource_name!r}: {violation}")
+    with _invalid_lock:
+        _invalid.append(resource_name)
+
+    def fail(_: Any) -> Any:
+        with _invalid_lock:
+            names = ", ".join(repr(n) for n in _invalid)
+        raise InvalidDeclarations(
+            f"invalid declarations ({names}); every problem is listed above. Nothing was "
+            "sent to Metronome."
+        )
+
+    return pulumi.Output.from_input(None).apply(fail)
+
+
+_CLIENT_LOCK = threading.Lock()
+
+
+class MetronomeProvider(ResourceProvider):
+    """Shared plumbing: credentials from ``configure`` and one lazily built client."""
+
+    #: Nothing secret is ever captured, so the serialized provider need not be a secret.
+    serialize_as_secret_always = False
+
+    # Unpickling an empty state runs no __init__: these class defaults are the fresh state.
+    _token: str | None = None
+    _base_url: str | None = None
+    _client: MetronomeClient | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Whatever a configured instance holds (the token, the client), pickle none of it.
+        return {}
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Keep the stack's credentials; refuse a malformed base URL here, at preview."""
+        self._token = req.config.get(TOKEN_CONFIG) or None
+        base_url = req.config.get(BASE_URL_CONFIG) or None
+        # Raises ConfigurationError naming the setting (config or environment variable).
+        resolve_base_url(base_url)
+        self._base_url = base_url
+
+    @property
+    def client(self) -> MetronomeClient:
+        """Built on first use: check and diff never need credentials or the network."""
+        client = self._client
+        if client is None:
+            with _CLIENT_LOCK:
+                client = self._client
+                if client is None:
+                    client = self._client = MetronomeClient(self._token, self._base_url)
+        return client

@@ -1,0 +1,154 @@
+"""``CustomFieldKey``: its provider (check, diff, create, read, delete, side by side) and the
+resource class a program declares. A key on an entity kind's custom-field allow list;
+every change replaces it (Metronome has no update for keys).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult
+
+from ..errors import AdoptionConflict, MetronomeError
+from ..models import BILLABLE_METRIC_ENTITY, CustomFieldKeySpec, SpecError
+from ..models import CustomFieldKey as LiveKey
+from ._base import (
+    ADOPT,
+    RESOURCE_KEY,
+    MetronomeProvider,
+    check_failures,
+    is_unknown,
+    resource_of,
+    unexpected_arguments,
+    validate_declaration,
+)
+from .ownership import Ownership
+
+FIELDS: tuple[str, ...] = tuple(CustomFieldKeySpec.model_fields)
+#: Which resource of this process's operation holds which key (``entity/key``).
+KEYS = Ownership("custom field key")
+
+
+class CustomFieldKeyProvider(MetronomeProvider):
+    """A key on an entity kind's custom-field allow list. Every change replaces it."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [
+            CheckFailure(key, "is not an argument of CustomFieldKey")
+            for key in unexpected_arguments(news, FIELDS, "CustomFieldKey")
+        ]
+        if any(is_unknown(news.get(k)) for k in FIELDS):
+            return CheckResult(news, failures)
+        try:
+            spec = CustomFieldKeySpec.from_state(news)
+        except SpecError as error:
+            return CheckResult(news, failures + check_failures(error.violations))
+        if failures:
+            return CheckResult(news, failures)
+        return CheckResult(self._outs(spec, news), [])
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        KEYS.see(id_, resource_of(news), "diff")
+        replaces = sorted(f for f in FIELDS if olds.get(f) != news.get(f))
+        # The same key cannot be on the list twice: remove the old one first.
+        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        spec = CustomFieldKeySpec.from_state(props)
+        resource = resource_of(props)
+        try:
+            self.client.add_custom_field_key(spec)
+        except MetronomeError as error:
+            existing = self._find(spec.entity, spec.key) if error.status == 400 else None
+            if existing is None:
+                raise
+            if not props.get(ADOPT) or not existing.matches(spec):
+                raise AdoptionConflict(
+                    f"custom field key {spec.key!r} already exists for {spec.entity} "
+                    f"(enforce_uniqueness={existing.enforce_uniqueness}); set "
+                    "adopt_existing=True with the same enforce_uniqueness to manage it"
+                ) from None
+            # A key held by another resource of this stack is refused, not shared. (Its own
+            # earlier key is removed before a replacement is added: delete_before_replace.)
+            KEYS.adopt(resource, [(spec.id, True)], spec.id, AdoptionConflict)
+        else:
+            KEYS.see(spec.id, resource, "create")
+        return CreateResult(spec.id, self._outs(spec, props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        KEYS.see(id_, resource_of(props), "read")
+        found = self._find(str(props["entity"]), str(props["key"]))
+        if found is None:
+            return ReadResult(None, {})
+        spec = CustomFieldKeySpec.model_validate(found.model_dump())
+        outs = self._outs(spec, props)
+        return ReadResult(id_, outs, inputs=dict(outs))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        holder = KEYS.handed_over(id_, resource_of(props))
+        if holder is not None:
+            print(
+                f"pulumi-metronome: custom field key {id_} was handed over to resource "
+                f"{holder!r} in this run; not removed",
+                file=sys.stderr,
+            )
+            return
+        try:
+            self.client.remove_custom_field_key(str(props["entity"]), str(props["key"]))
+        except MetronomeError as error:
+            if not error.not_found:
+                raise
+
+    @staticmethod
+    def _outs(spec: CustomFieldKeySpec, props: dict[str, Any]) -> dict[str, Any]:
+        outs = {**spec.to_state(), ADOPT: bool(props.get(ADOPT) or False)}
+        if resource_of(props) is not None:
+            outs[RESOURCE_KEY] = props[RESOURCE_KEY]
+        return outs
+
+    def _find(self, entity: str, key: str) -> LiveKey | None:
+        for item in self.client.list_custom_field_keys([entity]):
+            if item.entity == entity and item.key == key:
+                return item
+        return None
+
+
+def _validate(known: dict[str, Any], unknown: frozenset[str]) -> None:
+    if not unknown:
+        CustomFieldKeySpec.from_state(known)
+
+
+class CustomFieldKey(pulumi.dynamic.Resource, module="metronome", name="CustomFieldKey"):
+    """A key on the custom-field allow list of an entity kind (default ``billable_metric``).
+
+    Metrics whose ``custom_fields`` use the key should ``depends_on`` it, so that the key
+    exists before the values are set and is removed only after they are gone.
+    """
+
+    entity: pulumi.Output[str]
+    key: pulumi.Output[str]
+    enforce_uniqueness: pulumi.Output[bool]
+    adopt_existing: pulumi.Output[bool]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        key: pulumi.Input[str] | None = None,
+        entity: pulumi.Input[str] = BILLABLE_METRIC_ENTITY,
+        enforce_uniqueness: pulumi.Input[bool] = False,
+        adopt_existing: bool = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "entity": entity,
+            "key": resource_name if key is None else key,
+            "enforce_uniqueness": enforce_uniqueness,
+        }
+        invalid = validate_declaration("CustomFieldKey", resource_name, props, _validate)
+        props[ADOPT] = adopt_existing
+        props[RESOURCE_KEY] = resource_name if invalid is None else invalid
+        super().__init__(CustomFieldKeyProvider(), resource_name, props, opts)
