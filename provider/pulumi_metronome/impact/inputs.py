@@ -18,12 +18,10 @@ this change creates or replaces), and every other unknown is reported as such.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-
-from pydantic import BaseModel
 
 from ..models import (
     BillableMetricSpec,
@@ -31,10 +29,9 @@ from ..models import (
     RateCardSpec,
     RateEntry,
     SpecError,
-    parse_metric_spec,
-    parse_product_spec,
+    parse_model,
 )
-from ..models.rate_card import parse_rate
+from ..models.rate_card import card_fields, parse_rate
 
 #: How Pulumi marks a value that is not known until apply.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -44,12 +41,11 @@ METRIC, PRODUCT, RATE_CARD = "BillableMetric", "Product", "RateCard"
 KINDS = (METRIC, PRODUCT, RATE_CARD)
 #: The rate card input that holds its schedule of rates.
 RATES = "rates"
+T = TypeVar("T")
 #: Plan steps after which a resource no longer exists.
 _GONE_OPS = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "read-discard"})
 #: Plan steps that give a resource a new id.
 _NEW_ID_OPS = frozenset({"create", "replace", "create-replacement"})
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class InputError(ValueError):
@@ -132,6 +128,8 @@ class Pricing:
     resolutions: list[Resolution] = field(default_factory=list)
     #: Products whose metric is not a resource of this stack (id -> note).
     external: list[Unknown] = field(default_factory=list)
+    #: Each resource as read (a plan starts from the state: it lists only what changes).
+    sources: dict[str, _Raw] = field(default_factory=dict)
 
 
 def resource_name(urn: str) -> str:
@@ -156,19 +154,9 @@ def is_unknown(value: Any) -> bool:
     return False
 
 
-def from_state(model: type[M], props: Mapping[str, Any]) -> M:
-    """The model held in Pulumi state: the model's own ``from_state`` when it has one, else
-    its fields (only those the model declares; Pulumi's own keys ignored) through its rules."""
-    convert = getattr(model, "from_state", None)
-    if convert is not None:
-        result: M = convert(props)
-        return result
-    data = {k: props[k] for k in model.model_fields if props.get(k) is not None}
-    if model is BillableMetricSpec:
-        return parse_metric_spec(data)  # type: ignore[return-value]
-    if model is ProductSpec:
-        return parse_product_spec(data)  # type: ignore[return-value]
-    return model.model_validate(data)
+def rate_card_from_state(props: Mapping[str, Any]) -> RateCardSpec:
+    """A rate card's own fields held in Pulumi inputs or state (its ``rates`` apart)."""
+    return parse_model(RateCardSpec, card_fields(props))
 
 
 def read_json(path: str | Path, what: str) -> Any:
@@ -224,12 +212,9 @@ def load_plan(preview: Mapping[str, Any], now: Pricing) -> Pricing:
     steps = preview.get("steps") if isinstance(preview, Mapping) else None
     if not isinstance(steps, list):
         raise InputError("the plan has no steps list; pass the output of `pulumi preview --json`")
-    known_ids: dict[str, str | None] = {}
-    for side in (now.metrics, now.products, now.rate_cards):
-        for urn, decl in side.items():
-            known_ids[urn] = decl.id
-    raws: dict[str, _Raw] = {}
-    gone: set[str] = set()
+    # `pulumi preview --json` lists no step for a resource that stays the same (unless
+    # --show-sames): those keep their state.
+    raws: dict[str, _Raw] = dict(now.sources)
     for step in steps:
         op = step.get("op", "")
         urn = step.get("urn", "")
@@ -239,21 +224,22 @@ def load_plan(preview: Mapping[str, Any], now: Pricing) -> Pricing:
         if kind is None:
             continue
         if op in _GONE_OPS or not new:
-            gone.add(urn)
-            continue
+            if op in ("delete", "discard", "read-discard"):
+                raws.pop(urn, None)
+            continue  # delete-replaced: the replacement has its own step
+        kept = now.sources.get(urn)
         if op in _NEW_ID_OPS:
             id_: str | None = None
         else:
-            id_ = new.get("id") or old.get("id") or known_ids.get(urn)
+            id_ = new.get("id") or old.get("id") or (kept.id if kept else None)
         props = new.get("inputs") or {}
         raws[urn] = _Raw(urn, kind, id_, props, new.get("propertyDependencies") or {})
-    # A delete-replaced step comes with the replacement's own step: the URN lives on.
-    return _build([r for urn, r in raws.items() if urn not in gone or urn in raws])
+    return _build(raws.values())
 
 
 def _build(raws: Iterable[_Raw]) -> Pricing:
     raws = list(raws)
-    pricing = Pricing()
+    pricing = Pricing(sources={r.urn: r for r in raws})
     ids = {r.id: r.urn for r in raws if r.id}
     new_ids = {r.urn for r in raws if r.id is None}
     kinds = {r.urn: r.kind for r in raws}
@@ -279,7 +265,7 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
         else:
             props = {k: v for k, v in raw.props.items() if not is_unknown(v)}
             props.setdefault("name", resource_name(raw.urn))
-            spec = _convert(BillableMetricSpec, props, raw.urn)
+            spec = _convert(BillableMetricSpec.from_state, props, raw.urn)
         pricing.metrics[raw.urn] = Metric(raw.urn, raw.id, spec)
     for raw in raws:
         if raw.kind != PRODUCT:
@@ -313,7 +299,7 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
             )
         else:
             props.setdefault("name", resource_name(raw.urn))
-            pspec = _convert(ProductSpec, props, raw.urn)
+            pspec = _convert(ProductSpec.from_state, props, raw.urn)
         pricing.products[raw.urn] = Product(raw.urn, raw.id, pspec, metric_urn)
     for raw in raws:
         if raw.kind != RATE_CARD:
@@ -328,7 +314,7 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
         else:
             card_props = {k: v for k, v in card_props.items() if not is_unknown(v)}
             card_props.setdefault("name", resource_name(raw.urn))
-            card_spec = _convert(RateCardSpec, card_props, raw.urn)
+            card_spec = _convert(rate_card_from_state, card_props, raw.urn)
         rates, unknown_products = _rates(raw, resolve, pricing)
         pricing.rate_cards[raw.urn] = RateCard(
             raw.urn, raw.id, card_spec, tuple(rates), frozenset(unknown_products)
@@ -344,9 +330,14 @@ def _rates(raw: _Raw, resolve: Any, pricing: Pricing) -> tuple[list[Rate], set[s
         pricing.unknowns.append(Unknown(raw.urn, RATES, "every charge on this rate card unknown"))
         unknown_products.add("*")
         return out, unknown_products
+    if isinstance(items, Mapping):  # the stored form: readable key -> rate
+        items = list(items.values())
     for index, item in enumerate(items or []):
         if not isinstance(item, Mapping):
             raise InputError(f"{raw.urn}: {RATES}[{index}] is not an object")
+        # The declared form (a plan whose schedule holds unknowns) may leave out
+        # ``entitled``, which ``RateArgs`` defaults to True.
+        item = {"entitled": True, **item}
         product_ref = item.get("product_id")
         product_urn, via_dep = resolve(raw, RATES, product_ref, PRODUCT)
         if via_dep and product_urn is not None:
@@ -381,8 +372,8 @@ def _rates(raw: _Raw, resolve: Any, pricing: Pricing) -> tuple[list[Rate], set[s
     return out, unknown_products
 
 
-def _convert(model: type[M], props: Mapping[str, Any], urn: str) -> M:
+def _convert(convert: Callable[[Mapping[str, Any]], T], props: Mapping[str, Any], urn: str) -> T:
     try:
-        return from_state(model, props)
+        return convert(props)
     except SpecError as error:
         raise InputError(f"{urn}: {error}") from None

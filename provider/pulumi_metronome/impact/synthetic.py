@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..models.rate_card import parse_rates, schedule_state
 from .analysis import Impact, analyse
-from .inputs import TYPE_PREFIX, UNKNOWN, load_plan, load_state
+from .inputs import TYPE_PREFIX, UNKNOWN, is_unknown, load_plan, load_state
 from .report import as_json, markdown
 
 STACK = "urn:pulumi:dev::pricing::"
@@ -34,6 +35,12 @@ def product(name: str, id_: str | None = None, **props: Any) -> dict[str, Any]:
 
 
 def rate_card(name: str, id_: str | None = None, **props: Any) -> dict[str, Any]:
+    """A rate card; ``rates`` as declared (a list). Without unknowns they are kept in the
+    stored form the RateCard resource writes (``schedule_state``: readable key -> rate);
+    with unknowns, as declared (what its check passes on in a plan)."""
+    rates = props.get("rates")
+    if isinstance(rates, list) and not is_unknown(rates):
+        props["rates"] = schedule_state(parse_rates(rates))
     return resource("RateCard", name, id_, {"name": name, **props})
 
 

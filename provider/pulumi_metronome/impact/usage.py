@@ -40,7 +40,7 @@ import duckdb
 
 from ..metering import queries
 from ..metering.engine import as_decimal
-from ..metering.queries import DUCKDB, Dialect, lit, ts_lit
+from ..metering.queries import DUCKDB, Dialect, Props, lit, ts_lit
 from ..models import BillableMetricSpec
 
 #: The columns an events file must have (``properties`` may be missing: no properties).
@@ -106,9 +106,19 @@ class _Columns(Dialect):
         return super().number(text_expr)
 
 
+class _ColumnProps(Props):
+    """The engine's ``Props`` (a property name -> its text expression) over ``_Columns``."""
+
+    def __call__(self, name: str) -> str:
+        return self.dialect.prop(name)
+
+
 def match_sql(spec: BillableMetricSpec, layout: Layout) -> str:
     """Whether an event (row ``e`` of the loaded table) matches ``spec`` (engine's rules)."""
-    found = queries.match_conditions(spec, None, None, _Columns(layout))
+    found = [
+        *queries.cheap_conditions(spec, None, None, alias="e"),
+        *queries.property_conditions(spec, _Columns(layout)),
+    ]
     return "(" + (" AND ".join(found) or "TRUE") + ")"
 
 
@@ -117,7 +127,8 @@ def aggregate_sql(spec: BillableMetricSpec, layout: Layout) -> str:
     condition = match_sql(spec, layout)
     if spec.aggregation_type == "COUNT":
         return f"count(*) FILTER (WHERE {condition})"
-    agg, empty = queries.aggregate(spec, _Columns(layout, condition))
+    masked = _Columns(layout, condition)
+    agg, empty = queries.aggregate(spec, _ColumnProps(masked), masked)
     return f"coalesce({agg}, {empty})"
 
 
