@@ -9,7 +9,11 @@ measures, each against the same kind of server:
 (b) the same N creates, one after another, with the official `metronome-sdk` on a fresh
     server (what a hand-written setup script does);
 (c) a no-op `pulumi preview` of the N metrics deployed in (a);
-(d) `pulumi refresh --yes` of them (as typed: a refresh preview, then the refresh).
+(d) `pulumi refresh --yes` of them (as typed: a refresh preview, then the refresh);
+(e) `pulumi refresh --yes --skip-preview` (the refresh alone).
+
+Each row prints the wall time and the API calls the server saw, by kind: a refresh reads
+the metrics with shared list pages (100 per call), not one GET each.
 
 API calls come from the server's request log. The Pulumi runs use the end-to-end test
 harness (``pulumi_metronome.testing``: a temp project, a file backend, credentials in stack config
@@ -121,6 +125,13 @@ def main() -> int:
                     server,
                     f"(d) pulumi refresh --yes: {n}",
                     lambda: stack.run("refresh", "--yes"),
+                )
+            )
+            rows.append(
+                timed(
+                    server,
+                    f"(e) pulumi refresh --yes --skip-preview: {n}",
+                    lambda: stack.run("refresh", "--yes", "--skip-preview"),
                 )
             )
         with LocalServer(latency_ms=latency, tokens=[TOKEN]) as server:

@@ -8,6 +8,7 @@ can say "the server holds exactly these metrics". Every pulumi command takes 2-4
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -537,3 +538,186 @@ def test_up_converges_despite_errors_and_dropped_responses(
     assert archived == [], f"metrics were created and archived: {archived}"
     assert custom_field_keys(api) == {"owner_team", "tier"}
     stack.up("--expect-no-changes")
+
+
+# --- one metric, one resource --------------------------------------------------------------
+
+
+def test_two_adopting_resources_never_hold_one_metric(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    """Two declarations of one live metric with adopt_existing: one adopts it, the other
+    is refused with a clear error; before, both held the same id and `up` exited 0."""
+    existing = api.create_metric(name="API requests", aggregation_type="COUNT")
+    twin = {"name": "API requests", "aggregation_type": "COUNT", "adopt_existing": True}
+    stack.declare(metrics=[metric("first", **twin), metric("second", **twin)])
+    server.clear_requests()
+
+    result = stack.up(check=False)
+
+    assert not result.ok, result.describe()
+    assert "pulumi-metronome refused: cannot adopt billable metric 'API requests'" in (
+        result.output
+    ), result.output
+    assert "already holds it" in result.output and existing in result.output
+    held = {n: r["id"] for n, r in stack.resources(":BillableMetric").items()}
+    assert list(held.values()) == [existing], held  # one resource holds it, the other none
+    assert [m["id"] for m in live_metrics(api)] == [existing]
+    assert not calls(server, "POST", "/v1/billable-metrics/create")
+
+
+def test_renaming_an_adopting_resource_keeps_its_metric_live(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    """A new resource name without an alias: the engine creates the new resource (which
+    adopts the metric) before it deletes the old one, whose delete must not archive it."""
+    args = {"name": "API requests", "aggregation_type": "COUNT", "adopt_existing": True}
+    stack.declare(metrics=[metric("requests", **args)])
+    stack.up()
+    metric_id = stack.metric_ids()["requests"]
+
+    stack.declare(metrics=[metric("api-requests", **args)])
+    server.clear_requests()
+    result = stack.up()
+
+    assert stack.metric_ids() == {"api-requests": metric_id}
+    assert api.metric(metric_id).get("archived_at") is None, result.output
+    assert not calls(server, "POST", "/v1/billable-metrics/archive")
+    assert not calls(server, "POST", "/v1/billable-metrics/create")
+    assert changes(stack) == {"create": 1, "delete": 1, "same": 1}
+    stack.refresh("--expect-no-changes")
+    stack.up("--expect-no-changes")
+    assert [m["id"] for m in live_metrics(api)] == [metric_id]
+
+
+def test_two_resources_holding_one_metric_fail_at_preview(
+    stack: PulumiStack, server: LocalServer, api: Any, tmp_path: Path
+) -> None:
+    """State in which two resources hold one id (as earlier versions could leave it) is
+    refused at preview, naming the id and both resources, before anything is archived."""
+    stack.declare(
+        metrics=[
+            metric("first", name="Shared", aggregation_type="COUNT"),
+            metric("second", name="Other", aggregation_type="COUNT"),
+        ]
+    )
+    stack.up()
+    ids = stack.metric_ids()
+    state = stack.export_state()
+    for resource in state["deployment"]["resources"]:
+        if resource["urn"].endswith("::second"):
+            resource["id"] = ids["first"]
+            resource["outputs"]["name"] = resource["inputs"]["name"] = "Shared"
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    stack.run("stack", "import", "--file", str(tmp_path / "state.json"))
+    stack.declare(
+        metrics=[
+            metric("first", name="Shared", aggregation_type="COUNT"),
+            metric("second", name="Shared", aggregation_type="COUNT"),
+        ]
+    )
+    server.clear_requests()
+
+    result = stack.preview(expect_failure=True)
+
+    assert "pulumi-metronome refused: resources" in result.output, result.output
+    assert ids["first"] in result.output and "'first'" in result.output
+    assert "'second'" in result.output and "hold billable metric 'Shared'" in result.output
+    assert writes(server) == []
+    assert api.metric(ids["first"]).get("archived_at") is None
+
+
+# --- every problem at preview --------------------------------------------------------------
+
+
+def test_every_problem_of_every_declaration_in_one_preview(
+    stack: PulumiStack, server: LocalServer
+) -> None:
+    stack.declare(
+        metrics=[
+            metric("m1", aggregation_type="SUM"),
+            metric("m2", aggregation_type="average"),
+            metric("m3", aggregation_type="COUNT", group_keys=[["zone"]]),
+            metric("m4", sql="SELECT 1", aggregation_type="COUNT"),
+            metric(
+                "m5", aggregation_type="COUNT", property_filters=[{"name": "a", "in_values": []}]
+            ),
+            metric("fine", aggregation_type="COUNT"),
+        ]
+    )
+    result = stack.preview(expect_failure=True)
+
+    expected = [
+        "BillableMetric 'm1': aggregation_key: is required for aggregation type SUM",
+        "BillableMetric 'm2': aggregation_type: must be one of COUNT, LATEST, MAX, SUM, UNIQUE",
+        "BillableMetric 'm3': group_keys[0]: Group key 'zone' does not match one of the "
+        "property filter names.",
+        "BillableMetric 'm4': aggregation_type: cannot be set together with sql",
+        "BillableMetric 'm5': property_filters[0].in_values: must be non-empty when present",
+    ]
+    for line in expected:
+        assert line in result.output, result.output
+    assert "invalid declarations ('m1', 'm2', 'm3', 'm4', 'm5')" in result.output
+    assert "Traceback" not in result.output
+    assert server.requests() == []
+
+
+NESTED_PROGRAM = """\
+import pulumi
+
+from pulumi_metronome import BillableMetric
+
+# Known only once the Output resolves: checked by the provider, not at declaration.
+filters = pulumi.Output.from_input([{"name": "region", "in_values": ["eu", "us"]}])
+BillableMetric("by-zone", aggregation_type="COUNT", property_filters=filters, group_keys=[["zone"]])
+"""
+
+
+def test_a_nested_problem_found_by_the_provider_reads_well(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    stack = PulumiStack(tmp_path, base_url=server.url, token=server.token, program=NESTED_PROGRAM)
+    result = stack.preview(expect_failure=True)
+    # The engine prints the top-level property's value (in Go's notation), the reason
+    # names the exact element.
+    assert "resource 'by-zone': property group_keys value {[{[{zone}]}]} has a problem: " in (
+        result.output
+    ), result.output
+    assert (
+        "has a problem: group_keys[0]: Group key 'zone' does not match one of the property "
+        "filter names." in result.output
+    ), result.output
+    assert "<nil>" not in result.output
+    assert server.requests() == []
+
+
+def test_a_malformed_base_url_fails_preview_naming_the_setting(
+    stack: PulumiStack, server: LocalServer
+) -> None:
+    stack.declare(metrics=[REQUESTS, GPU], keys=KEYS)
+    stack.set_config(base_url="htp:/x")
+    result = stack.preview(expect_failure=True)
+    assert (
+        "pulumi-metronome refused: the stack config metronome:baseUrl 'htp:/x' is not a valid "
+        "URL" in result.output
+    ), result.output
+    assert "attempts" not in result.output  # refused, not retried
+    assert server.requests() == []
+
+
+# --- refresh cost --------------------------------------------------------------------------
+
+
+def test_refresh_reads_list_pages_not_one_get_per_metric(
+    stack: PulumiStack, server: LocalServer, api: Any
+) -> None:
+    stack.declare(
+        metrics=[metric(f"m{i}", name=f"Metric {i}", aggregation_type="COUNT") for i in range(6)]
+    )
+    stack.up()
+    server.clear_requests()
+
+    stack.refresh("--expect-no-changes")
+
+    log = [(r["method"], r["path"]) for r in server.requests()]
+    assert log == [("GET", "/v1/billable-metrics")], log  # one page holds all six

@@ -249,3 +249,20 @@ def test_a_configured_provider_still_pickles_without_its_token(
     restored = dill.loads(raw)
     assert type(restored) is BillableMetricProvider
     assert vars(restored) == {}  # no token, no client: configured afresh by the engine
+
+
+#: ``__provider`` as version 0.1.0 (commit 6c738fd, providers in ``providers.py``) stored it
+#: in every resource's state; the engine unpickles it to delete or refresh those resources.
+OLD_STATE_PROVIDERS = {
+    "gASVPwAAAAAAAACMGnB1bHVtaV9tZXRyb25vbWUucHJvdmlkZXJzlIwWQmlsbGFibGVNZXRyaWNQcm92aWRlcpSTlC"
+    "mBlH2UYi4=": BillableMetricProvider,
+    "gASVPwAAAAAAAACMGnB1bHVtaV9tZXRyb25vbWUucHJvdmlkZXJzlIwWQ3VzdG9tRmllbGRLZXlQcm92aWRlcpSTlC"
+    "mBlH2UYi4=": CustomFieldKeyProvider,
+}
+
+
+@pytest.mark.parametrize(("serialized", "kind"), OLD_STATE_PROVIDERS.items())
+def test_providers_pickled_by_earlier_versions_still_load(serialized: str, kind: type) -> None:
+    raw = base64.b64decode(serialized)
+    assert b"pulumi_metronome.providers" in raw  # the old module name, as recorded
+    assert type(dill.loads(raw)) is kind

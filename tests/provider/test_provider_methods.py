@@ -27,6 +27,7 @@ from pulumi_metronome import (
 )
 from pulumi_metronome.resources import BillableMetricProvider, CustomFieldKeyProvider
 from pulumi_metronome.resources.billable_metric import METRICS
+from pulumi_metronome.resources.custom_field_key import KEYS
 
 PROVIDER = "serialized-provider-v1"
 
@@ -857,3 +858,21 @@ def test_a_metric_of_an_unknown_shape_breaks_neither_list_nor_refresh_nor_adopti
     new_operation()
     with pytest.raises(AdoptionConflict, match="different definition"):
         created(provider, tokens("Odd metric", adopt_existing=True))
+
+
+def test_a_renamed_key_resource_keeps_the_key_its_successor_adopted(
+    keys: CustomFieldKeyProvider, server: Any
+) -> None:
+    key = f"renamed_{uuid.uuid4().hex[:6]}"
+    old = keys.create(
+        keys.check({}, {"key": key, "adopt_existing": True, "__resource": unique("old")}).inputs
+    )
+    KEYS.clear()  # the next `pulumi up`, after the rename
+    new = keys.create(
+        keys.check({}, {"key": key, "adopt_existing": True, "__resource": unique("new")}).inputs
+    )
+    assert new.id == old.id
+    server.clear_requests()
+    keys.delete(old.id, old.outs)
+    assert [r for r in server.requests() if r["path"].endswith("/removeKey")] == []
+    assert key in {k.key for k in api(server).list_custom_field_keys(["billable_metric"])}

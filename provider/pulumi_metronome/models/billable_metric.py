@@ -339,7 +339,7 @@ def _property_filter_names_unique(spec: MetricDefinition, present: set[str]) -> 
     return violations
 
 
-def _sql_is_supported(spec: BillableMetricSpec, present: set[str]) -> list[Violation]:
+def _sql_is_supported(spec: MetricDefinition, present: set[str]) -> list[Violation]:
     """A SQL metric the metering engine cannot parse or evaluate fails here, at preview."""
     if spec.sql is None:
         return []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
@@ -43,12 +43,19 @@ def is_unknown(value: Any) -> bool:
     ``keep_unknowns=True``: an unknown arrives as a ``pulumi.output.Unknown`` instance, not
     as the ``rpc.UNKNOWN`` sentinel string (accepted too, for direct calls).
     """
-    if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
+    return _anywhere(
+        value, lambda v: isinstance(v, Unknown) or (isinstance(v, str) and v == rpc.UNKNOWN)
+    )
+
+
+def _anywhere(value: Any, test: Callable[[Any], bool]) -> bool:
+    """``test`` holds for ``value`` or for anything inside its dicts, lists and tuples."""
+    if test(value):
         return True
     if isinstance(value, Mapping):
-        return any(is_unknown(v) for v in value.values())
+        return any(_anywhere(v, test) for v in value.values())
     if isinstance(value, list | tuple):
-        return any(is_unknown(v) for v in value)
+        return any(_anywhere(v, test) for v in value)
     return False
 
 
@@ -96,13 +103,7 @@ def plain(value: Any) -> Any:
 
 def _is_plain(value: Any) -> bool:
     """Fully known now, in the program: no ``Output``, no awaitable anywhere inside."""
-    if isinstance(value, pulumi.Output) or hasattr(value, "__await__"):
-        return False
-    if isinstance(value, Mapping):
-        return all(_is_plain(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return all(_is_plain(v) for v in value)
-    return True
+    return not _anywhere(value, lambda v: isinstance(v, pulumi.Output) or hasattr(v, "__await__"))
 
 
 class InvalidDeclarations(pulumi.RunError, ProviderRefusal):
@@ -151,7 +152,8 @@ def validate_declaration(
     return pulumi.Output.from_input(None).apply(fail)
 
 
-_CLIENT_LOCK = threading.Lock()
+_ONCE_LOCK = threading.RLock()  # a build may need another (the snapshot, the client)
+T = TypeVar("T")
 
 
 class MetronomeProvider(ResourceProvider):
@@ -180,10 +182,16 @@ class MetronomeProvider(ResourceProvider):
     @property
     def client(self) -> MetronomeClient:
         """Built on first use: check and diff never need credentials or the network."""
-        client = self._client
-        if client is None:
-            with _CLIENT_LOCK:
-                client = self._client
-                if client is None:
-                    client = self._client = MetronomeClient(self._token, self._base_url)
-        return client
+        return self.once("_client", lambda: MetronomeClient(self._token, self._base_url))
+
+    def once(self, attribute: str, build: Callable[[], T]) -> T:
+        """``self.<attribute>``, built by ``build`` on first use, once even when the
+        provider's four threads ask at the same moment."""
+        found: T | None = getattr(self, attribute)
+        if found is None:
+            with _ONCE_LOCK:
+                found = getattr(self, attribute)
+                if found is None:
+                    found = build()
+                    setattr(self, attribute, found)
+        return found

@@ -8,7 +8,6 @@ creation, so changing it creates a new metric, then archives the old one. Destro
 from __future__ import annotations
 
 import dataclasses
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -115,9 +114,6 @@ class _Snapshot:
             raise
 
 
-_SNAPSHOT_LOCK = threading.Lock()
-
-
 class BillableMetricProvider(MetronomeProvider):
     """A Metronome billable metric: rename and custom fields in place, the rest replaces."""
 
@@ -182,13 +178,7 @@ class BillableMetricProvider(MetronomeProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Archive: Metronome has no delete. Already archived or gone counts as deleted; a
         metric another resource took over in this run (a rename) is left to it."""
-        holder = METRICS.handed_over(id_, resource_of(props))
-        if holder is not None:
-            print(
-                f"pulumi-metronome: billable metric {id_} was handed over to resource "
-                f"{holder!r} in this run; not archived",
-                file=sys.stderr,
-            )
+        if METRICS.handed_over(id_, resource_of(props), "not archived"):
             return
         try:
             self.client.archive_billable_metric(id_)
@@ -207,13 +197,7 @@ class BillableMetricProvider(MetronomeProvider):
         return outs
 
     def _metrics(self) -> _Snapshot:
-        snapshot = self._snapshot
-        if snapshot is None:
-            with _SNAPSHOT_LOCK:
-                snapshot = self._snapshot
-                if snapshot is None:
-                    snapshot = self._snapshot = _Snapshot(self.client)
-        return snapshot
+        return self.once("_snapshot", lambda: _Snapshot(self.client))
 
     def _sync_custom_fields(
         self, metric_id: str, old: Mapping[str, str], new: Mapping[str, str]
@@ -313,5 +297,6 @@ class BillableMetric(pulumi.dynamic.Resource, module="metronome", name="Billable
         }
         invalid = validate_declaration("BillableMetric", resource_name, props, _validate)
         props[ADOPT] = adopt_existing
+        # An invalid declaration passes the failing Output instead: never registered.
         props[RESOURCE_KEY] = resource_name if invalid is None else invalid
         super().__init__(BillableMetricProvider(), resource_name, props, opts)

@@ -5,7 +5,6 @@ every change replaces it (Metronome has no update for keys).
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import pulumi
@@ -88,13 +87,7 @@ class CustomFieldKeyProvider(MetronomeProvider):
         return ReadResult(id_, outs, inputs=dict(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        holder = KEYS.handed_over(id_, resource_of(props))
-        if holder is not None:
-            print(
-                f"pulumi-metronome: custom field key {id_} was handed over to resource "
-                f"{holder!r} in this run; not removed",
-                file=sys.stderr,
-            )
+        if KEYS.handed_over(id_, resource_of(props), "not removed"):
             return
         try:
             self.client.remove_custom_field_key(str(props["entity"]), str(props["key"]))
@@ -150,5 +143,6 @@ class CustomFieldKey(pulumi.dynamic.Resource, module="metronome", name="CustomFi
         }
         invalid = validate_declaration("CustomFieldKey", resource_name, props, _validate)
         props[ADOPT] = adopt_existing
+        # An invalid declaration passes the failing Output instead: never registered.
         props[RESOURCE_KEY] = resource_name if invalid is None else invalid
         super().__init__(CustomFieldKeyProvider(), resource_name, props, opts)

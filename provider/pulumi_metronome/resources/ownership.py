@@ -21,6 +21,7 @@ never reported as conflicting, and their delete archives as before.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -131,9 +132,21 @@ class Ownership:
             holders.add(record.adopted_by)
         return holders
 
-    def handed_over(self, id_: str, resource: str | None) -> str | None:
-        """The resource that now holds ``id_`` if it is not ``resource`` (whose delete must
-        then leave the object alone); None when ``resource`` may archive it."""
+    def handed_over(self, id_: str, resource: str | None, outcome: str) -> bool:
+        """True when another resource now holds ``id_``, so that the delete of ``resource``
+        must leave the object alone; says so (``outcome``: e.g. "not archived") on stderr,
+        which Pulumi shows."""
+        holder = self._holder_besides(id_, resource)
+        if holder is None:
+            return False
+        print(
+            f"pulumi-metronome: {self.noun} {id_} was handed over to resource {holder!r} in "
+            f"this run; {outcome}",
+            file=sys.stderr,
+        )
+        return True
+
+    def _holder_besides(self, id_: str, resource: str | None) -> str | None:
         with self._lock:
             record = self._records.get(id_)
             if record is None:

@@ -20,7 +20,6 @@ change through their own endpoints. So:
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -235,13 +234,7 @@ class ProductProvider(MetronomeProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Archive (Metronome has no delete); already archived or gone counts as deleted."""
-        holder = PRODUCTS.handed_over(id_, resource_of(props))
-        if holder is not None:
-            print(
-                f"pulumi-metronome: product {id_} was handed over to resource {holder!r} in "
-                "this run; not archived",
-                file=sys.stderr,
-            )
+        if PRODUCTS.handed_over(id_, resource_of(props), "not archived"):
             return
         try:
             self.client.archive_product(id_)

@@ -364,13 +364,7 @@ class RateCardProvider(MetronomeProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Archive (Metronome has no delete); already archived or gone counts as deleted."""
-        holder = CARDS.handed_over(id_, resource_of(props))
-        if holder is not None:
-            print(
-                f"pulumi-metronome: rate card {id_} was handed over to resource {holder!r} "
-                "in this run; not archived",
-                file=sys.stderr,
-            )
+        if CARDS.handed_over(id_, resource_of(props), "not archived"):
             return
         try:
             self.client.archive_rate_card(id_)

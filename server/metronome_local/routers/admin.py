@@ -13,8 +13,6 @@ not in the OpenAPI document (it is not part of Metronome's API).
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
@@ -22,9 +20,8 @@ from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 from pulumi_metronome.models import SpecError, parse_model
 
 from .. import wire
+from ..deps import BodyDep, FaultsDep, RequestLogDep, StoreDep
 from ..errors import BadRequest
-from ..faults import FaultInjector
-from ..request_log import RequestLog
 
 router = APIRouter(prefix="/_local", include_in_schema=False)
 
@@ -39,52 +36,41 @@ class FaultUpdate(BaseModel):
     seed: StrictInt | None = None
 
 
-def _log(request: Request) -> RequestLog:
-    log: RequestLog = request.app.state.request_log
-    return log
-
-
-def _faults(request: Request) -> FaultInjector:
-    faults: FaultInjector = request.app.state.faults
-    return faults
-
-
 @router.get("/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.post("/reset")
-def reset(request: Request) -> JSONResponse:
-    request.app.state.store.reset()
+def reset(request: Request, store: StoreDep, log: RequestLogDep, faults: FaultsDep) -> JSONResponse:
+    store.reset()
     request.app.state.customers.reset()
     request.app.state.engines.reset()
-    _log(request).clear()
-    return JSONResponse({"faults": _faults(request).reset().as_dict()})
+    log.clear()
+    return JSONResponse({"faults": faults.reset().as_dict()})
 
 
 @router.get("/requests")
-def list_requests(request: Request) -> JSONResponse:
-    return JSONResponse({"data": _log(request).entries()})
+def list_requests(log: RequestLogDep) -> JSONResponse:
+    return JSONResponse({"data": log.entries()})
 
 
 @router.delete("/requests")
-def clear_requests(request: Request) -> JSONResponse:
-    _log(request).clear()
+def clear_requests(log: RequestLogDep) -> JSONResponse:
+    log.clear()
     return JSONResponse({"data": []})
 
 
 @router.get("/faults")
-def get_faults(request: Request) -> JSONResponse:
-    return JSONResponse(_faults(request).settings.as_dict())
+def get_faults(faults: FaultsDep) -> JSONResponse:
+    return JSONResponse(faults.settings.as_dict())
 
 
 @router.put("/faults")
-async def put_faults(request: Request) -> JSONResponse:
-    data: Any = await wire.json_body(request)
+def put_faults(faults: FaultsDep, body: BodyDep) -> JSONResponse:
     try:
-        update = parse_model(FaultUpdate, wire.require_object(data))
-        settings = _faults(request).update(**update.model_dump())
+        update = parse_model(FaultUpdate, wire.require_object(body))
+        settings = faults.update(**update.model_dump())
     except SpecError as error:
         raise BadRequest(error.violations) from None
     except (ValueError, ValidationError) as error:
