@@ -49,7 +49,6 @@ class Impact:
     charges: dict[str, ch.Charges]
     units: dict[str, str]
     unbilled: dict[str, int | None]
-    unbilled_daily: dict[str, list[int]]
     unknowns: list[Unknown]
     resolutions: list[Resolution]
     external: list[Unknown]
@@ -105,7 +104,6 @@ def analyse(
     ) as events:
         period = events.period
         columns = {key: f"m{i}" for i, key in enumerate(specs)}
-        aggregates = [(columns[k], aggregate_sql(s, events.layout)) for k, s in specs.items()]
         unbilled_cols: list[tuple[str, str]] = []
         for side, pricing in sides.items():
             conditions = [
@@ -123,27 +121,47 @@ def analyse(
                 wanted.setdefault((seg_start, seg_end, group), set()).add(key)
         whole = (period.start, period.end, ())
         wanted.setdefault(whole, set()).update(specs)
-        progress(f"evaluating {len(specs)} metric definitions by customer and day")
-        daily = events.daily([*aggregates, *unbilled_cols])
+        # Daily series only where a resource's definition differs between the two sides
+        # (an unchanged definition has the same series on both: nothing to chart).
+        charted: set[str] = set()
+        for urn in set(now.metrics) | set(proposed.metrics):
+            keys_by_side = {
+                metric_key(m.spec)
+                for m in (now.metrics.get(urn), proposed.metrics.get(urn))
+                if m is not None and m.spec is not None and m.spec.sql is None
+            }
+            differs = len(keys_by_side) > 1 or (urn in now.metrics) != (urn in proposed.metrics)
+            if differs:
+                charted |= keys_by_side
+        daily: dict[datetime, dict[str, Decimal | None]] = {}
+        if charted:
+            progress(f"evaluating {len(charted)} changed metric definition(s) by day")
+            daily = events.daily(
+                [(columns[k], aggregate_sql(specs[k], events.layout)) for k in charted]
+            )
         customers = events.customers()
         days = period.days
+        unbilled: dict[str, Decimal] = {NOW: Decimal(0), PROPOSED: Decimal(0)}
         for (seg_start, seg_end, group), keys in sorted(
             wanted.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
         ):
             progress(
-                f"evaluating {len(keys)} metric(s) from {seg_start:%Y-%m-%d %H:%M} "
+                f"evaluating {len(keys)} metric(s) by customer from {seg_start:%Y-%m-%d %H:%M} "
                 f"to {seg_end:%Y-%m-%d %H:%M}" + (f" by {', '.join(group)}" if group else "")
             )
-            found = events.totals(
-                [(columns[k], aggregate_sql(specs[k], events.layout)) for k in sorted(keys)],
-                by=("customer", *group),
-                start=seg_start,
-                end=seg_end,
-            )
+            asked = [(columns[k], aggregate_sql(specs[k], events.layout)) for k in sorted(keys)]
+            if (seg_start, seg_end, group) == whole:
+                asked += unbilled_cols
+            found = events.totals(asked, by=("customer", *group), start=seg_start, end=seg_end)
             for k in keys:
                 quantities[(k, seg_start, seg_end, group)] = {
                     g: v[columns[k]] for g, v in found.items()
                 }
+            if (seg_start, seg_end, group) == whole:
+                for side in (NOW, PROPOSED):
+                    unbilled[side] = sum(
+                        (v[f"unbilled_{side}"] or Decimal(0) for v in found.values()), Decimal(0)
+                    )
     progress("pricing")
     cards_now = ch.customers_by_card(now, customers, mapping)
     cards_proposed = ch.customers_by_card(proposed, customers, mapping)
@@ -161,6 +179,8 @@ def analyse(
     def series(spec: BillableMetricSpec | None) -> list[Decimal | None]:
         if spec is None or spec.sql is not None:
             return [None] * len(days)
+        if metric_key(spec) not in charted:
+            return []  # unchanged: not charted
         col = columns[metric_key(spec)]
         return [(daily.get(d) or {}).get(col) or Decimal(0) for d in days]
 
@@ -216,19 +236,12 @@ def analyse(
                 },
             )
         )
-    unbilled_daily: dict[str, list[int]] = {NOW: [0] * len(days), PROPOSED: [0] * len(days)}
-    index = {d: i for i, d in enumerate(days)}
-    for day, values in daily.items():
-        for side in (NOW, PROPOSED):
-            value = values[f"unbilled_{side}"]
-            if day in index and value is not None:
-                unbilled_daily[side][index[day]] += int(value)
 
     def unbilled_total(side: str) -> int | None:
         pricing = sides[side]
         if any(m.spec is None or m.spec.sql for m in pricing.metrics.values()):
             return None  # some metric cannot be evaluated: "no metric matches" is not known
-        return sum(unbilled_daily[side])
+        return int(unbilled[side])
 
     return Impact(
         period=period,
@@ -241,7 +254,6 @@ def analyse(
         charges=priced,
         units={**priced[NOW].units, **priced[PROPOSED].units},
         unbilled={NOW: unbilled_total(NOW), PROPOSED: unbilled_total(PROPOSED)},
-        unbilled_daily=unbilled_daily,
         unknowns=proposed.unknowns + now.unknowns,
         resolutions=proposed.resolutions,
         external=proposed.external + now.external,

@@ -46,7 +46,7 @@ from ..models import BillableMetricSpec
 #: The columns an events file must have (``properties`` may be missing: no properties).
 REQUIRED_COLUMNS = ("transaction_id", "customer_id", "event_type", "timestamp")
 #: DuckDB's memory limit for the evaluation; beyond it, it spills to its temporary file.
-DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_MEMORY_LIMIT = "4GB"
 
 
 class EventsError(ValueError):
