@@ -4,9 +4,10 @@
 
 Generates (with DuckDB, into a temporary directory) a Parquet file of ``--events`` events
 over October 2026 for ``--customers`` customers, a stack export with 20 billable metrics,
-20 USAGE products (two priced by model and region) and 2 rate cards (FLAT and TIERED rates,
-one with a subscription), and a plan that changes three metric filters, a tier price and
-moves one product to another metric. Then it runs the real command,
+20 USAGE products (two priced by model and region) and 2 rate cards (FLAT and TIERED
+rates and a subscription; half of the customers on each, by a mapping file), and a plan
+that changes three metric filters and a tier price and moves one product to another
+metric. Then it runs the real command,
 ``pulumi-metronome impact``, as a child process and prints its wall time and peak RSS
 (the target: at most 60 s on a 2-core machine, memory bounded).
 """
@@ -171,7 +172,7 @@ def documents() -> tuple[dict[str, Any], dict[str, Any]]:
                             "pricing_group_values": dict(
                                 zip(("model", "region"), model_region, strict=True)
                             ),
-                            "tiers": [{"price": 200, "size": 1000}, {"price": tier_price}],
+                            "tiers": [{"price": 200, "size": 100}, {"price": tier_price}],
                         }
                     )
             elif name.startswith("tokens-"):
@@ -222,15 +223,16 @@ def documents() -> tuple[dict[str, Any], dict[str, Any]]:
             steps.append(step("update", moved, prod))
         else:
             steps.append(step("same", old, old))
-            if name != "regions":
+            if name != "requests-page_view":
                 steps.append(step("same", products[name], products[name]))
-    # The "regions" product moves to the all-tokens metric (replaced: id unknown).
-    moved = depends(
-        product("regions", type="USAGE", billable_metric_id=UNKNOWN),
-        "billable_metric_id",
-        now_metrics["all-tokens"],
+    # The page-view product moves to the metric that counts every completion (kept, so its
+    # id is known in the plan).
+    moved = product(
+        "requests-page_view",
+        type="USAGE",
+        billable_metric_id=now_metrics["requests-completion"]["id"],
     )
-    steps.append(step("update", moved, products["regions"]))
+    steps.append(step("update", moved, products["requests-page_view"]))
     steps.append(step("same", seat, seat))
     steps.append(step("update", rate_card("standard", "rc-1", rates=rates(140)), standard))
     steps.append(step("same", enterprise, enterprise))
@@ -258,6 +260,9 @@ def main() -> None:
         state, preview = documents()
         (work / "state.json").write_text(json.dumps(state))
         (work / "plan.json").write_text(json.dumps(preview))
+        # Half of the customers on each card.
+        cards = {f"cust-{i}": ("standard", "enterprise")[i % 2] for i in range(args.customers)}
+        (work / "rate-cards.json").write_text(json.dumps(cards))
         command = [
             str(Path(sys.executable).with_name("pulumi-metronome")),
             "impact",
@@ -271,6 +276,8 @@ def main() -> None:
             str(work / "impact.md"),
             "--memory-limit",
             args.memory_limit,
+            "--rate-cards",
+            str(work / "rate-cards.json"),
         ]
         started = time.monotonic()
         subprocess.run(command, check=True)

@@ -86,27 +86,25 @@ def _sums(lines: list[Line], key: Any) -> dict[Any, Decimal]:
 
 def customer_changes(impact: Impact) -> list[dict[str, Any]]:
     """Per (card, customer): charges now and proposed, largest absolute change first."""
-    now = _sums(impact.charges[NOW].lines, lambda x: (resource_name(x.card), x.customer))
-    new = _sums(impact.charges[PROPOSED].lines, lambda x: (resource_name(x.card), x.customer))
+    now = _sums(impact.charges[NOW].lines, lambda x: (x.card, x.customer))
+    new = _sums(impact.charges[PROPOSED].lines, lambda x: (x.card, x.customer))
     rows = []
     for key in set(now) | set(new):
         a, b = now.get(key, Decimal(0)), new.get(key, Decimal(0))
-        rows.append({"card": key[0], "customer": key[1], NOW: a, PROPOSED: b, "change": b - a})
+        card = resource_name(key[0])
+        rows.append({"card": card, "customer": key[1], NOW: a, PROPOSED: b, "change": b - a})
     rows.sort(key=lambda r: (-abs(r["change"]), r["card"], r["customer"]))
     return rows
 
 
 def product_charges(impact: Impact) -> list[dict[str, Any]]:
-    now = _sums(
-        impact.charges[NOW].lines, lambda x: (resource_name(x.card), resource_name(x.product))
-    )
-    new = _sums(
-        impact.charges[PROPOSED].lines, lambda x: (resource_name(x.card), resource_name(x.product))
-    )
+    now = _sums(impact.charges[NOW].lines, lambda x: (x.card, x.product))
+    new = _sums(impact.charges[PROPOSED].lines, lambda x: (x.card, x.product))
     rows = []
     for key in sorted(set(now) | set(new)):
         a, b = now.get(key, Decimal(0)), new.get(key, Decimal(0))
-        rows.append({"card": key[0], "product": key[1], NOW: a, PROPOSED: b, "change": b - a})
+        card, product = resource_name(key[0]), resource_name(key[1])
+        rows.append({"card": card, "product": product, NOW: a, PROPOSED: b, "change": b - a})
     return rows
 
 
