@@ -164,13 +164,16 @@ def read_json(path: str | Path, what: str) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(f"{what} {path}: cannot read it ({error.strerror})") from None
-    # `pulumi preview --json` may print diagnostics before the document on some versions.
-    start = text.find("{")
-    if start < 0:
-        raise InputError(f"{what} {path}: no JSON object in it")
     try:
-        return json.loads(text[start:])
+        return json.loads(text)
     except json.JSONDecodeError as error:
+        # `pulumi preview --json` may print diagnostics before the document.
+        start = text.find("{")
+        if start > 0:
+            try:
+                return json.loads(text[start:])
+            except json.JSONDecodeError:
+                pass
         raise InputError(f"{what} {path}: not valid JSON ({error})") from None
 
 
