@@ -376,3 +376,31 @@ def test_a_price_change_inside_the_period_prices_each_part_at_its_rate(tmp_path:
     # Now: 100 tokens at 2 = 200. Proposed: 10 + 20 before noon on the 2nd at 2 = 60, then
     # 30 + 40 at 3 = 210: 270.
     assert by_customer(data) == {("standard", "acme"): ("200", "270", "70")}
+
+
+def test_an_unknown_metric_id_with_no_single_source_stays_unknown(tmp_path: Path) -> None:
+    m = metric("tokens", "m-1", **TOKENS)
+    prod = product("tokens", "p-1", type="USAGE", billable_metric_id="m-1")
+    card = rate_card("standard", "rc-1", rates=[flat("p-1", 2)])
+    state = export(m, prod, card)
+    a, b = metric("a", **TOKENS), metric("b", aggregation_type="COUNT")
+    # The id comes from one of two new metrics (e.g. chosen by an apply): not guessed.
+    ambiguous = depends(
+        product("tokens", type="USAGE", billable_metric_id=UNKNOWN), "billable_metric_id", a, b
+    )
+    preview = plan(step("create", a), step("create", b), step("update", ambiguous, prod))
+    _, md, data = run(tmp_path, state, preview, [event("a1", "acme", DAY1, tokens=10)])
+    assert {
+        "resource": "tokens",
+        "urn": urn("Product", "tokens"),
+        "field": "billable_metric_id",
+        "consequence": "usage and charges of this product unknown",
+    } in data["unknowns"]
+    assert data["resolved_references"] == []
+    assert "| `tokens` | `billable_metric_id` | usage and charges of this product unknown |" in md
+    tokens = next(p for p in data["products"] if p["resource"] == "tokens")
+    assert tokens["usage"] == {"now": "10", "proposed": None}
+    assert any(
+        n["side"] == "proposed" and "not priced" in n["reason"]
+        for n in data["charges"]["not_priced"]
+    )
