@@ -276,7 +276,7 @@ def _product_usage(
     product: Product | None,
     totals: Mapping[str, Mapping[tuple[str | None, ...], Decimal | None]],
 ) -> Decimal | None:
-    spec = ch._usage_metric(pricing, product)
+    spec = ch.usage_metric(pricing, product)
     if product is None or spec is None:
         return None
     values = totals.get(metric_key(spec), {})

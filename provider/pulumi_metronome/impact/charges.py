@@ -176,7 +176,7 @@ def needs(pricing: Pricing, period: Period) -> set[Need]:
     for card in pricing.rate_cards.values():
         for product_urn, entries in _by_product(card).items():
             product = pricing.products.get(product_urn)
-            spec = _usage_metric(pricing, product)
+            spec = usage_metric(pricing, product)
             if product is None or spec is None or product.spec is None:
                 continue
             group = tuple(product.spec.pricing_group_key or ())
@@ -193,7 +193,7 @@ def _by_product(card: RateCard) -> dict[str, list[RateEntry]]:
     return out
 
 
-def _usage_metric(pricing: Pricing, product: Product | None) -> BillableMetricSpec | None:
+def usage_metric(pricing: Pricing, product: Product | None) -> BillableMetricSpec | None:
     if product is None or product.spec is None or product.spec.type != "USAGE":
         return None
     metric = pricing.metrics.get(product.metric_urn or "")
@@ -270,7 +270,7 @@ def _price_usage(
     customers: list[str],
     quantities: Quantities,
 ) -> None:
-    spec = _usage_metric(pricing, product)
+    spec = usage_metric(pricing, product)
     assert product.spec is not None
     if spec is None:
         metric = pricing.metrics.get(product.metric_urn or "")
@@ -425,6 +425,3 @@ def _share(part: timedelta, whole: timedelta) -> Decimal:
     if part >= whole:
         return Decimal(1)
     return Decimal(part // timedelta(microseconds=1)) / Decimal(whole // timedelta(microseconds=1))
-
-
-Pricer = Callable[[Pricing], Charges]

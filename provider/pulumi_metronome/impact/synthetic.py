@@ -139,4 +139,18 @@ def run(
     return impact, markdown(impact), as_json(impact)
 
 
-__all__ = ["UNKNOWN"]
+#: Re-exported for tests that put unknowns into plans.
+__all__ = [
+    "UNKNOWN",
+    "depends",
+    "event",
+    "export",
+    "metric",
+    "plan",
+    "product",
+    "rate_card",
+    "run",
+    "step",
+    "urn",
+    "write_events",
+]
