@@ -138,7 +138,7 @@ REQUESTS = metric(
 GPU = metric(
     "gpu",
     name="GPU hours",
-    sql="SELECT SUM(gpu_seconds) / 3600 AS value FROM events",
+    sql="SELECT SUM(CAST(properties.gpu_seconds AS DOUBLE)) / 3600 AS value FROM events",
 )
 KEYS = [key("owner_team"), key("tier")]
 #: What the server must hold for the three metrics above.
@@ -163,7 +163,7 @@ EXPECTED = {
     },
     "GPU hours": {
         "name": "GPU hours",
-        "sql": "SELECT SUM(gpu_seconds) / 3600 AS value FROM events",
+        "sql": "SELECT SUM(CAST(properties.gpu_seconds AS DOUBLE)) / 3600 AS value FROM events",
     },
 }
 

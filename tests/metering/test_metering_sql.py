@@ -154,6 +154,7 @@ def test_search_matches_sql_metrics_by_their_where(engine: MeteringEngine, h: Ha
             "regexp_matches is not supported",
         ),
         ("SELECT COUNT(*) FROM events ORDER BY 1", "ORDER is not supported"),
+        ('SELECT COUNT(*) FROM events WHERE "unterminated', "an invalid token"),
         ("SELECT LATEST(properties.user) FROM events", "must be a number, not VARCHAR"),
         (
             "SELECT DATE_TRUNC('month', timestamp) AS m, COUNT(*) AS value FROM events GROUP BY m",

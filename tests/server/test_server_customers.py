@@ -5,11 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
-
-from conftest import ApiClient, unique_name
+from typing import TYPE_CHECKING, Any
 
 from metronome_local.process import LocalServer
+
+if TYPE_CHECKING:
+    # Only for annotations: importing the name "conftest" at run time picks whichever
+    # conftest.py pytest loaded last (tests/provider's in a whole-suite run).
+    from conftest import ApiClient
+
+
+def unique_name(prefix: str = "metric") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def create(api: ApiClient, **fields: Any) -> dict[str, Any]:

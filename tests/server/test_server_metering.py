@@ -16,13 +16,22 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
-from conftest import ApiClient, unique_name
 
 from metronome_local.process import LocalServer
+
+if TYPE_CHECKING:
+    # Only for annotations: importing the name "conftest" at run time picks whichever
+    # conftest.py pytest loaded last (tests/provider's in a whole-suite run).
+    from conftest import ApiClient
+
+
+def unique_name(prefix: str = "metric") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
 
 DAY0 = datetime(2026, 1, 5, tzinfo=UTC)
 

@@ -238,6 +238,10 @@ def parse_sql_metric(sql: str) -> SqlMetric:
         first = error.errors[0] if error.errors else {}
         at = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
         raise _reject(f"cannot be parsed{at}: {first.get('description', error)}") from None
+    except sqlglot.errors.TokenError:
+        # e.g. an unterminated quote; the tokenizer's message quotes the input, which may
+        # hold characters a JSON answer cannot carry, so it is not repeated.
+        raise _reject("cannot be parsed: an invalid token (an unterminated quote?)") from None
     if len(statements) != 1:
         raise _reject("must be exactly one SELECT statement")
     tree = statements[0]

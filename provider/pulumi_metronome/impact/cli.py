@@ -1,0 +1,106 @@
+"""``pulumi-metronome impact``: what a pricing change does to usage and charges.
+
+    pulumi stack export > state.json
+    pulumi preview --json > plan.json
+    pulumi-metronome impact --state state.json --plan plan.json --events events.parquet \
+        [--rate-cards customers.json] [--format markdown|json] [--output impact.md]
+
+No Metronome call and no credentials: the inputs are the state, the plan and the events.
+Progress goes to stderr; the report to stdout (or ``--output``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .analysis import analyse
+from .inputs import InputError, load_plan, load_state, read_json
+from .report import as_json, markdown
+from .usage import EventsError, Progress
+
+
+def _day(text: str) -> datetime:
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    return day.replace(tzinfo=UTC)
+
+
+def _mapping(path: str) -> dict[str, str]:
+    data = read_json(path, "rate card mapping")
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise InputError(
+            f"rate card mapping {path}: must be a JSON object of customer id -> rate card "
+            '(resource name, card name or id), e.g. {"acme": "standard"}'
+        )
+    return data
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="pulumi-metronome", description=__doc__.split("\n")[0])
+    commands = top.add_subparsers(dest="command", required=True)
+    cmd = commands.add_parser(
+        "impact",
+        help="usage and charges now vs proposed, over an events file",
+        description="Compare the pricing a stack has now (pulumi stack export) with the "
+        "pricing a change proposes (pulumi preview --json) over usage events.",
+    )
+    cmd.add_argument("--state", required=True, help="`pulumi stack export` output (JSON)")
+    cmd.add_argument("--plan", required=True, help="`pulumi preview --json` output")
+    cmd.add_argument(
+        "--events", required=True, help="events: *.parquet or *.jsonl (one ingest event a line)"
+    )
+    cmd.add_argument(
+        "--rate-cards",
+        help="JSON object customer id -> rate card (resource name, card name or id); "
+        "without it every customer is priced on each rate card",
+    )
+    cmd.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    cmd.add_argument("--output", help="write the report here instead of stdout")
+    cmd.add_argument("--start", type=_day, help="first day (UTC) of the period; default: events'")
+    cmd.add_argument("--end", type=_day, help="day after the period (exclusive)")
+    cmd.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 2GB")
+    cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    progress = Progress(None if args.quiet else sys.stderr)
+    try:
+        now = load_state(read_json(args.state, "state export"))
+        proposed = load_plan(read_json(args.plan, "plan"), now)
+        mapping = _mapping(args.rate_cards) if args.rate_cards else None
+        impact = analyse(
+            now,
+            proposed,
+            args.events,
+            mapping=mapping,
+            progress=progress,
+            memory_limit=args.memory_limit,
+            start=args.start,
+            end=args.end,
+        )
+    except (InputError, EventsError) as error:
+        print(f"pulumi-metronome impact: error: {error}", file=sys.stderr)
+        return 2
+    text = markdown(impact) if args.format == "markdown" else json.dumps(as_json(impact), indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        progress(f"report written to {args.output}")
+    else:
+        sys.stdout.write(text + "\n")
+    progress("done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

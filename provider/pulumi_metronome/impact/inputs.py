@@ -1,0 +1,382 @@
+"""The two pricings the impact compares, read from what Pulumi already produces.
+
+- **now**: ``pulumi stack export`` (the stack's state: each resource's stored outputs);
+- **proposed**: ``pulumi preview --json`` (each step's planned inputs).
+
+Only this provider's ``BillableMetric``, ``Product`` and ``RateCard`` resources are read,
+and each one becomes its model through the model's own state conversion (the rules and field
+lists live in ``pulumi_metronome.models``, never here). Resources are keyed by their URN,
+which stays the same across a replacement, while Metronome ids change.
+
+Values a preview cannot know yet (the id of a metric that this change creates, a price
+computed from another resource's output) arrive as Pulumi's unknown sentinel. They are never
+guessed: a reference to an id is resolved only when the plan records that the property
+depends on exactly one resource of the expected kind whose id is itself unknown (a resource
+this change creates or replaces), and every other unknown is reported as such.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..models import (
+    BillableMetricSpec,
+    ProductSpec,
+    RateCardSpec,
+    RateEntry,
+    SpecError,
+    parse_model,
+)
+from ..models.rate_card import card_fields, parse_rate
+
+#: How Pulumi marks a value that is not known until apply.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+#: The type tokens of this provider's resources: ``pulumi-python:dynamic/metronome:<Kind>``.
+TYPE_PREFIX = "pulumi-python:dynamic/metronome:"
+METRIC, PRODUCT, RATE_CARD = "BillableMetric", "Product", "RateCard"
+KINDS = (METRIC, PRODUCT, RATE_CARD)
+#: The rate card input that holds its schedule of rates.
+RATES = "rates"
+T = TypeVar("T")
+#: Plan steps after which a resource no longer exists.
+_GONE_OPS = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "read-discard"})
+#: Plan steps that give a resource a new id.
+_NEW_ID_OPS = frozenset({"create", "replace", "create-replacement"})
+
+
+class InputError(ValueError):
+    """A state export or plan file that cannot be read; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value of the proposed pricing that is not known until ``pulumi up``."""
+
+    urn: str
+    field: str
+    consequence: str
+
+    @property
+    def resource(self) -> str:
+        return resource_name(self.urn)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """An unknown id reference resolved through the plan's recorded dependency."""
+
+    urn: str
+    field: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Metric:
+    urn: str
+    id: str | None
+    spec: BillableMetricSpec | None  # None: not evaluable (unknown fields)
+
+    @property
+    def resource(self) -> str:
+        return resource_name(self.urn)
+
+
+@dataclass(frozen=True)
+class Product:
+    urn: str
+    id: str | None
+    spec: ProductSpec | None
+    metric_urn: str | None  # the BillableMetric resource of a USAGE product, when known
+
+    @property
+    def resource(self) -> str:
+        return resource_name(self.urn)
+
+
+@dataclass(frozen=True)
+class Rate:
+    entry: RateEntry
+    product_urn: str | None
+
+
+@dataclass(frozen=True)
+class RateCard:
+    urn: str
+    id: str | None
+    spec: RateCardSpec | None
+    rates: tuple[Rate, ...]
+    #: Rates whose values are unknown: their products are not priced on this card.
+    unknown_products: frozenset[str] = frozenset()
+
+    @property
+    def resource(self) -> str:
+        return resource_name(self.urn)
+
+
+@dataclass
+class Pricing:
+    """One side of the comparison: every metric, product and rate card, by URN."""
+
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
+    rate_cards: dict[str, RateCard] = field(default_factory=dict)
+    unknowns: list[Unknown] = field(default_factory=list)
+    resolutions: list[Resolution] = field(default_factory=list)
+    #: Products whose metric is not a resource of this stack (id -> note).
+    external: list[Unknown] = field(default_factory=list)
+    #: Each resource as read (a plan starts from the state: it lists only what changes).
+    sources: dict[str, _Raw] = field(default_factory=dict)
+
+
+def resource_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def kind_of(type_token: str) -> str | None:
+    if not type_token.startswith(TYPE_PREFIX):
+        return None
+    kind = type_token[len(TYPE_PREFIX) :]
+    return kind if kind in KINDS else None
+
+
+def is_unknown(value: Any) -> bool:
+    """True if ``value`` is, or holds, Pulumi's unknown sentinel."""
+    if isinstance(value, str):
+        return value == UNKNOWN
+    if isinstance(value, Mapping):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
+def rate_card_from_state(props: Mapping[str, Any]) -> RateCardSpec:
+    """A rate card's own fields held in Pulumi inputs or state (its ``rates`` apart)."""
+    return parse_model(RateCardSpec, card_fields(props))
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"{what} {path}: cannot read it ({error.strerror})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        # `pulumi preview --json` may print diagnostics before the document.
+        start = text.find("{")
+        if start > 0:
+            try:
+                return json.loads(text[start:])
+            except json.JSONDecodeError:
+                pass
+        raise InputError(f"{what} {path}: not valid JSON ({error})") from None
+
+
+@dataclass(frozen=True)
+class _Raw:
+    urn: str
+    kind: str
+    id: str | None
+    props: dict[str, Any]
+    deps: dict[str, list[str]]
+
+
+def load_state(export: Mapping[str, Any]) -> Pricing:
+    """The pricing a stack has now, from ``pulumi stack export`` JSON."""
+    deployment = export.get("deployment") if isinstance(export, Mapping) else None
+    resources = deployment.get("resources") if isinstance(deployment, Mapping) else None
+    if not isinstance(resources, list):
+        raise InputError(
+            "the state export has no deployment.resources list; pass the output of "
+            "`pulumi stack export`"
+        )
+    raws = []
+    for item in resources:
+        kind = kind_of(str(item.get("type", "")))
+        if kind is None or item.get("delete") or item.get("pendingReplacement"):
+            continue
+        props = item.get("outputs") or item.get("inputs") or {}
+        raws.append(
+            _Raw(item["urn"], kind, item.get("id"), props, item.get("propertyDependencies") or {})
+        )
+    return _build(raws)
+
+
+def load_plan(preview: Mapping[str, Any], now: Pricing) -> Pricing:
+    """The pricing a change proposes, from ``pulumi preview --json`` output (its ``steps``).
+
+    ``now`` supplies the ids of resources the plan keeps (a preview does not repeat them).
+    """
+    steps = preview.get("steps") if isinstance(preview, Mapping) else None
+    if not isinstance(steps, list):
+        raise InputError("the plan has no steps list; pass the output of `pulumi preview --json`")
+    # `pulumi preview --json` lists no step for a resource that stays the same (unless
+    # --show-sames): those keep their state.
+    raws: dict[str, _Raw] = dict(now.sources)
+    for step in steps:
+        op = step.get("op", "")
+        urn = step.get("urn", "")
+        new = step.get("newState")
+        old = step.get("oldState") or {}
+        kind = kind_of(str((new or old).get("type", "")))
+        if kind is None:
+            continue
+        if op in _GONE_OPS or not new:
+            if op in ("delete", "discard", "read-discard"):
+                raws.pop(urn, None)
+            continue  # delete-replaced: the replacement has its own step
+        kept = now.sources.get(urn)
+        if op in _NEW_ID_OPS:
+            id_: str | None = None
+        else:
+            id_ = new.get("id") or old.get("id") or (kept.id if kept else None)
+        props = new.get("inputs") or {}
+        raws[urn] = _Raw(urn, kind, id_, props, new.get("propertyDependencies") or {})
+    return _build(raws.values())
+
+
+def _build(raws: Iterable[_Raw]) -> Pricing:
+    raws = list(raws)
+    pricing = Pricing(sources={r.urn: r for r in raws})
+    ids = {r.id: r.urn for r in raws if r.id}
+    new_ids = {r.urn for r in raws if r.id is None}
+    kinds = {r.urn: r.kind for r in raws}
+
+    def resolve(raw: _Raw, field: str, value: Any, kind: str) -> tuple[str | None, bool]:
+        """(URN the id reference names, resolved-through-dependency)."""
+        if not is_unknown(value):
+            return ids.get(value) if isinstance(value, str) else None, False
+        candidates = [u for u in raw.deps.get(field, []) if kinds.get(u) == kind and u in new_ids]
+        if len(candidates) == 1:
+            return candidates[0], True
+        return None, False
+
+    for raw in raws:
+        if raw.kind != METRIC:
+            continue
+        unknown = sorted(k for k, v in raw.props.items() if is_unknown(v) and k != "name")
+        spec: BillableMetricSpec | None = None
+        if unknown:
+            pricing.unknowns.append(
+                Unknown(raw.urn, ", ".join(unknown), "usage of this metric cannot be computed")
+            )
+        else:
+            props = {k: v for k, v in raw.props.items() if not is_unknown(v)}
+            props.setdefault("name", resource_name(raw.urn))
+            spec = _convert(BillableMetricSpec.from_state, props, raw.urn)
+        pricing.metrics[raw.urn] = Metric(raw.urn, raw.id, spec)
+    for raw in raws:
+        if raw.kind != PRODUCT:
+            continue
+        metric_ref = raw.props.get("billable_metric_id")
+        metric_urn, via_dep = resolve(raw, "billable_metric_id", metric_ref, METRIC)
+        if via_dep and metric_urn is not None:
+            pricing.resolutions.append(Resolution(raw.urn, "billable_metric_id", metric_urn))
+        elif is_unknown(metric_ref):
+            pricing.unknowns.append(
+                Unknown(raw.urn, "billable_metric_id", "usage and charges of this product unknown")
+            )
+        elif metric_ref is not None and metric_urn is None:
+            pricing.external.append(
+                Unknown(
+                    raw.urn,
+                    "billable_metric_id",
+                    f"metric {metric_ref} is not a BillableMetric of this stack",
+                )
+            )
+        other_unknown = sorted(
+            k for k, v in raw.props.items() if is_unknown(v) and k not in ("billable_metric_id",)
+        )
+        props = {k: v for k, v in raw.props.items() if not is_unknown(v)}
+        if metric_ref is not None:
+            props["billable_metric_id"] = metric_ref if not is_unknown(metric_ref) else "(unknown)"
+        pspec: ProductSpec | None = None
+        if other_unknown:
+            pricing.unknowns.append(
+                Unknown(raw.urn, ", ".join(other_unknown), "charges of this product unknown")
+            )
+        else:
+            props.setdefault("name", resource_name(raw.urn))
+            pspec = _convert(ProductSpec.from_state, props, raw.urn)
+        pricing.products[raw.urn] = Product(raw.urn, raw.id, pspec, metric_urn)
+    for raw in raws:
+        if raw.kind != RATE_CARD:
+            continue
+        card_props = {k: v for k, v in raw.props.items() if k != RATES}
+        card_unknown = sorted(k for k, v in card_props.items() if is_unknown(v) and k != "name")
+        card_spec: RateCardSpec | None = None
+        if card_unknown:
+            pricing.unknowns.append(
+                Unknown(raw.urn, ", ".join(card_unknown), "charges on this rate card unknown")
+            )
+        else:
+            card_props = {k: v for k, v in card_props.items() if not is_unknown(v)}
+            card_props.setdefault("name", resource_name(raw.urn))
+            card_spec = _convert(rate_card_from_state, card_props, raw.urn)
+        rates, unknown_products = _rates(raw, resolve, pricing)
+        pricing.rate_cards[raw.urn] = RateCard(
+            raw.urn, raw.id, card_spec, tuple(rates), frozenset(unknown_products)
+        )
+    return pricing
+
+
+def _rates(raw: _Raw, resolve: Any, pricing: Pricing) -> tuple[list[Rate], set[str]]:
+    items = raw.props.get(RATES)
+    out: list[Rate] = []
+    unknown_products: set[str] = set()
+    if is_unknown(items) and not isinstance(items, list):
+        pricing.unknowns.append(Unknown(raw.urn, RATES, "every charge on this rate card unknown"))
+        unknown_products.add("*")
+        return out, unknown_products
+    if isinstance(items, Mapping):  # the stored form: readable key -> rate
+        items = list(items.values())
+    for index, item in enumerate(items or []):
+        if not isinstance(item, Mapping):
+            raise InputError(f"{raw.urn}: {RATES}[{index}] is not an object")
+        # The declared form (a plan whose schedule holds unknowns) may leave out
+        # ``entitled``, which ``RateArgs`` defaults to True.
+        item = {"entitled": True, **item}
+        product_ref = item.get("product_id")
+        product_urn, via_dep = resolve(raw, RATES, product_ref, PRODUCT)
+        if via_dep and product_urn is not None:
+            pricing.resolutions.append(
+                Resolution(raw.urn, f"{RATES}[{index}].product_id", product_urn)
+            )
+        unknown = sorted(k for k, v in item.items() if is_unknown(v) and k != "product_id")
+        if product_urn is None and is_unknown(product_ref):
+            pricing.unknowns.append(
+                Unknown(raw.urn, f"{RATES}[{index}].product_id", "this rate's product unknown")
+            )
+            continue
+        if unknown:
+            pricing.unknowns.append(
+                Unknown(
+                    raw.urn,
+                    ", ".join(f"{RATES}[{index}].{k}" for k in unknown),
+                    "this product's charges on this rate card unknown",
+                )
+            )
+            if product_urn is not None:
+                unknown_products.add(product_urn)
+            continue
+        data = dict(item)
+        if is_unknown(product_ref):
+            data["product_id"] = "(unknown)"
+        try:
+            entry = parse_rate(data, prefix=f"{RATES}[{index}]")
+        except SpecError as error:
+            raise InputError(f"{raw.urn}: {error}") from None
+        out.append(Rate(entry, product_urn))
+    return out, unknown_products
+
+
+def _convert(convert: Callable[[Mapping[str, Any]], T], props: Mapping[str, Any], urn: str) -> T:
+    try:
+        return convert(props)
+    except SpecError as error:
+        raise InputError(f"{urn}: {error}") from None

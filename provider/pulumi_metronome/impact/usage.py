@@ -1,0 +1,399 @@
+"""Usage of many metric declarations over one events file, in few passes, with DuckDB.
+
+The matching and aggregation rules are the metering engine's (``metering.queries``: the
+same SQL the local server runs); what differs is where the events are. The server keeps
+them in its ``events`` table with a JSON column of property texts and evaluates one metric
+per query; a pull-request impact reads a month of events once from a JSON-lines or Parquet
+file and needs every metric of two pricings over them. So:
+
+1. **One read of the file** (``load``): DuckDB scans it directly (never through Python),
+   dedupes by ``transaction_id`` (the first event in file order wins, as on ingest), and
+   keeps one column per property that any metric reads, holding the property's *text* (the
+   rule of ``metering/properties.py``: numbers in their shortest decimal form, ``null`` as
+   absent). The table lives in memory under a memory limit, so memory stays bounded
+   whatever the file's size (beyond it DuckDB spills to a temporary directory).
+2. **One pass per question** (``totals``): every metric is one aggregate column of the same
+   ``GROUP BY`` query. A metric sees only the events it matches because its property
+   columns are masked with its match condition (``CASE WHEN match THEN p END``), so the
+   engine's aggregate expressions (SUM, MAX, LATEST, UNIQUE) are used as they are.
+
+Customers are the events' ``customer_id`` values as sent (no customer records: an impact
+file is usually a warehouse export keyed by customer id). Metrics are evaluated without the
+not-retroactive bound (the in-process evaluator has none). SQL metrics are not evaluated
+here (reported as such by the caller).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+import duckdb
+
+from ..metering import queries
+from ..metering.engine import as_decimal
+from ..metering.queries import DUCKDB, Dialect, Props, lit, ts_lit
+from ..models import BillableMetricSpec
+
+#: The columns an events file must have (``properties`` may be missing: no properties).
+REQUIRED_COLUMNS = ("transaction_id", "customer_id", "event_type", "timestamp")
+#: DuckDB's memory limit for the evaluation; beyond it, it spills to its temporary file.
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
+class EventsError(ValueError):
+    """An events file that cannot be evaluated; the message names the file and the problem."""
+
+
+def metric_key(spec: BillableMetricSpec) -> str:
+    """Identical definitions (whatever their name) are evaluated once."""
+    return (
+        spec.model_copy(update={"name": "-", "custom_fields": None})
+        .canonical()
+        .model_dump_json(exclude_none=True)
+    )
+
+
+def property_names(spec: BillableMetricSpec) -> list[str]:
+    names = [f.name for f in spec.property_filters or []]
+    if spec.aggregation_key:
+        names.append(spec.aggregation_key)
+    for key in spec.group_keys or []:
+        names.extend(key)
+    return names
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the loaded table keeps each property: its text column, and for properties that
+    metrics aggregate, its exact-decimal column."""
+
+    texts: dict[str, str]
+    numbers: dict[str, str]
+
+
+class _Columns(Dialect):
+    """The engine's dialect, reading a property from its column of the loaded table, masked
+    to NULL on events that do not match (``condition``)."""
+
+    def __init__(self, layout: Layout, condition: str | None = None) -> None:
+        self.layout = layout
+        self.condition = condition
+        self._names: dict[str, str] = {}  # text expression -> property name
+
+    def _mask(self, column: str) -> str:
+        if self.condition is None:
+            return f"e.{column}"
+        return f"(CASE WHEN {self.condition} THEN e.{column} END)"
+
+    def prop(self, name: str, column: str = "e.props") -> str:
+        expr = self._mask(self.layout.texts[name])
+        self._names[expr] = name
+        return expr
+
+    def number(self, text_expr: str) -> str:
+        name = self._names.get(text_expr)
+        if name is not None and name in self.layout.numbers:
+            return self._mask(self.layout.numbers[name])
+        return super().number(text_expr)
+
+
+class _ColumnProps(Props):
+    """The engine's ``Props`` (a property name -> its text expression) over ``_Columns``."""
+
+    def __call__(self, name: str) -> str:
+        return self.dialect.prop(name)
+
+
+def match_sql(spec: BillableMetricSpec, layout: Layout) -> str:
+    """Whether an event (row ``e`` of the loaded table) matches ``spec`` (engine's rules)."""
+    found = [
+        *queries.cheap_conditions(spec, None, None, alias="e"),
+        *queries.property_conditions(spec, _Columns(layout)),
+    ]
+    return "(" + (" AND ".join(found) or "TRUE") + ")"
+
+
+def aggregate_sql(spec: BillableMetricSpec, layout: Layout) -> str:
+    """The metric's value over the rows of a group, counting only the events it matches."""
+    condition = match_sql(spec, layout)
+    if spec.aggregation_type == "COUNT":
+        return f"count(*) FILTER (WHERE {condition})"
+    masked = _Columns(layout, condition)
+    agg, empty = queries.aggregate(spec, _ColumnProps(masked), masked)
+    return f"coalesce({agg}, {empty})"
+
+
+def _text_sql(json_value: str) -> str:
+    """The text of a property from its JSON text (``metering/properties.py`` in SQL):
+    strings as is, ``5.0`` -> ``5``, ``2.50`` -> ``2.5``, ``null`` -> absent. The common
+    cases come first and avoid regular expressions (this runs for every event)."""
+    x = json_value
+    return (
+        f"CASE WHEN {x}[1] = '\"' THEN "
+        f"(CASE WHEN contains({x}, '\\') THEN json_extract_string({x}, '$') "
+        f"ELSE {x}[2:-2] END) "
+        f"WHEN {x} = 'null' THEN NULL "
+        f"WHEN contains({x}, '.') AND NOT regexp_matches({x}, '[eE]') "
+        f"THEN rtrim(rtrim({x}, '0'), '.') "
+        f"ELSE {x} END"
+    )
+
+
+@dataclass(frozen=True)
+class Period:
+    """The range usage is computed over: UTC, ``start`` inclusive, ``end`` exclusive."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> list[datetime]:
+        out, day = [], self.start
+        while day < self.end:
+            out.append(day)
+            day += timedelta(days=1)
+        return out
+
+
+class Progress:
+    """Progress lines on stderr (a month of events takes a while to read)."""
+
+    def __init__(self, stream: TextIO | None = sys.stderr) -> None:
+        self.stream = stream
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        if self.stream is not None:
+            elapsed = time.monotonic() - self.started
+            print(f"impact: [{elapsed:6.1f}s] {message}", file=self.stream, flush=True)
+
+
+class Events:
+    """An events file loaded once; usage of any metrics over it (see the module docstring)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        properties: Iterable[str],
+        *,
+        numeric: Iterable[str] = (),
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        progress: Callable[[str], None] = lambda _: None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise EventsError(f"events file {self.path}: not found")
+        self.progress = progress
+        self.columns = {name: f"p{i}" for i, name in enumerate(dict.fromkeys(properties))}
+        self.numbers = {
+            name: f"n{i}" for i, name in enumerate(dict.fromkeys(numeric)) if name in self.columns
+        }
+        self.layout = Layout(self.columns, self.numbers)
+        self._dir = tempfile.TemporaryDirectory(prefix="pulumi-metronome-impact-")
+        # In memory, with a memory limit: beyond it DuckDB spills to the temporary directory
+        # (a database file would also be written and checkpointed: twice the time).
+        self.db = duckdb.connect(":memory:")
+        threads = os.cpu_count() or 2
+        self.db.execute(f"SET memory_limit = {lit(memory_limit)}")
+        self.db.execute(f"SET threads = {threads}")
+        self.db.execute("SET TimeZone = 'UTC'")
+        self.db.execute("SET preserve_insertion_order = false")
+        self.db.execute(f"SET temp_directory = {lit(self._dir.name)}")
+        self._load(start, end)
+
+    def close(self) -> None:
+        self.db.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> Events:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- loading ----------------------------------------------------------------------
+
+    def _source(self) -> str:
+        name = self.path.name.lower()
+        path = lit(str(self.path))
+        if name.endswith(".parquet"):
+            return f"read_parquet({path}, file_row_number = true)"
+        if name.endswith((".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz")):
+            # Read the properties as JSON text, whatever their shape.
+            return (
+                f"(SELECT *, row_number() OVER () AS file_row_number FROM read_json({path}, "
+                "format = 'newline_delimited', "
+                "columns = {transaction_id: 'VARCHAR', customer_id: 'VARCHAR', "
+                "event_type: 'VARCHAR', timestamp: 'VARCHAR', properties: 'JSON'}))"
+            )
+        raise EventsError(
+            f"events file {self.path}: unknown format; name it *.parquet or *.jsonl "
+            "(JSON lines, one Metronome ingest event per line)"
+        )
+
+    def _load(self, start: datetime | None, end: datetime | None) -> None:
+        source = self._source()
+        try:
+            described = self.db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        except duckdb.Error as error:
+            raise EventsError(f"events file {self.path}: cannot be read ({error})") from None
+        types = {str(row[0]): str(row[1]) for row in described}
+        missing = [c for c in REQUIRED_COLUMNS if c not in types]
+        if missing:
+            raise EventsError(
+                f"events file {self.path}: missing column(s) {', '.join(missing)} "
+                f"(an event has {', '.join(REQUIRED_COLUMNS)} and properties)"
+            )
+        if "properties" not in types:
+            props_json = "'{}'"
+        elif types["properties"] in ("VARCHAR", "JSON"):
+            props_json = "properties"
+        else:  # a STRUCT or MAP column: its JSON
+            props_json = "to_json(properties)"
+        names = list(self.columns)
+        paths = [lit('$."' + n.replace("\\", "\\\\").replace('"', '\\"') + '"') for n in names]
+        # The JSON of each property as text (``"eu"`` with its quotes, ``5.0``, ``null``).
+        extract = (
+            f"CAST(json_extract({props_json}, [{', '.join(paths)}]) AS VARCHAR[])"
+            if names
+            else "NULL"
+        )
+        text_of = {n: _text_sql(f"j[{i + 1}]") for i, n in enumerate(names)}
+        texts = "".join(f", {text_of[n]} AS {self.columns[n]}" for n in names)
+        # Properties that metrics sum, max or take the latest of are also kept as exact
+        # decimals (the engine's number rule), so the rule runs once per event, not once
+        # per event and metric.
+        numbers = "".join(
+            f", {DUCKDB.number(text_of[n])} AS {self.numbers[n]}" for n in self.numbers
+        )
+        ts = (
+            "CAST(timestamp AS TIMESTAMP)"
+            if types["timestamp"] == "TIMESTAMP"
+            else "CAST(CAST(timestamp AS TIMESTAMPTZ) AS TIMESTAMP)"
+        )
+        where = ["TRUE"]
+        if start is not None:
+            where.append(f"ts >= {ts_lit(start)}")
+        if end is not None:
+            where.append(f"ts < {ts_lit(end)}")
+        self.progress(
+            f"reading {self.path} ({self.path.stat().st_size / 1e6:,.0f} MB), one JSON parse "
+            f"per event for {len(names)} properties"
+        )
+        try:
+            self.db.execute(
+                "CREATE TABLE ev AS SELECT seq, transaction_id, customer, event_type, ts, "
+                f"date_trunc('day', ts) AS day{texts}{numbers} FROM ("
+                "SELECT file_row_number AS seq, transaction_id, customer_id AS customer, "
+                f"event_type, {ts} AS ts, {extract} AS j FROM {source})"
+            )
+            row = self.db.execute(
+                "SELECT count(*), count(*) FILTER (WHERE transaction_id IS NULL OR customer IS "
+                "NULL OR event_type IS NULL OR ts IS NULL), count(DISTINCT transaction_id) "
+                "FROM ev"
+            ).fetchone()
+        except duckdb.Error as error:
+            raise EventsError(f"events file {self.path}: cannot be read ({error})") from None
+        assert row is not None
+        self.read_count, bad, distinct = (int(v) for v in row)
+        if bad:
+            raise EventsError(
+                f"events file {self.path}: {bad} event(s) lack transaction_id, customer_id, "
+                "event_type or timestamp"
+            )
+        if distinct < self.read_count:
+            # The first event with a transaction id wins (file order), as on ingest.
+            self.progress(f"dropping {self.read_count - distinct:,} duplicate transaction ids")
+            self.db.execute(
+                "DELETE FROM ev WHERE seq IN (SELECT seq FROM ev WHERE transaction_id IN "
+                "(SELECT transaction_id FROM ev GROUP BY 1 HAVING count(*) > 1) "
+                "QUALIFY seq <> min(seq) OVER (PARTITION BY transaction_id))"
+            )
+        if len(where) > 1:
+            self.db.execute(f"DELETE FROM ev WHERE NOT ({' AND '.join(where)})")
+        self.db.execute("ALTER TABLE ev DROP COLUMN transaction_id")  # done with it
+        row = self.db.execute("SELECT count(*), min(day), max(day) FROM ev").fetchone()
+        assert row is not None
+        self.count = int(row[0])
+        first = row[1].replace(tzinfo=UTC) if row[1] is not None else None
+        last = row[2].replace(tzinfo=UTC) + timedelta(days=1) if row[2] is not None else None
+        if start is None and first is None:
+            raise EventsError(f"events file {self.path}: no events")
+        self.period = Period(
+            start or first or datetime(1970, 1, 1, tzinfo=UTC),
+            end or last or (start or datetime(1970, 1, 1, tzinfo=UTC)) + timedelta(days=1),
+        )
+        self.progress(
+            f"{self.read_count:,} events read, {self.count:,} in the period "
+            f"{self.period.start:%Y-%m-%d} to {self.period.end:%Y-%m-%d} after deduplication"
+        )
+
+    # -- usage --------------------------------------------------------------------------
+
+    def totals(
+        self,
+        columns: Sequence[tuple[str, str]],
+        *,
+        by: Sequence[str] = ("customer",),
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> dict[tuple[Any, ...], dict[str, Decimal | None]]:
+        """``(group values) -> {name: value}`` for aggregate ``columns`` ``(name, sql)``.
+
+        ``by`` names columns of the loaded table (``customer``, ``day``) or properties.
+        """
+        if not columns:
+            return {}
+        group = [c if c in ("customer", "day") else f"e.{self.columns[c]}" for c in by]
+        where = []
+        if start is not None:
+            where.append(f"e.ts >= {ts_lit(start)}")
+        if end is not None:
+            where.append(f"e.ts < {ts_lit(end)}")
+        select = ", ".join([*group, *(sql for _, sql in columns)])
+        sql = (
+            f"SELECT {select} FROM ev AS e "
+            f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY ALL"
+        )
+        out: dict[tuple[Any, ...], dict[str, Decimal | None]] = {}
+        n = len(group)
+        for row in self.db.execute(sql).fetchall():
+            key = tuple(v.replace(tzinfo=UTC) if isinstance(v, datetime) else v for v in row[:n])
+            out[key] = {
+                name: as_decimal(value) for (name, _), value in zip(columns, row[n:], strict=True)
+            }
+        return out
+
+    def daily(
+        self, columns: Sequence[tuple[str, str]]
+    ) -> dict[datetime, dict[str, Decimal | None]]:
+        """Per day, each aggregate of ``columns`` per customer, summed over the customers."""
+        inner = ", ".join(f"{sql} AS {name}" for name, sql in columns)
+        outer = ", ".join(f"sum({name})" for name, _ in columns)
+        sql = (
+            f"SELECT day, {outer} FROM (SELECT customer, day, {inner} FROM ev AS e "
+            "GROUP BY customer, day) GROUP BY day ORDER BY day"
+        )
+        return {
+            row[0].replace(tzinfo=UTC): {
+                name: as_decimal(v) for (name, _), v in zip(columns, row[1:], strict=True)
+            }
+            for row in self.db.execute(sql).fetchall()
+        }
+
+    def customers(self) -> list[str]:
+        return [
+            str(r[0])
+            for r in self.db.execute("SELECT DISTINCT customer FROM ev ORDER BY 1").fetchall()
+        ]
