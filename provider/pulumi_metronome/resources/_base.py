@@ -25,8 +25,9 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from ..client import BASE_URL_CONFIG, TOKEN_CONFIG, MetronomeClient, resolve_base_url
-from ..errors import ProviderRefusal
+from ..errors import MetronomeError, ProviderRefusal
 from ..models import SpecError, Violation
+from .ownership import Ownership
 
 #: Inputs that steer the provider and are not sent to Metronome.
 ADOPT = "adopt_existing"
@@ -184,6 +185,26 @@ class MetronomeProvider(ResourceProvider):
         # Raises ConfigurationError naming the setting (config or environment variable).
         resolve_base_url(base_url)
         self._base_url = base_url
+
+    @staticmethod
+    def end(
+        owners: Ownership,
+        id_: str,
+        props: Mapping[str, Any],
+        remove: Callable[[str], None],
+        *,
+        left: str = "not archived",
+    ) -> None:
+        """``delete``: ``remove(id_)`` (archive: Metronome has no delete), unless another
+        resource of this run took the object over (a rename). Already gone counts as done;
+        any other failure (401, 5xx, the network) is raised, never taken for success."""
+        if owners.handed_over(id_, resource_of(props), left):
+            return
+        try:
+            remove(id_)
+        except MetronomeError as error:
+            if not error.not_found:
+                raise
 
     @property
     def client(self) -> MetronomeClient:

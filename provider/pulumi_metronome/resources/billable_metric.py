@@ -179,13 +179,7 @@ class BillableMetricProvider(MetronomeProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Archive: Metronome has no delete. Already archived or gone counts as deleted; a
         metric another resource took over in this run (a rename) is left to it."""
-        if METRICS.handed_over(id_, resource_of(props), "not archived"):
-            return
-        try:
-            self.client.archive_billable_metric(id_)
-        except MetronomeError as error:
-            if not error.not_found:
-                raise
+        self.end(METRICS, id_, props, self.client.archive_billable_metric)
 
     # ------------------------------------------------------------------------ helpers
 

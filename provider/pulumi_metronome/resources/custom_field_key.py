@@ -87,13 +87,14 @@ class CustomFieldKeyProvider(MetronomeProvider):
         return ReadResult(id_, outs, inputs=dict(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        if KEYS.handed_over(id_, resource_of(props), "not removed"):
-            return
-        try:
-            self.client.remove_custom_field_key(str(props["entity"]), str(props["key"]))
-        except MetronomeError as error:
-            if not error.not_found:
-                raise
+        entity, key = str(props["entity"]), str(props["key"])
+        self.end(
+            KEYS,
+            id_,
+            props,
+            lambda _: self.client.remove_custom_field_key(entity, key),
+            left="not removed",
+        )
 
     @staticmethod
     def _outs(spec: CustomFieldKeySpec, props: dict[str, Any]) -> dict[str, Any]:

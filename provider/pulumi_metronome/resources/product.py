@@ -234,13 +234,7 @@ class ProductProvider(MetronomeProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Archive (Metronome has no delete); already archived or gone counts as deleted."""
-        if PRODUCTS.handed_over(id_, resource_of(props), "not archived"):
-            return
-        try:
-            self.client.archive_product(id_)
-        except MetronomeError as error:
-            if not error.not_found:
-                raise
+        self.end(PRODUCTS, id_, props, self.client.archive_product)
 
     # ------------------------------------------------------------------------ helpers
 

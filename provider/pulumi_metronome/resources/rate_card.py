@@ -405,13 +405,7 @@ class RateCardProvider(MetronomeProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Archive (Metronome has no delete); already archived or gone counts as deleted."""
-        if CARDS.handed_over(id_, resource_of(props), "not archived"):
-            return
-        try:
-            self.client.archive_rate_card(id_)
-        except MetronomeError as error:
-            if not error.not_found:
-                raise
+        self.end(CARDS, id_, props, self.client.archive_rate_card)
 
     # ------------------------------------------------------------------------ helpers
 
