@@ -283,7 +283,7 @@ def test_dedupe_across_batches_and_a_replayed_batch_adds_nothing(meter: Meter) -
 
 
 def test_concurrent_overlapping_batches_count_each_event_once(
-    meter: Meter, history_server: LocalServer
+    meter: Meter, history_server: LocalServer, api_for: Callable[..., ApiClient]
 ) -> None:
     """Eight clients at once send batches that share half their transaction ids."""
     customer, alias = meter.customer()
@@ -291,13 +291,10 @@ def test_concurrent_overlapping_batches_count_each_event_once(
     ids = [tid() for _ in range(400)]
 
     def send(client: int) -> int:
-        api = ApiClient(history_server.url, history_server.token)
-        try:
-            start = client * 50  # clients k and k+1 share 50 ids
-            batch = [event(alias, transaction_id=i) for i in ids[start : start + 100]]
-            return api.post("/v1/ingest", json=batch).status_code
-        finally:
-            api.close()
+        api = api_for(history_server)  # one session per client thread
+        start = client * 50  # clients k and k+1 share 50 ids
+        batch = [event(alias, transaction_id=i) for i in ids[start : start + 100]]
+        return api.post("/v1/ingest", json=batch).status_code
 
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(send, range(7)))
