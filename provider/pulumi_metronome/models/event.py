@@ -48,6 +48,11 @@ def _finite(value: Any) -> bool:
     return True
 
 
+def _flat_text(value: dict[str, Any]) -> bool:
+    """Every value a string (so every number in it is trivially finite)."""
+    return all(type(v) is str for v in value.values())
+
+
 class Event(Wire):
     """One usage event. ``timestamp`` is kept as the aware UTC datetime it denotes."""
 
@@ -62,7 +67,9 @@ class Event(Wire):
     def _finite_numbers(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         # NaN, Infinity and numbers beyond a double's range (1e400) parse, but are no JSON
         # numbers: they could be neither computed with nor sent back.
-        if value is not None and not _finite(value):
+        # Most properties are flat strings: skip the recursive walk for those (it was a
+        # tenth of the server's CPU per ingested batch).
+        if value is not None and not _flat_text(value) and not _finite(value):
             raise ValueError(
                 "numbers must be finite: NaN, Infinity and numbers beyond 1.8e308 are refused"
             )
