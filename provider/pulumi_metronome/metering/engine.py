@@ -47,7 +47,7 @@ from ..models.event import Event
 from . import queries
 from .log import IngestLog, complete_lines, log_files
 from .properties import property_texts
-from .queries import DUCKDB, Scope, lit, lits
+from .queries import DUCKDB, Scope, lit, lits, ts_lit
 from .types import (
     CustomerRef,
     GroupBy,
@@ -289,6 +289,57 @@ class MeteringEngine:
             else:
                 self._wake.set()
         return IngestResult(stored=len(new), duplicates=len(rows) - len(new))
+
+    def load(
+        self,
+        events: Any,
+        *,
+        ingested_at: datetime,
+        properties: Sequence[str] | None = None,
+    ) -> IngestResult:
+        """Store many events at once from a list, a JSON-lines or a Parquet file, checked,
+        deduped and given their property texts in SQL (``load.load``); raise ``SpecError``
+        naming ``events[i].field`` (nothing stored then). ``properties``: the only property
+        texts the queries will read (faster), else every property's.
+
+        Events whose transaction id is already stored count as duplicates and are dropped
+        (a bulk load is for evaluation; search of them is not needed)."""
+        from .load import load as load_events
+
+        with self._compact_lock, self._flush_lock:
+            if self._closed:
+                raise RuntimeError("the metering engine is closed")
+            with self._write_lock:
+                if self._pending:  # before them: their sequence numbers come first
+                    self._load("".join(self._pending))
+                    self._pending, self._pending_events = [], 0
+                loaded = load_events(
+                    self._db, events, table="metronome_loaded", properties=properties
+                )
+                try:
+                    base = self._last_seq
+                    self._db.execute(
+                        "INSERT INTO events SELECT "
+                        f"{base} + row_number() OVER (ORDER BY seq), transaction_id, customer_id, "
+                        f"event_type, ts, props, properties, {ts_lit(ingested_at)}, FALSE "
+                        "FROM metronome_loaded "
+                        + (
+                            "WHERE transaction_id NOT IN (SELECT transaction_id FROM events) "
+                            if self._seen
+                            else ""
+                        )
+                        + "ORDER BY customer_id, ts, seq"
+                    )
+                    row = self._db.execute(
+                        f"SELECT count(*), list(transaction_id) FROM events WHERE seq > {base}"
+                    ).fetchone()
+                finally:
+                    self._db.execute("DROP TABLE IF EXISTS metronome_loaded")
+                assert row is not None
+                stored = int(row[0])
+                self._last_seq = base + stored
+                self._seen.update(row[1] or ())
+        return IngestResult(stored=stored, duplicates=loaded.read - stored)
 
     def flush(self) -> None:
         """Move the ingest log into DuckDB (queries call this first, so they see every
