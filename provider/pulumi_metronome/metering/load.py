@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -36,6 +36,8 @@ from .queries import DUCKDB, lit
 MAX_PROBLEMS = 20
 #: The fields of an event, from its model (anything else is refused, as the model does).
 FIELDS = tuple(Event.model_fields)
+#: The fields an event must have.
+REQUIRED = tuple(f for f, info in Event.model_fields.items() if info.is_required())
 
 #: The property-text rule as DuckDB macros over the JSON text of one value.
 TEXT_MACROS = r"""
@@ -173,6 +175,18 @@ def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> str:
     source = f"read_parquet({lit(str(path))}, file_row_number = true)"
     described = db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     types = {str(r[0]): str(r[1]).upper() for r in described}
+    missing = [f for f in REQUIRED if f not in types]
+    if missing:
+        # A column missing from a file misses from every event: say it once.
+        raise SpecError(
+            [
+                Violation(
+                    "",
+                    f"missing column(s) {', '.join(missing)} (an event has "
+                    f"{', '.join(REQUIRED)} and properties)",
+                )
+            ]
+        )
     select = ["file_row_number AS row", "TRUE AS is_object"]
     unknown = [c for c in types if c not in FIELDS and c != "file_row_number"]
     select.append(f"[{', '.join(lit(c) for c in unknown)}]::VARCHAR[] AS unknown")
@@ -296,48 +310,63 @@ def load(
     table: str = "loaded",
     properties: Sequence[str] | None = None,
     numbers: Sequence[str] = (),
+    texts: Literal["object", "columns"] = "object",
 ) -> Loaded:
     """Check, dedupe and store ``events`` in table ``table`` of ``db``; raise ``SpecError``
     naming ``events[i].field`` for the first problems (nothing is kept then).
 
     Columns: ``seq`` (1-based list / file order), ``transaction_id``, ``customer_id``,
     ``event_type``, ``ts`` (UTC), ``properties`` (JSON as sent), and the property texts:
-    ``props``, a JSON object of the texts of ``properties`` (every property when None);
-    with ``numbers``, also one column ``t<i>`` per name of ``properties`` holding its text
-    and ``n<j>`` per name of ``numbers`` holding it as an exact decimal (the engine's rule).
+    ``props``, a JSON object of the texts of ``properties`` (every property when None).
+    ``texts="columns"`` (one-pass evaluation of many metrics, as the impact does) keeps
+    instead one column ``t<i>`` per name of ``properties`` holding its text and ``n<j>``
+    per name of ``numbers`` holding it as an exact decimal (the engine's number rule), and
+    neither ``properties`` nor ``props``.
     """
     install(db)
     normalized, path = _source(db, events)
     where = f" of {path}" if path is not None else ""
     names = list(dict.fromkeys(properties)) if properties is not None else None
+    extracted = ""
     if names is None:
-        texts = "coalesce(metronome_texts(properties), '{}') AS props"
-        extracted = ""
+        if texts == "columns":
+            raise ValueError("texts='columns' needs the property names")
+        kept = "properties, coalesce(metronome_texts(properties), '{}') AS props"
     else:
-        extracted = (
-            f", CAST(json_extract(properties, [{', '.join(_path(n) for n in names)}]) "
-            "AS VARCHAR[]) AS x"
-            if names
-            else ""
-        )
-        pairs = ", ".join(f"{lit(n)}, {text_sql(f'x[{i + 1}]')}" for i, n in enumerate(names))
-        texts = f"json_object({pairs})::VARCHAR AS props"
-        if numbers:
-            texts += "".join(f", {text_sql(f'x[{i + 1}]')} AS t{i}" for i in range(len(names)))
-            texts += "".join(
-                f", {DUCKDB.number(text_sql(f'x[{names.index(n) + 1}]'))} AS n{j}"
-                for j, n in enumerate(numbers)
+        if names:
+            paths = ", ".join(_path(n) for n in names)
+            extracted = f", CAST(json_extract(properties, [{paths}]) AS VARCHAR[]) AS x"
+        if texts == "columns":
+            kept = ", ".join(
+                [
+                    "NULL AS no_properties",
+                    *(f"{text_sql(f'x[{i + 1}]')} AS t{i}" for i in range(len(names))),
+                    *(
+                        f"{DUCKDB.number(text_sql(f'x[{names.index(n) + 1}]'))} AS n{j}"
+                        for j, n in enumerate(numbers)
+                    ),
+                ]
             )
+        else:
+            pairs = ", ".join(f"{lit(n)}, {text_sql(f'x[{i + 1}]')}" for i, n in enumerate(names))
+            kept = f"properties, json_object({pairs})::VARCHAR AS props"
     ts = "coalesce(ts_value, CAST(timezone('UTC', TRY_CAST(ts_text AS TIMESTAMPTZ)) AS TIMESTAMP))"
     try:
-        db.execute(
-            f"CREATE OR REPLACE TEMP TABLE metronome_checked AS SELECT *, {_problems_sql()} AS "
-            f"problems FROM ({normalized})"
-        )
+        # One scan for the first problems (in order), one to keep the events.
         found = db.execute(
-            "SELECT row, p.f, p.m FROM (SELECT row, unnest(problems) AS p FROM metronome_checked "
-            f"WHERE len(problems) > 0) ORDER BY row LIMIT {MAX_PROBLEMS}"
+            f"SELECT row, p.f, p.m FROM (SELECT row, unnest({_problems_sql()}) AS p "
+            f"FROM ({normalized})) ORDER BY row LIMIT {MAX_PROBLEMS}"
         ).fetchall()
+        if not found:
+            db.execute(
+                f"CREATE OR REPLACE TABLE {table} AS SELECT seq, transaction_id, customer_id, "
+                f"event_type, ts, {kept} FROM (SELECT row + 1 AS seq, transaction_id, "
+                f"customer_id, event_type, {ts} AS ts, coalesce(properties, '{{}}') AS "
+                f"properties{extracted} FROM ({normalized}))"
+            )
+            if texts == "columns":
+                db.execute(f"ALTER TABLE {table} DROP COLUMN no_properties")
+        db.execute("DROP TABLE IF EXISTS metronome_input")
         if found:
             raise SpecError(
                 [
@@ -345,14 +374,6 @@ def load(
                     for row, field, message in found
                 ]
             )
-        db.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT seq, transaction_id, customer_id, "
-            f"event_type, ts, properties, {texts} FROM (SELECT row + 1 AS seq, transaction_id, "
-            f"customer_id, event_type, {ts} AS ts, coalesce(properties, '{{}}') AS properties"
-            f"{extracted} FROM metronome_checked)"
-        )
-        db.execute("DROP TABLE metronome_checked")
-        db.execute("DROP TABLE IF EXISTS metronome_input")
         row = db.execute(f"SELECT count(*), count(DISTINCT transaction_id) FROM {table}").fetchone()
         assert row is not None
         read, distinct = int(row[0]), int(row[1])
