@@ -9,11 +9,11 @@ the warehouses' (the queries in ``queries`` and ``sql`` are generated text with 
 engine-specific functions kept in ``queries.Dialect``).
 
 Layout: one ``events`` table in ingestion order. Each row keeps the event as sent (for
-``/v1/events/search``) and its property *texts* (``properties.property_text``), computed
-once at ingestion so that every query compares plain strings. Duplicates (a transaction id
-already stored) are kept, flagged ``is_duplicate``, so search can show them as Metronome
-does; no usage query ever reads them. Customer ids are resolved at query time (an event
-sent with an alias counts once the alias is set).
+``/v1/events/search``) and its property *texts* (the rule in ``load.TEXT_MACROS``, SQL),
+computed when the row enters DuckDB so that every query compares plain strings. Duplicates
+(a transaction id already stored) are kept, flagged ``is_duplicate``, so search can show
+them as Metronome does; no usage query ever reads them. Customer ids are resolved at query
+time (an event sent with an alias counts once the alias is set).
 
 Ingest: validation is done by the caller (``models.event.parse_events``); ``ingest`` dedupes
 against an in-memory set of stored transaction ids (loaded at open), numbers the rows, and
@@ -45,8 +45,8 @@ import duckdb
 from ..models import BillableMetricSpec, SpecError, Violation
 from ..models.event import Event
 from . import queries
+from .load import install as install_text_rule
 from .log import IngestLog, complete_lines, log_files
-from .properties import property_texts
 from .queries import DUCKDB, Scope, lit, lits, ts_lit
 from .types import (
     CustomerRef,
@@ -81,11 +81,13 @@ CREATE TABLE IF NOT EXISTS metering_state (sorted_upto BIGINT NOT NULL)
 #: customer's rows of one move sit together and a query decompresses few of their vectors.
 _ROW_TYPE = (
     '[{"s": "BIGINT", "t": "VARCHAR", "c": "VARCHAR", "e": "VARCHAR", "ts": "BIGINT", '
-    '"p": "JSON", "r": "JSON", "i": "BIGINT", "d": "BOOLEAN"}]'
+    '"a": "BOOLEAN", "r": "JSON", "i": "BIGINT", "d": "BOOLEAN"}]'
 )
 _LOAD = f"""
 INSERT INTO events
-SELECT r.s, r.t, r.c, r.e, make_timestamp(r.ts), r.p::VARCHAR, r.r::VARCHAR,
+SELECT r.s, r.t, r.c, r.e, make_timestamp(r.ts),
+       CASE WHEN r.a THEN r.r::VARCHAR ELSE coalesce(metronome_texts(r.r), '{{}}') END,
+       r.r::VARCHAR,
        make_timestamp(r.i), r.d
 FROM (
     SELECT unnest(from_json(line, '{_ROW_TYPE}')) AS r
@@ -180,6 +182,7 @@ class MeteringEngine:
         self._db = duckdb.connect(":memory:" if self.path is None else str(self.path))
         self._db.execute("SET enable_progress_bar = false")
         self._db.execute(SCHEMA)
+        install_text_rule(self._db)
         self._write_lock = threading.Lock()  # sequence numbers, the dedupe set, the log
         self._flush_lock = threading.Lock()  # one move of the log into DuckDB at a time
         self._closed = False
@@ -251,7 +254,9 @@ class MeteringEngine:
                     "c": e.customer_id,
                     "e": e.event_type,
                     "ts": micros(e.timestamp),
-                    "p": raw if _all_strings(raw) else property_texts(raw),
+                    # Texts are computed in SQL (``load.TEXT_MACROS``) when the log moves
+                    # into DuckDB; a batch of strings only needs none.
+                    "a": _all_strings(raw),
                     "r": raw,
                     "i": ing,
                 }
