@@ -225,3 +225,28 @@ def test_parquet_and_json_lines_read_like_a_list(tmp_path: Path) -> None:
     assert [json.loads(p) for *_, p in seen[0]] == [
         {"n": t, "r": "eu"} for t in ("0", "0.5", "1", "1.5", "2")
     ]
+
+
+def test_engine_bulk_load_then_ingest_dedupes_against_the_loaded_ids() -> None:
+    from datetime import UTC, datetime
+
+    from pulumi_metronome.metering import MeteringEngine
+
+    engine = MeteringEngine(None)
+    try:
+        now = datetime.now(UTC)
+        first = engine.load(
+            [{**GOOD, "transaction_id": "a"}, {**GOOD, "transaction_id": "a"}], ingested_at=now
+        )
+        assert (first.stored, first.duplicates) == (1, 1)
+        again = engine.load(
+            [{**GOOD, "transaction_id": "a"}, {**GOOD, "transaction_id": "b"}], ingested_at=now
+        )
+        assert (again.stored, again.duplicates) == (1, 1)
+        batch = [Event.model_validate({**GOOD, "transaction_id": t}) for t in ("a", "b", "c")]
+        result = engine.ingest(batch, ingested_at=now)
+        assert (result.stored, result.duplicates) == (1, 2)
+        assert engine.count() == 3
+        assert engine.customer_ids() == ["acme"]
+    finally:
+        engine.close()

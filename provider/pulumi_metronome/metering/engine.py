@@ -34,7 +34,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -197,7 +197,10 @@ class MeteringEngine:
         ).fetchone()
         assert row is not None
         self._last_seq: int = row[0]
-        self._seen: set[str] = set(row[1] or ())
+        #: Stored transaction ids (dedupe at ingest); None after a bulk ``load`` until the
+        #: next ingest needs it (a million ids cost most of a second to fetch).
+        self._seen: set[str] | None = set(row[1] or ())
+        self._count = len(self._seen)
         state = self._db.execute("SELECT coalesce(max(sorted_upto), 0) FROM metering_state")
         self._sorted_upto: int = (state.fetchone() or (0,))[0]
         self._compact_lock = threading.Lock()
@@ -261,16 +264,23 @@ class MeteringEngine:
                     "i": ing,
                 }
             )
-        with self._write_lock:
+        self._write_lock.acquire()
+        while self._seen is None and not self._closed:  # only after a bulk ``load``
+            self._write_lock.release()
+            self._seen_ids()
+            self._write_lock.acquire()
+        with _held(self._write_lock):
             if self._closed:
                 raise RuntimeError("the metering engine is closed")
+            seen = self._seen
+            assert seen is not None
             seq = self._last_seq
             new: set[str] = set()
             for row in rows:
                 seq += 1
                 row["s"] = seq
                 tid: str = row["t"]
-                row["d"] = duplicate = tid in self._seen or tid in new
+                row["d"] = duplicate = tid in seen or tid in new
                 if not duplicate:
                     new.add(tid)
             # One line per batch: a batch is in the log whole or (a torn line) not at all.
@@ -282,7 +292,8 @@ class MeteringEngine:
             line += "\n"
             self._last_seq = seq
             self._last_ingest = time.monotonic()
-            self._seen |= new
+            seen |= new
+            self._count += len(new)
             self._pending.append(line)
             self._pending_events += len(rows)
             backlog = self._pending_events
@@ -323,28 +334,38 @@ class MeteringEngine:
                 )
                 try:
                     base = self._last_seq
+                    # In list / file order (``seq``); ``compact`` sorts by customer later.
                     self._db.execute(
-                        "INSERT INTO events SELECT "
-                        f"{base} + row_number() OVER (ORDER BY seq), transaction_id, customer_id, "
+                        f"INSERT INTO events SELECT {base} + seq, transaction_id, customer_id, "
                         f"event_type, ts, props, properties, {ts_lit(ingested_at)}, FALSE "
-                        "FROM metronome_loaded "
+                        "FROM metronome_loaded"
                         + (
-                            "WHERE transaction_id NOT IN (SELECT transaction_id FROM events) "
-                            if self._seen
+                            " WHERE transaction_id NOT IN (SELECT transaction_id FROM events)"
+                            if self._count
                             else ""
                         )
-                        + "ORDER BY customer_id, ts, seq"
                     )
                     row = self._db.execute(
-                        f"SELECT count(*), list(transaction_id) FROM events WHERE seq > {base}"
+                        f"SELECT count(*), coalesce(max(seq), {base}) FROM events "
+                        f"WHERE seq > {base}"
                     ).fetchone()
                 finally:
                     self._db.execute("DROP TABLE IF EXISTS metronome_loaded")
                 assert row is not None
                 stored = int(row[0])
-                self._last_seq = base + stored
-                self._seen.update(row[1] or ())
+                self._last_seq = int(row[1])
+                self._count += stored
+                self._seen = None  # rebuilt from DuckDB by the next ingest, if any
         return IngestResult(stored=stored, duplicates=loaded.read - stored)
+
+    def _seen_ids(self) -> None:
+        """Fetch the stored transaction ids from DuckDB (needed after a bulk ``load``)."""
+        with self._flush_lock, self._write_lock:
+            if self._seen is None and not self._closed:
+                row = self._db.execute(
+                    "SELECT list(transaction_id) FILTER (WHERE NOT is_duplicate) FROM events"
+                ).fetchone()
+                self._seen = set((row[0] if row else None) or ())
 
     def flush(self) -> None:
         """Move the ingest log into DuckDB (queries call this first, so they see every
@@ -636,7 +657,7 @@ class MeteringEngine:
 
     def count(self) -> int:
         """Stored events, duplicates excluded (for tests and the benchmark)."""
-        return len(self._seen)
+        return self._count
 
     def close(self) -> None:
         """Move the log into DuckDB, stop the background flusher, close the database."""
@@ -655,6 +676,15 @@ class MeteringEngine:
         self._wake.set()
         if self._flusher is not None:
             self._flusher.join()
+
+
+@contextlib.contextmanager
+def _held(lock: threading.Lock) -> Iterator[None]:
+    """Release a lock already acquired when the block ends."""
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _utf8(line: str, rows: list[dict[str, Any]]) -> bytes:
