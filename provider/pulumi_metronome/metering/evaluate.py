@@ -25,26 +25,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from ..models import BillableMetricSpec, SpecError, Violation, parse_metric_spec
-from ..models.event import Event, parse_timestamp
+from ..models.event import parse_timestamp
 from .engine import MeteringEngine, check_range
 from .engine import window_size as engine_window_size
 from .load import properties_read
 from .types import CustomerRef, GroupBy, MeteredMetric, UsageQuery, UsageRow
 
-#: Events validated and stored per step (bounded memory for large files).
-CHUNK = 20_000
-#: Problems reported at most (a broken file would otherwise produce a million lines).
-MAX_PROBLEMS = 20
-
 MetricInput = BillableMetricSpec | Mapping[str, Any]
 MetricsInput = MetricInput | Sequence[MetricInput] | Mapping[str, MetricInput]
 EventsInput = Sequence[Mapping[str, Any]] | str | Path
 CustomersInput = Mapping[str, Sequence[str]] | Sequence[str | CustomerRef]
-
-_EVENTS = TypeAdapter(list[Event])
 
 
 def metered_metrics(metrics: MetricsInput) -> tuple[MeteredMetric, ...]:
