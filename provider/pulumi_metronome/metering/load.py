@@ -324,6 +324,29 @@ def load(
     neither ``properties`` nor ``props``.
     """
     install(db)
+    row = db.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    ordered = bool(row and row[0])
+    # Line numbers of a JSON-lines file (``row_number() OVER ()``) and "first wins" need the
+    # scan in file order; a caller may have turned that off for speed (Parquet has its own
+    # row numbers, lists their indexes).
+    json_lines = isinstance(events, str | Path) and Path(events).suffix.lower() != ".parquet"
+    if json_lines and not ordered:
+        db.execute("SET preserve_insertion_order = true")
+    try:
+        return _load(db, events, table, properties, numbers, texts)
+    finally:
+        if json_lines and not ordered:
+            db.execute("SET preserve_insertion_order = false")
+
+
+def _load(
+    db: duckdb.DuckDBPyConnection,
+    events: Any,
+    table: str,
+    properties: Sequence[str] | None,
+    numbers: Sequence[str],
+    texts: Literal["object", "columns"],
+) -> Loaded:
     normalized, path = _source(db, events)
     where = f" of {path}" if path is not None else ""
     names = list(dict.fromkeys(properties)) if properties is not None else None
