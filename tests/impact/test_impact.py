@@ -404,3 +404,32 @@ def test_an_unknown_metric_id_with_no_single_source_stays_unknown(tmp_path: Path
         n["side"] == "proposed" and "not priced" in n["reason"]
         for n in data["charges"]["not_priced"]
     )
+
+
+def test_a_sql_metric_is_evaluated_by_the_engine_sql_module(tmp_path: Path) -> None:
+    sql_now = (
+        "SELECT SUM(CAST(properties.tokens AS DECIMAL)) AS value FROM events "
+        "WHERE event_type = 'completion'"
+    )
+    sql_proposed = sql_now + " AND (properties.internal IS NULL OR properties.internal <> 'true')"
+    old_metric = metric("tokens", "m-1", sql=sql_now)
+    new_metric = metric("tokens", sql=sql_proposed)
+    state = export(old_metric)
+    preview = plan(step("replace", new_metric, old_metric))
+    events = [
+        event("a1", "acme", DAY1, tokens=100, internal="false"),
+        event("a2", "acme", DAY2, tokens=50, internal="true"),
+        event("a3", "acme", DAY2, tokens=7, internal=True),  # JSON true reads "true"
+        event("a3", "acme", DAY2, tokens=1000),  # a duplicate transaction id: ignored
+        event("b1", "beta", DAY3, tokens=30.50),  # reads 30.5
+        event("b2", "beta", DAY3, event_type="page_view", tokens=9),  # not a completion
+    ]
+    _, md, data = run(tmp_path, state, preview, events)
+
+    # Hand-computed: now 100 + 50 + 7 + 30.5 = 187.5; without the internal ones 130.5.
+    tokens = next(m for m in data["metrics"] if m["resource"] == "tokens")
+    assert tokens["usage"] == {"now": "187.5", "proposed": "130.5"}
+    assert tokens["sql"] is True
+    assert tokens["daily"]["now"] == ["100", "57", "30.5"]
+    assert tokens["daily"]["proposed"] == ["100", "0", "30.5"]
+    assert "| `tokens` | changed (SQL) | 187.5 | 130.5 | -57 (-30.4%) |" in md

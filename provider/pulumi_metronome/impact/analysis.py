@@ -9,10 +9,11 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from ..metering.load import properties_read
 from ..models import BillableMetricSpec
 from . import charges as ch
 from .inputs import Pricing, Product, Resolution, Unknown
-from .usage import Events, Period, aggregate_sql, match_sql, metric_key, property_names
+from .usage import Events, Period, aggregate_sql, match_sql, metric_key
 
 NOW, PROPOSED = "now", "proposed"
 
@@ -21,7 +22,7 @@ NOW, PROPOSED = "now", "proposed"
 class MetricImpact:
     urn: str
     status: str  # unchanged, changed, added, removed
-    sql: bool  # a SQL metric: not evaluated
+    sql: bool  # a SQL metric (evaluated by the engine's SQL module; its charges are not)
     evaluable: dict[str, bool]
     usage: dict[str, Decimal | None]  # side -> total over customers (None: not evaluated)
     billed: dict[str, bool]  # side -> some USAGE product prices it
@@ -82,13 +83,13 @@ def analyse(
 ) -> Impact:
     sides = {NOW: now, PROPOSED: proposed}
     specs: dict[str, BillableMetricSpec] = {}
+    sql_specs: dict[str, BillableMetricSpec] = {}  # SQL metrics: by the engine's SQL module
     for pricing in sides.values():
         for metric in pricing.metrics.values():
-            if metric.spec is not None and metric.spec.sql is None:
-                specs.setdefault(metric_key(metric.spec), metric.spec)
-    names: list[str] = []
-    for spec in specs.values():
-        names.extend(property_names(spec))
+            if metric.spec is not None:
+                chosen = specs if metric.spec.sql is None else sql_specs
+                chosen.setdefault(metric_key(metric.spec), metric.spec)
+    names: list[str] = properties_read([*specs.values(), *sql_specs.values()])
     for pricing in sides.values():
         for product in pricing.products.values():
             if product.spec is not None:
@@ -128,18 +129,31 @@ def analyse(
             keys_by_side = {
                 metric_key(m.spec)
                 for m in (now.metrics.get(urn), proposed.metrics.get(urn))
-                if m is not None and m.spec is not None and m.spec.sql is None
+                if m is not None and m.spec is not None
             }
             differs = len(keys_by_side) > 1 or (urn in now.metrics) != (urn in proposed.metrics)
             if differs:
                 charted |= keys_by_side
         daily: dict[datetime, dict[str, Decimal | None]] = {}
-        if charted:
-            progress(f"evaluating {len(charted)} changed metric definition(s) by day")
+        streaming_charted = [k for k in charted if k in specs]
+        if streaming_charted:
+            progress(f"evaluating {len(streaming_charted)} changed metric definition(s) by day")
             daily = events.daily(
-                [(columns[k], aggregate_sql(specs[k], events.layout)) for k in charted]
+                [(columns[k], aggregate_sql(specs[k], events.layout)) for k in streaming_charted]
             )
         customers = events.customers()
+        sql_totals: dict[str, dict[tuple[str | None, ...], Decimal | None]] = {}
+        sql_daily: dict[str, dict[datetime, Decimal]] = {}
+        for k, spec in sql_specs.items():
+            assert spec.sql is not None
+            progress(f"evaluating SQL metric {spec.name!r}")
+            whole_values = events.sql_values(spec.sql, "NONE")
+            sql_totals[k] = {(c,): v for (c, _), v in whole_values.items()}
+            if k in charted:
+                by_day: dict[datetime, Decimal] = {}
+                for (_, day), v in events.sql_values(spec.sql, "DAY").items():
+                    by_day[day] = by_day.get(day, Decimal(0)) + (v or Decimal(0))
+                sql_daily[k] = by_day
         days = period.days
         unbilled: dict[str, Decimal] = {NOW: Decimal(0), PROPOSED: Decimal(0)}
         for (seg_start, seg_end, group), keys in sorted(
@@ -172,15 +186,19 @@ def analyse(
     totals = {k: quantities[(k, *whole)] for k in specs}
 
     def total(spec: BillableMetricSpec | None) -> Decimal | None:
-        if spec is None or spec.sql is not None:
+        if spec is None:
             return None
-        return sum((v for v in totals[metric_key(spec)].values() if v is not None), Decimal(0))
+        values = (sql_totals if spec.sql is not None else totals)[metric_key(spec)]
+        return sum((v for v in values.values() if v is not None), Decimal(0))
 
     def series(spec: BillableMetricSpec | None) -> list[Decimal | None]:
-        if spec is None or spec.sql is not None:
+        if spec is None:
             return [None] * len(days)
         if metric_key(spec) not in charted:
             return []  # unchanged: not charted
+        if spec.sql is not None:
+            found = sql_daily[metric_key(spec)]
+            return [found.get(d, Decimal(0)) for d in days]
         col = columns[metric_key(spec)]
         return [(daily.get(d) or {}).get(col) or Decimal(0) for d in days]
 

@@ -196,7 +196,7 @@ def markdown(impact: Impact) -> str:
         "|---|---|---:|---:|---:|",
     ]
     for m in impact.metrics:
-        status = m.status + (" (SQL: not evaluated)" if m.sql else "")
+        status = m.status + (" (SQL)" if m.sql else "")
         out.append(
             f"| `{resource_name(m.urn)}` | {status} | "
             + _side_cells(m.status, m.usage[NOW], m.usage[PROPOSED])

@@ -6,12 +6,13 @@ them in its ``events`` table with a JSON column of property texts and evaluates 
 per query; a pull-request impact reads a month of events once from a JSON-lines or Parquet
 file and needs every metric of two pricings over them. So:
 
-1. **One read of the file** (``load``): DuckDB scans it directly (never through Python),
-   dedupes by ``transaction_id`` (the first event in file order wins, as on ingest), and
-   keeps one column per property that any metric reads, holding the property's *text* (the
-   rule of ``metering/properties.py``: numbers in their shortest decimal form, ``null`` as
-   absent). The table lives in memory under a memory limit, so memory stays bounded
-   whatever the file's size (beyond it DuckDB spills to a temporary directory).
+1. **One load of the file** (``metering.load``, the engine's loader): DuckDB scans it
+   directly (never through Python), checks every event's fields, dedupes by
+   ``transaction_id`` (the first event in file order wins, as on ingest), and keeps one
+   column per property that any metric reads, holding the property's *text* (the engine's
+   rule, in SQL), plus an exact decimal for aggregated ones. The table lives in memory under
+   a memory limit, so memory stays bounded whatever the file's size (beyond it DuckDB
+   spills to a temporary directory).
 2. **One pass per question** (``totals``): every metric is one aggregate column of the same
    ``GROUP BY`` query. A metric sees only the events it matches because its property
    columns are masked with its match condition (``CASE WHEN match THEN p END``), so the
@@ -19,8 +20,8 @@ file and needs every metric of two pricings over them. So:
 
 Customers are the events' ``customer_id`` values as sent (no customer records: an impact
 file is usually a warehouse export keyed by customer id). Metrics are evaluated without the
-not-retroactive bound (the in-process evaluator has none). SQL metrics are not evaluated
-here (reported as such by the caller).
+not-retroactive bound (the in-process evaluator has none). SQL metrics are evaluated by
+the engine's SQL module (``metering.sql``) over a view of the loaded table (``sql_values``).
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ import duckdb
 
 from ..metering import queries
 from ..metering.engine import as_decimal
-from ..metering.queries import DUCKDB, Dialect, Props, lit, ts_lit
-from ..models import BillableMetricSpec
+from ..metering.load import load
+from ..metering.queries import Dialect, Props, Scope, lit, ts_lit
+from ..metering.types import CustomerRef, WindowSize
+from ..models import BillableMetricSpec, SpecError
 
-#: The columns an events file must have (``properties`` may be missing: no properties).
-REQUIRED_COLUMNS = ("transaction_id", "customer_id", "event_type", "timestamp")
 #: DuckDB's memory limit for the evaluation; beyond it, it spills to its temporary file.
 DEFAULT_MEMORY_LIMIT = "4GB"
 
@@ -60,15 +61,6 @@ def metric_key(spec: BillableMetricSpec) -> str:
         .canonical()
         .model_dump_json(exclude_none=True)
     )
-
-
-def property_names(spec: BillableMetricSpec) -> list[str]:
-    names = [f.name for f in spec.property_filters or []]
-    if spec.aggregation_key:
-        names.append(spec.aggregation_key)
-    for key in spec.group_keys or []:
-        names.extend(key)
-    return names
 
 
 @dataclass(frozen=True)
@@ -132,22 +124,6 @@ def aggregate_sql(spec: BillableMetricSpec, layout: Layout) -> str:
     return f"coalesce({agg}, {empty})"
 
 
-def _text_sql(json_value: str) -> str:
-    """The text of a property from its JSON text (``metering/properties.py`` in SQL):
-    strings as is, ``5.0`` -> ``5``, ``2.50`` -> ``2.5``, ``null`` -> absent. The common
-    cases come first and avoid regular expressions (this runs for every event)."""
-    x = json_value
-    return (
-        f"CASE WHEN {x}[1] = '\"' THEN "
-        f"(CASE WHEN contains({x}, '\\') THEN json_extract_string({x}, '$') "
-        f"ELSE {x}[2:-2] END) "
-        f"WHEN {x} = 'null' THEN NULL "
-        f"WHEN contains({x}, '.') AND NOT regexp_matches({x}, '[eE]') "
-        f"THEN rtrim(rtrim({x}, '0'), '.') "
-        f"ELSE {x} END"
-    )
-
-
 @dataclass(frozen=True)
 class Period:
     """The range usage is computed over: UTC, ``start`` inclusive, ``end`` exclusive."""
@@ -195,10 +171,9 @@ class Events:
         if not self.path.is_file():
             raise EventsError(f"events file {self.path}: not found")
         self.progress = progress
-        self.columns = {name: f"p{i}" for i, name in enumerate(dict.fromkeys(properties))}
-        self.numbers = {
-            name: f"n{i}" for i, name in enumerate(dict.fromkeys(numeric)) if name in self.columns
-        }
+        self.columns = {name: f"t{i}" for i, name in enumerate(dict.fromkeys(properties))}
+        numbers = [n for n in dict.fromkeys(numeric) if n in self.columns]
+        self.numbers = {name: f"n{j}" for j, name in enumerate(numbers)}
         self.layout = Layout(self.columns, self.numbers)
         self._dir = tempfile.TemporaryDirectory(prefix="pulumi-metronome-impact-")
         # In memory, with a memory limit: beyond it DuckDB spills to the temporary directory
@@ -224,106 +199,44 @@ class Events:
 
     # -- loading ----------------------------------------------------------------------
 
-    def _source(self) -> str:
-        name = self.path.name.lower()
-        path = lit(str(self.path))
-        if name.endswith(".parquet"):
-            return f"read_parquet({path}, file_row_number = true)"
-        if name.endswith((".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz")):
-            # Read the properties as JSON text, whatever their shape.
-            return (
-                f"(SELECT *, row_number() OVER () AS file_row_number FROM read_json({path}, "
-                "format = 'newline_delimited', "
-                "columns = {transaction_id: 'VARCHAR', customer_id: 'VARCHAR', "
-                "event_type: 'VARCHAR', timestamp: 'VARCHAR', properties: 'JSON'}))"
-            )
-        raise EventsError(
-            f"events file {self.path}: unknown format; name it *.parquet or *.jsonl "
-            "(JSON lines, one Metronome ingest event per line)"
-        )
-
     def _load(self, start: datetime | None, end: datetime | None) -> None:
-        source = self._source()
-        try:
-            described = self.db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-        except duckdb.Error as error:
-            raise EventsError(f"events file {self.path}: cannot be read ({error})") from None
-        types = {str(row[0]): str(row[1]) for row in described}
-        missing = [c for c in REQUIRED_COLUMNS if c not in types]
-        if missing:
+        name = self.path.name.lower()
+        if not name.endswith((".parquet", ".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz")):
             raise EventsError(
-                f"events file {self.path}: missing column(s) {', '.join(missing)} "
-                f"(an event has {', '.join(REQUIRED_COLUMNS)} and properties)"
+                f"events file {self.path}: unknown format; name it *.parquet or *.jsonl "
+                "(JSON lines, one Metronome ingest event per line)"
             )
-        if "properties" not in types:
-            props_json = "'{}'"
-        elif types["properties"] in ("VARCHAR", "JSON"):
-            props_json = "properties"
-        else:  # a STRUCT or MAP column: its JSON
-            props_json = "to_json(properties)"
         names = list(self.columns)
-        paths = [lit('$."' + n.replace("\\", "\\\\").replace('"', '\\"') + '"') for n in names]
-        # The JSON of each property as text (``"eu"`` with its quotes, ``5.0``, ``null``).
-        extract = (
-            f"CAST(json_extract({props_json}, [{', '.join(paths)}]) AS VARCHAR[])"
-            if names
-            else "NULL"
+        self.progress(
+            f"reading {self.path} ({self.path.stat().st_size / 1e6:,.0f} MB), one JSON parse "
+            f"per event for {len(names)} properties"
         )
-        text_of = {n: _text_sql(f"j[{i + 1}]") for i, n in enumerate(names)}
-        texts = "".join(f", {text_of[n]} AS {self.columns[n]}" for n in names)
-        # Properties that metrics sum, max or take the latest of are also kept as exact
-        # decimals (the engine's number rule), so the rule runs once per event, not once
-        # per event and metric.
-        numbers = "".join(
-            f", {DUCKDB.number(text_of[n])} AS {self.numbers[n]}" for n in self.numbers
-        )
-        ts = (
-            "CAST(timestamp AS TIMESTAMP)"
-            if types["timestamp"] == "TIMESTAMP"
-            else "CAST(CAST(timestamp AS TIMESTAMPTZ) AS TIMESTAMP)"
-        )
+        # The engine's loader: field rules, dedupe (first wins) and property texts in SQL;
+        # one text column per property (t<i>), one exact decimal per aggregated one (n<j>).
+        try:
+            loaded = load(
+                self.db,
+                self.path,
+                table="ev",
+                properties=names,
+                numbers=list(self.numbers),
+                texts="columns",
+            )
+        except SpecError as error:
+            raise EventsError(f"events file {self.path}: {error}") from None
+        self.read_count = loaded.read
+        if loaded.duplicates:
+            self.progress(f"dropped {loaded.duplicates:,} duplicate transaction ids")
         where = ["TRUE"]
         if start is not None:
             where.append(f"ts >= {ts_lit(start)}")
         if end is not None:
             where.append(f"ts < {ts_lit(end)}")
-        self.progress(
-            f"reading {self.path} ({self.path.stat().st_size / 1e6:,.0f} MB), one JSON parse "
-            f"per event for {len(names)} properties"
-        )
-        try:
-            self.db.execute(
-                "CREATE TABLE ev AS SELECT seq, transaction_id, customer, event_type, ts, "
-                f"date_trunc('day', ts) AS day{texts}{numbers} FROM ("
-                "SELECT file_row_number AS seq, transaction_id, customer_id AS customer, "
-                f"event_type, {ts} AS ts, {extract} AS j FROM {source})"
-            )
-            row = self.db.execute(
-                "SELECT count(*), count(*) FILTER (WHERE transaction_id IS NULL OR customer IS "
-                "NULL OR event_type IS NULL OR ts IS NULL), count(DISTINCT transaction_id) "
-                "FROM ev"
-            ).fetchone()
-        except duckdb.Error as error:
-            raise EventsError(f"events file {self.path}: cannot be read ({error})") from None
-        assert row is not None
-        self.read_count, bad, distinct = (int(v) for v in row)
-        if bad:
-            raise EventsError(
-                f"events file {self.path}: {bad} event(s) lack transaction_id, customer_id, "
-                "event_type or timestamp"
-            )
-        if distinct < self.read_count:
-            # The first event with a transaction id wins (file order), as on ingest.
-            self.progress(f"dropping {self.read_count - distinct:,} duplicate transaction ids")
-            self.db.execute(
-                "DELETE FROM ev WHERE seq IN (SELECT seq FROM ev WHERE transaction_id IN "
-                "(SELECT transaction_id FROM ev GROUP BY 1 HAVING count(*) > 1) "
-                "QUALIFY seq <> min(seq) OVER (PARTITION BY transaction_id))"
-            )
         if len(where) > 1:
             self.db.execute(f"DELETE FROM ev WHERE NOT ({' AND '.join(where)})")
-        self.db.execute("ALTER TABLE ev DROP COLUMN transaction_id")  # done with it
-        row = self.db.execute("SELECT count(*), min(day), max(day) FROM ev").fetchone()
+        row = self.db.execute(
+            "SELECT count(*), date_trunc('day', min(ts)), date_trunc('day', max(ts)) FROM ev"
+        ).fetchone()
         assert row is not None
         self.count = int(row[0])
         first = row[1].replace(tzinfo=UTC) if row[1] is not None else None
@@ -355,7 +268,8 @@ class Events:
         """
         if not columns:
             return {}
-        group = [c if c in ("customer", "day") else f"e.{self.columns[c]}" for c in by]
+        fixed = {"customer": "e.customer_id", "day": "date_trunc('day', e.ts)"}
+        group = [fixed[c] if c in fixed else f"e.{self.columns[c]}" for c in by]
         where = []
         if start is not None:
             where.append(f"e.ts >= {ts_lit(start)}")
@@ -382,8 +296,8 @@ class Events:
         inner = ", ".join(f"{sql} AS {name}" for name, sql in columns)
         outer = ", ".join(f"sum({name})" for name, _ in columns)
         sql = (
-            f"SELECT day, {outer} FROM (SELECT customer, day, {inner} FROM ev AS e "
-            "GROUP BY customer, day) GROUP BY day ORDER BY day"
+            f"SELECT day, {outer} FROM (SELECT customer_id, date_trunc('day', e.ts) AS day, "
+            f"{inner} FROM ev AS e GROUP BY ALL) GROUP BY day ORDER BY day"
         )
         return {
             row[0].replace(tzinfo=UTC): {
@@ -392,8 +306,35 @@ class Events:
             for row in self.db.execute(sql).fetchall()
         }
 
+    def sql_values(
+        self, sql: str, window: WindowSize
+    ) -> dict[tuple[str, datetime], Decimal | None]:
+        """A SQL metric's value per ``(customer, window start)`` over the period, by the
+        engine's SQL module (``metering.sql``), the events of every customer as sent.
+
+        The engine's queries read an ``events`` table with a JSON column of property texts;
+        here a view gives them one, built from the loaded text columns of the properties
+        the query reads."""
+        from ..metering.sql import parse_sql_metric, sql_usage
+
+        names = parse_sql_metric(sql).prop_names
+        missing = [n for n in names if n not in self.columns]
+        if missing:
+            raise ValueError(f"properties {missing} were not loaded")  # a bug of the caller
+        pairs = ", ".join(f"{lit(n)}, {self.columns[n]}" for n in names)
+        props = f"json_object({pairs})" if names else "'{}'"
+        self.db.execute(
+            "CREATE OR REPLACE TEMP VIEW events AS SELECT seq, transaction_id, customer_id, "
+            f"event_type, ts, {props}::VARCHAR AS props, FALSE AS is_duplicate FROM ev"
+        )
+        scope = Scope(
+            tuple(CustomerRef(c) for c in self.customers()), self.period.start, self.period.end
+        )
+        rows = self.db.execute(sql_usage(sql, scope, window)).fetchall()
+        return {(c, start.replace(tzinfo=UTC)): as_decimal(v) for c, start, _, v in rows}
+
     def customers(self) -> list[str]:
         return [
             str(r[0])
-            for r in self.db.execute("SELECT DISTINCT customer FROM ev ORDER BY 1").fetchall()
+            for r in self.db.execute("SELECT DISTINCT customer_id FROM ev ORDER BY 1").fetchall()
         ]

@@ -12,7 +12,8 @@ Events and storage
   ``/v1/events/search``, which lists every receipt in ingestion order; they never count and
   match no metric.
 - A property's text: JSON ``null`` is absent; objects and arrays read as compact JSON with
-  sorted keys.
+  their keys in the order sent. The rule is written once, in SQL (``load.TEXT_MACROS``),
+  and runs when events move into DuckDB (ingest log, bulk loads).
 - An event id (``customer_id``) that is the alias of several customers counts for each (the
   server keeps aliases unique, so this does not arise there).
 

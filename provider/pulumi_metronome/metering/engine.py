@@ -9,11 +9,11 @@ the warehouses' (the queries in ``queries`` and ``sql`` are generated text with 
 engine-specific functions kept in ``queries.Dialect``).
 
 Layout: one ``events`` table in ingestion order. Each row keeps the event as sent (for
-``/v1/events/search``) and its property *texts* (``properties.property_text``), computed
-once at ingestion so that every query compares plain strings. Duplicates (a transaction id
-already stored) are kept, flagged ``is_duplicate``, so search can show them as Metronome
-does; no usage query ever reads them. Customer ids are resolved at query time (an event
-sent with an alias counts once the alias is set).
+``/v1/events/search``) and its property *texts* (the rule in ``load.TEXT_MACROS``, SQL),
+computed when the row enters DuckDB so that every query compares plain strings. Duplicates
+(a transaction id already stored) are kept, flagged ``is_duplicate``, so search can show
+them as Metronome does; no usage query ever reads them. Customer ids are resolved at query
+time (an event sent with an alias counts once the alias is set).
 
 Ingest: validation is done by the caller (``models.event.parse_events``); ``ingest`` dedupes
 against an in-memory set of stored transaction ids (loaded at open), numbers the rows, and
@@ -34,7 +34,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -46,9 +46,9 @@ from pydantic_core import PydanticSerializationError, to_json
 from ..models import BillableMetricSpec, SpecError, Violation
 from ..models.event import Event
 from . import queries
+from .load import install as install_text_rule
 from .log import IngestLog, complete_lines, log_files
-from .properties import property_texts
-from .queries import DUCKDB, Scope, lit, lits
+from .queries import DUCKDB, Scope, lit, lits, ts_lit
 from .types import (
     CustomerRef,
     GroupBy,
@@ -82,11 +82,13 @@ CREATE TABLE IF NOT EXISTS metering_state (sorted_upto BIGINT NOT NULL)
 #: customer's rows of one move sit together and a query decompresses few of their vectors.
 _ROW_TYPE = (
     '[{"s": "BIGINT", "t": "VARCHAR", "c": "VARCHAR", "e": "VARCHAR", "ts": "BIGINT", '
-    '"p": "JSON", "r": "JSON", "i": "BIGINT", "d": "BOOLEAN"}]'
+    '"a": "BOOLEAN", "r": "JSON", "i": "BIGINT", "d": "BOOLEAN"}]'
 )
 _LOAD = f"""
 INSERT INTO events
-SELECT r.s, r.t, r.c, r.e, make_timestamp(r.ts), r.p::VARCHAR, r.r::VARCHAR,
+SELECT r.s, r.t, r.c, r.e, make_timestamp(r.ts),
+       CASE WHEN r.a THEN r.r::VARCHAR ELSE coalesce(metronome_texts(r.r), '{{}}') END,
+       r.r::VARCHAR,
        make_timestamp(r.i), r.d
 FROM (
     SELECT unnest(from_json(line, '{_ROW_TYPE}')) AS r
@@ -181,6 +183,7 @@ class MeteringEngine:
         self._db = duckdb.connect(":memory:" if self.path is None else str(self.path))
         self._db.execute("SET enable_progress_bar = false")
         self._db.execute(SCHEMA)
+        install_text_rule(self._db)
         self._write_lock = threading.Lock()  # sequence numbers, the dedupe set, the log
         self._flush_lock = threading.Lock()  # one move of the log into DuckDB at a time
         self._closed = False
@@ -195,7 +198,10 @@ class MeteringEngine:
         ).fetchone()
         assert row is not None
         self._last_seq: int = row[0]
-        self._seen: set[str] = set(row[1] or ())
+        #: Stored transaction ids (dedupe at ingest); None after a bulk ``load`` until the
+        #: next ingest needs it (a million ids cost most of a second to fetch).
+        self._seen: set[str] | None = set(row[1] or ())
+        self._count = len(self._seen)
         state = self._db.execute("SELECT coalesce(max(sorted_upto), 0) FROM metering_state")
         self._sorted_upto: int = (state.fetchone() or (0,))[0]
         self._compact_lock = threading.Lock()
@@ -252,21 +258,30 @@ class MeteringEngine:
                     "c": e.customer_id,
                     "e": e.event_type,
                     "ts": micros(e.timestamp),
-                    "p": raw if _all_strings(raw) else property_texts(raw),
+                    # Texts are computed in SQL (``load.TEXT_MACROS``) when the log moves
+                    # into DuckDB; a batch of strings only needs none.
+                    "a": _all_strings(raw),
                     "r": raw,
                     "i": ing,
                 }
             )
-        with self._write_lock:
+        self._write_lock.acquire()
+        while self._seen is None and not self._closed:  # only after a bulk ``load``
+            self._write_lock.release()
+            self._seen_ids()
+            self._write_lock.acquire()
+        with _held(self._write_lock):
             if self._closed:
                 raise RuntimeError("the metering engine is closed")
+            seen = self._seen
+            assert seen is not None
             seq = self._last_seq
             new: set[str] = set()
             for row in rows:
                 seq += 1
                 row["s"] = seq
                 tid: str = row["t"]
-                row["d"] = duplicate = tid in self._seen or tid in new
+                row["d"] = duplicate = tid in seen or tid in new
                 if not duplicate:
                     new.add(tid)
             # One line per batch: a batch is in the log whole or (a torn line) not at all.
@@ -275,7 +290,8 @@ class MeteringEngine:
             line = data.decode("utf-8")
             self._last_seq = seq
             self._last_ingest = time.monotonic()
-            self._seen |= new
+            seen |= new
+            self._count += len(new)
             self._pending.append(line)
             self._pending_events += len(rows)
             backlog = self._pending_events
@@ -287,6 +303,67 @@ class MeteringEngine:
             else:
                 self._wake.set()
         return IngestResult(stored=len(new), duplicates=len(rows) - len(new))
+
+    def load(
+        self,
+        events: Any,
+        *,
+        ingested_at: datetime,
+        properties: Sequence[str] | None = None,
+    ) -> IngestResult:
+        """Store many events at once from a list, a JSON-lines or a Parquet file, checked,
+        deduped and given their property texts in SQL (``load.load``); raise ``SpecError``
+        naming ``events[i].field`` (nothing stored then). ``properties``: the only property
+        texts the queries will read (faster), else every property's.
+
+        Events whose transaction id is already stored count as duplicates and are dropped
+        (a bulk load is for evaluation; search of them is not needed)."""
+        from .load import load as load_events
+
+        with self._compact_lock, self._flush_lock:
+            if self._closed:
+                raise RuntimeError("the metering engine is closed")
+            with self._write_lock:
+                if self._pending:  # before them: their sequence numbers come first
+                    self._load("".join(self._pending))
+                    self._pending, self._pending_events = [], 0
+                loaded = load_events(
+                    self._db, events, table="metronome_loaded", properties=properties
+                )
+                try:
+                    base = self._last_seq
+                    # In list / file order (``seq``); ``compact`` sorts by customer later.
+                    self._db.execute(
+                        f"INSERT INTO events SELECT {base} + seq, transaction_id, customer_id, "
+                        f"event_type, ts, props, properties, {ts_lit(ingested_at)}, FALSE "
+                        "FROM metronome_loaded"
+                        + (
+                            " WHERE transaction_id NOT IN (SELECT transaction_id FROM events)"
+                            if self._count
+                            else ""
+                        )
+                    )
+                    row = self._db.execute(
+                        f"SELECT count(*), coalesce(max(seq), {base}) FROM events "
+                        f"WHERE seq > {base}"
+                    ).fetchone()
+                finally:
+                    self._db.execute("DROP TABLE IF EXISTS metronome_loaded")
+                assert row is not None
+                stored = int(row[0])
+                self._last_seq = int(row[1])
+                self._count += stored
+                self._seen = None  # rebuilt from DuckDB by the next ingest, if any
+        return IngestResult(stored=stored, duplicates=loaded.read - stored)
+
+    def _seen_ids(self) -> None:
+        """Fetch the stored transaction ids from DuckDB (needed after a bulk ``load``)."""
+        with self._flush_lock, self._write_lock:
+            if self._seen is None and not self._closed:
+                row = self._db.execute(
+                    "SELECT list(transaction_id) FILTER (WHERE NOT is_duplicate) FROM events"
+                ).fetchone()
+                self._seen = set((row[0] if row else None) or ())
 
     def flush(self) -> None:
         """Move the ingest log into DuckDB (queries call this first, so they see every
@@ -578,7 +655,7 @@ class MeteringEngine:
 
     def count(self) -> int:
         """Stored events, duplicates excluded (for tests and the benchmark)."""
-        return len(self._seen)
+        return self._count
 
     def close(self) -> None:
         """Move the log into DuckDB, stop the background flusher, close the database."""
@@ -608,6 +685,15 @@ def _line(rows: list[dict[str, Any]]) -> bytes:
     except PydanticSerializationError:
         line = json.dumps(rows, separators=(",", ":"), ensure_ascii=False, default=_json_default)
         return _utf8(line + "\n", rows)
+
+
+@contextlib.contextmanager
+def _held(lock: threading.Lock) -> Iterator[None]:
+    """Release a lock already acquired when the block ends."""
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _utf8(line: str, rows: list[dict[str, Any]]) -> bytes:

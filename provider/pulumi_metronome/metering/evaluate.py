@@ -12,38 +12,30 @@ a pricing declaration will count before it bills::
     )
 
 Events come as a list of dicts (the ``/v1/ingest`` shape), a JSON-lines file or a Parquet
-file (read by DuckDB). Every event is checked with the ingest rules (``models.event``), in
-chunks, and every problem is reported at once, naming the event's index (the line, for
-files) and field. There is no age limit here (replaying history is the point).
+file, read by DuckDB and checked with the ingest rules (``models.event``) in SQL over the
+whole relation (``load``); the first problems are reported at once, naming the event's
+index (the line, for files) and field. There is no age limit here (replaying history is
+the point).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-from pydantic import TypeAdapter, ValidationError
-
-from ..models import BillableMetricSpec, SpecError, Violation, parse_metric_spec, violations_from
-from ..models.event import Event, parse_timestamp
+from ..models import BillableMetricSpec, SpecError, Violation, parse_metric_spec
+from ..models.event import parse_timestamp
 from .engine import MeteringEngine, check_range
 from .engine import window_size as engine_window_size
+from .load import properties_read
 from .types import CustomerRef, GroupBy, MeteredMetric, UsageQuery, UsageRow
-
-#: Events validated and stored per step (bounded memory for large files).
-CHUNK = 20_000
-#: Problems reported at most (a broken file would otherwise produce a million lines).
-MAX_PROBLEMS = 20
 
 MetricInput = BillableMetricSpec | Mapping[str, Any]
 MetricsInput = MetricInput | Sequence[MetricInput] | Mapping[str, MetricInput]
 EventsInput = Sequence[Mapping[str, Any]] | str | Path
 CustomersInput = Mapping[str, Sequence[str]] | Sequence[str | CustomerRef]
-
-_EVENTS = TypeAdapter(list[Event])
 
 
 def metered_metrics(metrics: MetricsInput) -> tuple[MeteredMetric, ...]:
@@ -90,90 +82,12 @@ def _moment(value: datetime | str, field: str) -> datetime:
         raise SpecError([Violation(field, str(error))]) from None
 
 
-def _chunks(events: EventsInput) -> Iterator[tuple[int, list[Any] | bytes]]:
-    """``(index of the first event, events)`` in chunks: Python objects for a list, the
-    bytes of a JSON array for a file (validated by pydantic's JSON parser in one pass)."""
-    if isinstance(events, str | Path):
-        path = Path(events)
-        if not path.exists():
-            raise SpecError([Violation("events", f"no such file: {path}")])
-        yield from _file_chunks(path)
-        return
-    if isinstance(events, Mapping) or not isinstance(events, Iterable):
-        raise SpecError(
-            [Violation("events", "must be a list of events, a JSON-lines path or a Parquet path")]
-        )
-    items = list(events)
-    for start in range(0, len(items), CHUNK):
-        yield start, items[start : start + CHUNK]
-
-
-def _file_chunks(path: Path) -> Iterator[tuple[int, list[Any] | bytes]]:
-    """Rows of a Parquet or JSON-lines file, one JSON object each, read by DuckDB."""
-    db = duckdb.connect(":memory:")
-    try:
-        db.execute("SET enable_progress_bar = false")
-        if path.suffix.lower() == ".parquet":
-            relation = db.read_parquet(str(path))
-            # Each row as one JSON object: Parquet types (timestamps, maps) in JSON words.
-            select = ", ".join(
-                f"'{n}', {_parquet_field(n, t)}"
-                for n, t in zip(relation.columns, relation.types, strict=True)
-            )
-            cursor = db.execute(f"SELECT json_object({select}) FROM read_parquet(?)", [str(path)])
-        else:
-            cursor = db.execute(
-                "SELECT json FROM read_json_objects(?, format = 'newline_delimited')", [str(path)]
-            )
-        start = 0
-        while rows := cursor.fetchmany(CHUNK):
-            yield start, ("[" + ",".join(text for (text,) in rows) + "]").encode()
-            start += len(rows)
-    except duckdb.Error as error:
-        raise SpecError([Violation("events", f"cannot read {path}: {error}")]) from None
-    finally:
-        db.close()
-
-
-def _parquet_field(name: str, kind: Any) -> str:
-    column = '"' + name.replace('"', '""') + '"'
-    text = str(kind).upper()
-    if text.startswith("TIMESTAMP"):
-        # A timestamp column holds UTC instants; give it the RFC 3339 form the rules read.
-        return f"strftime({column}::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%fZ')"
-    if name == "properties" and text == "VARCHAR":
-        return f"try_cast({column} AS JSON)"
-    return column
-
-
-def _validate(chunk: list[Any] | bytes) -> list[Event]:
-    if isinstance(chunk, bytes):
-        return _EVENTS.validate_json(chunk)
-    return _EVENTS.validate_python(chunk)
-
-
-def load_events(engine: MeteringEngine, events: EventsInput) -> int:
-    """Validate and store events; raise ``SpecError`` naming ``events[i].field``."""
-    problems: list[Violation] = []
-    stored = 0
-    ingested_at = datetime.now(UTC)
-    for start, chunk in _chunks(events):
-        try:
-            valid = _validate(chunk)
-        except ValidationError as error:
-            for v in violations_from(error.errors(include_url=False)):
-                index, _, rest = v.field.partition(".")
-                position = start + int(index.strip("[]") or 0) if index.startswith("[") else start
-                dot = "." if rest else ""
-                problems.append(Violation(f"events[{position}]{dot}{rest}", v.message))
-            if len(problems) >= MAX_PROBLEMS:
-                break
-            continue
-        if not problems:
-            stored += engine.ingest(valid, ingested_at=ingested_at).stored
-    if problems:
-        raise SpecError(problems[:MAX_PROBLEMS])
-    return stored
+def load_events(
+    engine: MeteringEngine, events: EventsInput, *, properties: Sequence[str] | None = None
+) -> int:
+    """Check, dedupe and store events in bulk (``load``); raise ``SpecError`` naming
+    ``events[i].field``. ``properties``: the only property texts queries will read."""
+    return engine.load(events, ingested_at=datetime.now(UTC), properties=properties).stored
 
 
 def _customers(engine: MeteringEngine, customers: CustomersInput | None) -> tuple[CustomerRef, ...]:
@@ -211,7 +125,7 @@ def evaluate(
     resolved = metered_metrics(metrics)
     engine = MeteringEngine(None)
     try:
-        load_events(engine, events)
+        load_events(engine, events, properties=properties_read(m.spec for m in resolved))
         query = UsageQuery(
             metrics=resolved,
             customers=_customers(engine, customers),

@@ -1,0 +1,412 @@
+"""Events from a list, a JSON-lines file or a Parquet file into DuckDB, set-based.
+
+The one way bulk events enter the metering engine (``evaluate``) and the pricing impact:
+DuckDB reads the file itself (``read_parquet``, ``read_ndjson_objects``; a list travels as
+one list of JSON texts), the field rules of an event (those of ``models.event.Event``:
+``transaction_id`` 1..128 characters, ``customer_id`` and ``event_type`` non-empty strings,
+``timestamp`` RFC 3339 with an offset, ``properties`` an object, no other field) are checked
+in SQL over the whole relation, the first problems are reported naming the event's index
+(the 0-based line, for files) and field, duplicates are dropped (the first event with a
+transaction id wins, in list or file order) and property texts are computed in SQL.
+
+The property-text rule (``metering-semantics.md``, "A property's text") lives here, in SQL
+(``TEXT_MACROS``): a string reads as is; a JSON number as its shortest decimal form, never
+with an exponent (``5``, ``5.0`` -> ``5``, ``2.50`` -> ``2.5``, ``1e3`` -> ``1000``, ``-0.0``
+-> ``0``); ``true``/``false`` as those words; ``null`` as absent; objects and arrays as their
+compact JSON (**decision**: keys in the order sent). Numbers are read as DuckDB's JSON reader
+reads them (doubles, as pydantic reads them on the HTTP path).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from ..models import BillableMetricSpec, SpecError, Violation
+from ..models.event import TRANSACTION_ID_MAX_LENGTH, Event
+from .queries import DUCKDB, lit
+
+#: Problems reported at most (a broken file would otherwise produce a million lines).
+MAX_PROBLEMS = 20
+#: The fields of an event, from its model (anything else is refused, as the model does).
+FIELDS = tuple(Event.model_fields)
+#: The fields an event must have.
+REQUIRED = tuple(f for f, info in Event.model_fields.items() if info.is_required())
+
+#: The property-text rule as DuckDB macros over the JSON text of one value.
+TEXT_MACROS = r"""
+CREATE OR REPLACE MACRO metronome_digits(neg, d, p) AS
+    CASE WHEN d = '' THEN '0' ELSE (CASE WHEN neg THEN '-' ELSE '' END) ||
+        CASE WHEN p <= 0 THEN '0.' || repeat('0', -p) || d
+             WHEN p >= length(d) THEN d || repeat('0', p - length(d))
+             ELSE d[1:p] || '.' || d[p + 1:] END END;
+CREATE OR REPLACE MACRO metronome_trimmed(neg, d, p) AS
+    metronome_digits(neg, rtrim(ltrim(d, '0'), '0'), p - (length(d) - length(ltrim(d, '0'))));
+CREATE OR REPLACE MACRO metronome_scientific(x) AS metronome_trimmed(
+    starts_with(x, '-'),
+    regexp_extract(x, '^-?([0-9]*)', 1) || regexp_extract(x, '\.([0-9]*)', 1),
+    length(regexp_extract(x, '^-?([0-9]*)', 1))
+        + coalesce(TRY_CAST(regexp_extract(x, '[eE]([+-]?[0-9]+)$', 1) AS INTEGER), 0));
+CREATE OR REPLACE MACRO metronome_number_text(x) AS
+    CASE WHEN contains(x, 'e') OR contains(x, 'E') THEN metronome_scientific(x)
+         WHEN contains(x, '.') THEN
+            (CASE WHEN rtrim(rtrim(x, '0'), '.') IN ('-0', '') THEN '0'
+                  ELSE rtrim(rtrim(x, '0'), '.') END)
+         WHEN x = '-0' THEN '0'
+         ELSE x END;
+CREATE OR REPLACE MACRO metronome_text(v) AS
+    CASE WHEN v IS NULL OR v = 'null' THEN NULL
+         WHEN v[1] = '"' THEN
+            (CASE WHEN contains(v, '\') THEN json_extract_string(v, '$') ELSE v[2:-2] END)
+         WHEN v[1] IN ('{', '[', 't', 'f') THEN v
+         ELSE metronome_number_text(v) END;
+CREATE OR REPLACE MACRO metronome_texts(j) AS to_json(map_from_entries(list_filter(
+    list_transform(map_entries(json_transform(j, '"MAP(VARCHAR, JSON)"')),
+        lambda e: {'key': e.key, 'value': metronome_text(e.value::VARCHAR)}),
+    lambda e: e.value IS NOT NULL)))::VARCHAR;
+"""
+
+#: RFC 3339 with an offset (the shapes ``models.event.parse_timestamp`` takes in practice).
+TIMESTAMP_PATTERN = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+    r"([Zz]|[+-][0-9]{2}(:?[0-9]{2}(:?[0-9]{2}([.,][0-9]+)?)?)?)"
+)
+_NO_OFFSET = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}(:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?)?)?"
+
+
+def install(db: duckdb.DuckDBPyConnection) -> None:
+    """Define the property-text macros on a connection (idempotent)."""
+    db.execute(TEXT_MACROS)
+
+
+def text_sql(json_text: str) -> str:
+    """The text of a property from the JSON text of its value (NULL: absent)."""
+    return f"metronome_text({json_text})"
+
+
+def properties_read(specs: Iterable[BillableMetricSpec]) -> list[str]:
+    """Every property the metrics read (filters, aggregation key, group keys, SQL columns)."""
+    names: list[str] = []
+    for spec in specs:
+        if spec.sql is not None:
+            from .sql import parse_sql_metric
+
+            names.extend(parse_sql_metric(spec.sql).prop_names)
+            continue
+        names.extend(f.name for f in spec.property_filters or [])
+        if spec.aggregation_key:
+            names.append(spec.aggregation_key)
+        for key in spec.group_keys or []:
+            names.extend(key)
+    return list(dict.fromkeys(names))
+
+
+def _path(name: str) -> str:
+    return DUCKDB.json_path(name)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What ``load`` left in ``table``: events read, kept (after dedupe), duplicates."""
+
+    table: str
+    read: int
+    kept: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.read - self.kept
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # A number (as pydantic would read it); integers stay exact.
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _list_source(db: duckdb.DuckDBPyConnection, events: Sequence[Any]) -> str:
+    texts: list[str] = []
+    problems: list[Violation] = []
+    for index, item in enumerate(events):
+        try:
+            texts.append(json.dumps(item, default=_json_default, allow_nan=False))
+        except (TypeError, ValueError) as error:
+            problems.append(Violation(f"events[{index}]", f"is not JSON data ({error})"))
+            texts.append("null")
+    if problems:
+        raise SpecError(problems[:MAX_PROBLEMS])
+    db.execute("CREATE OR REPLACE TEMP TABLE metronome_input (j VARCHAR[])")
+    db.execute("INSERT INTO metronome_input VALUES (?)", [texts])
+    return (
+        "(SELECT generate_subscripts(j, 1) - 1 AS row, unnest(j)::JSON AS json "
+        "FROM metronome_input)"
+    )
+
+
+def _json_normalized(source: str) -> str:
+    """Fields of a relation ``(row, json)``: each value and its JSON type ('MISSING')."""
+    paths = ", ".join(_path(f) for f in FIELDS)
+    kinds = "".join(
+        f", coalesce(json_type(v[{i + 1}]), 'MISSING') AS k_{f}" for i, f in enumerate(FIELDS)
+    )
+    known = ", ".join(lit(f) for f in FIELDS)
+    return (
+        f"SELECT row, json_type(json) = 'OBJECT' AS is_object, "
+        f"CASE WHEN json_type(json) = 'OBJECT' THEN list_filter(json_keys(json), "
+        f"lambda k: k NOT IN ({known})) ELSE [] END AS unknown, "
+        "json_extract_string(v[1], '$') AS transaction_id, "
+        "json_extract_string(v[2], '$') AS customer_id, "
+        "json_extract_string(v[3], '$') AS event_type, "
+        "json_extract_string(v[4], '$') AS ts_text, NULL::TIMESTAMP AS ts_value, "
+        f"CASE WHEN json_type(v[5]) = 'OBJECT' THEN v[5]::VARCHAR END AS properties{kinds} "
+        f"FROM (SELECT row, json, CASE WHEN json_type(json) = 'OBJECT' THEN "
+        f"json_extract(json, [{paths}]) END AS v FROM {source})"
+    )
+
+
+def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> str:
+    source = f"read_parquet({lit(str(path))}, file_row_number = true)"
+    described = db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    types = {str(r[0]): str(r[1]).upper() for r in described}
+    missing = [f for f in REQUIRED if f not in types]
+    if missing:
+        # A column missing from a file misses from every event: say it once.
+        raise SpecError(
+            [
+                Violation(
+                    "",
+                    f"missing column(s) {', '.join(missing)} (an event has "
+                    f"{', '.join(REQUIRED)} and properties)",
+                )
+            ]
+        )
+    select = ["file_row_number AS row", "TRUE AS is_object"]
+    unknown = [c for c in types if c not in FIELDS and c != "file_row_number"]
+    select.append(f"[{', '.join(lit(c) for c in unknown)}]::VARCHAR[] AS unknown")
+    kinds = []
+    for field in FIELDS:
+        kind = types.get(field)
+        column = '"' + field + '"'
+        if kind is None:
+            kinds.append(f"'MISSING' AS k_{field}")
+        elif field == "timestamp" and kind.startswith("TIMESTAMP"):
+            kinds.append(
+                f"CASE WHEN {column} IS NULL THEN 'NULL' ELSE 'TIMESTAMP' END AS k_{field}"
+            )
+        elif field == "properties" and kind not in ("VARCHAR", "JSON"):
+            obj = kind.startswith(("STRUCT", "MAP"))
+            kinds.append(
+                f"CASE WHEN {column} IS NULL THEN 'NULL' ELSE {lit('OBJECT' if obj else kind)} "
+                f"END AS k_{field}"
+            )
+        elif field == "properties":
+            kinds.append(
+                f"coalesce(json_type(TRY_CAST({column} AS JSON)), "
+                f"CASE WHEN {column} IS NULL THEN 'NULL' ELSE 'INVALID' END) AS k_{field}"
+            )
+        else:
+            kinds.append(
+                f"CASE WHEN {column} IS NULL THEN 'NULL' ELSE {lit(kind)} END AS k_{field}"
+            )
+    for field, name in (
+        ("transaction_id", "transaction_id"),
+        ("customer_id", "customer_id"),
+        ("event_type", "event_type"),
+    ):
+        select.append(
+            f'CAST("{field}" AS VARCHAR) AS {name}' if field in types else f"NULL AS {name}"
+        )
+    ts_kind = types.get("timestamp", "")
+    if ts_kind.startswith("TIMESTAMP"):
+        select.append("NULL::VARCHAR AS ts_text")
+        cast = "timestamp" if ts_kind == "TIMESTAMP" else "timezone('UTC', timestamp)"
+        select.append(f"CAST({cast} AS TIMESTAMP) AS ts_value")
+    else:
+        select.append('CAST("timestamp" AS VARCHAR) AS ts_text' if ts_kind else "NULL AS ts_text")
+        select.append("NULL::TIMESTAMP AS ts_value")
+    props = types.get("properties")
+    if props is None:
+        select.append("NULL::VARCHAR AS properties")
+    elif props in ("VARCHAR", "JSON"):
+        select.append("TRY_CAST(properties AS JSON)::VARCHAR AS properties")
+    else:
+        select.append("to_json(properties)::VARCHAR AS properties")
+    return f"SELECT {', '.join(select + kinds)} FROM {source}"
+
+
+def _source(db: duckdb.DuckDBPyConnection, events: Any) -> tuple[str, Path | None]:
+    if isinstance(events, str | Path):
+        path = Path(events)
+        if not path.is_file():
+            raise SpecError([Violation("events", f"no such file: {path}")])
+        if path.suffix.lower() == ".parquet":
+            return _parquet_normalized(db, path), path
+        reader = f"read_ndjson_objects({lit(str(path))})"
+        source = f"(SELECT row_number() OVER () - 1 AS row, json FROM {reader})"
+        return _json_normalized(source), path
+    if isinstance(events, Mapping) or not isinstance(events, Iterable):
+        raise SpecError(
+            [Violation("events", "must be a list of events, a JSON-lines path or a Parquet path")]
+        )
+    return _json_normalized(_list_source(db, list(events))), None
+
+
+def _problems_sql() -> str:
+    """Per row, the list of (field, message) it breaks, as the ``Event`` model words them."""
+    limit = TRANSACTION_ID_MAX_LENGTH
+    checks = [
+        ("''", "NOT is_object", "'must be an object (an event)'"),
+    ]
+    for field in ("transaction_id", "customer_id", "event_type"):
+        kind = f"k_{field}"
+        message = (
+            f"CASE WHEN {kind} = 'MISSING' THEN 'is required' "
+            f"WHEN {kind} <> 'VARCHAR' THEN 'must be a string' "
+            f"WHEN length({field}) = 0 THEN 'must not be empty' "
+            + (
+                f"WHEN length({field}) > {limit} THEN 'is longer than {limit} characters' "
+                if field == "transaction_id"
+                else ""
+            )
+            + "END"
+        )
+        checks.append((lit(field), f"is_object AND {message} IS NOT NULL", message))
+    ts_message = (
+        "CASE WHEN k_timestamp = 'MISSING' THEN 'is required' "
+        "WHEN k_timestamp = 'TIMESTAMP' THEN NULL "
+        "WHEN k_timestamp <> 'VARCHAR' THEN "
+        "'must be an RFC 3339 timestamp string, e.g. 2026-01-31T12:00:00Z' "
+        f"WHEN regexp_full_match(ts_text, {lit(_NO_OFFSET)}) AND TRY_CAST(ts_text AS TIMESTAMP) "
+        "IS NOT NULL THEN 'must carry a UTC offset (Z or +hh:mm), e.g. 2026-01-31T12:00:00Z' "
+        f"WHEN NOT regexp_full_match(ts_text, {lit(TIMESTAMP_PATTERN)}) "
+        "OR TRY_CAST(ts_text AS TIMESTAMPTZ) IS NULL "
+        "THEN 'must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z' END"
+    )
+    checks.append(("'timestamp'", f"is_object AND {ts_message} IS NOT NULL", ts_message))
+    props_message = (
+        "CASE WHEN k_properties IN ('OBJECT', 'NULL', 'MISSING') THEN NULL "
+        "ELSE 'must be an object' END"
+    )
+    checks.append(("'properties'", f"is_object AND {props_message} IS NOT NULL", props_message))
+    items = ", ".join(
+        f"CASE WHEN {cond} THEN {{'f': {field}, 'm': {message}}} END"
+        for field, cond, message in checks
+    )
+    unknown = "list_transform(unknown, lambda k: {'f': k, 'm': 'is not a known field'})"
+    return f"list_concat(list_filter([{items}], lambda x: x IS NOT NULL), {unknown})"
+
+
+def load(
+    db: duckdb.DuckDBPyConnection,
+    events: Any,
+    *,
+    table: str = "loaded",
+    properties: Sequence[str] | None = None,
+    numbers: Sequence[str] = (),
+    texts: Literal["object", "columns"] = "object",
+) -> Loaded:
+    """Check, dedupe and store ``events`` in table ``table`` of ``db``; raise ``SpecError``
+    naming ``events[i].field`` for the first problems (nothing is kept then).
+
+    Columns: ``seq`` (1-based list / file order), ``transaction_id``, ``customer_id``,
+    ``event_type``, ``ts`` (UTC), ``properties`` (JSON as sent), and the property texts:
+    ``props``, a JSON object of the texts of ``properties`` (every property when None).
+    ``texts="columns"`` (one-pass evaluation of many metrics, as the impact does) keeps
+    instead one column ``t<i>`` per name of ``properties`` holding its text and ``n<j>``
+    per name of ``numbers`` holding it as an exact decimal (the engine's number rule), and
+    neither ``properties`` nor ``props``.
+    """
+    install(db)
+    row = db.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    ordered = bool(row and row[0])
+    # Line numbers of a JSON-lines file (``row_number() OVER ()``) and "first wins" need the
+    # scan in file order; a caller may have turned that off for speed (Parquet has its own
+    # row numbers, lists their indexes).
+    json_lines = isinstance(events, str | Path) and Path(events).suffix.lower() != ".parquet"
+    if json_lines and not ordered:
+        db.execute("SET preserve_insertion_order = true")
+    try:
+        return _load(db, events, table, properties, numbers, texts)
+    finally:
+        if json_lines and not ordered:
+            db.execute("SET preserve_insertion_order = false")
+
+
+def _load(
+    db: duckdb.DuckDBPyConnection,
+    events: Any,
+    table: str,
+    properties: Sequence[str] | None,
+    numbers: Sequence[str],
+    texts: Literal["object", "columns"],
+) -> Loaded:
+    normalized, path = _source(db, events)
+    where = f" of {path}" if path is not None else ""
+    names = list(dict.fromkeys(properties)) if properties is not None else None
+    extracted = ""
+    if names is None:
+        if texts == "columns":
+            raise ValueError("texts='columns' needs the property names")
+        kept = "properties, coalesce(metronome_texts(properties), '{}') AS props"
+    else:
+        if names:
+            paths = ", ".join(_path(n) for n in names)
+            extracted = f", CAST(json_extract(properties, [{paths}]) AS VARCHAR[]) AS x"
+        if texts == "columns":
+            kept = ", ".join(
+                [
+                    "NULL AS no_properties",
+                    *(f"{text_sql(f'x[{i + 1}]')} AS t{i}" for i in range(len(names))),
+                    *(
+                        f"{DUCKDB.number(text_sql(f'x[{names.index(n) + 1}]'))} AS n{j}"
+                        for j, n in enumerate(numbers)
+                    ),
+                ]
+            )
+        else:
+            pairs = ", ".join(f"{lit(n)}, {text_sql(f'x[{i + 1}]')}" for i, n in enumerate(names))
+            kept = f"properties, json_object({pairs})::VARCHAR AS props"
+    ts = "coalesce(ts_value, CAST(timezone('UTC', TRY_CAST(ts_text AS TIMESTAMPTZ)) AS TIMESTAMP))"
+    try:
+        # One scan for the first problems (in order), one to keep the events.
+        found = db.execute(
+            f"SELECT row, p.f, p.m FROM (SELECT row, unnest({_problems_sql()}) AS p "
+            f"FROM ({normalized})) ORDER BY row LIMIT {MAX_PROBLEMS}"
+        ).fetchall()
+        if not found:
+            db.execute(
+                f"CREATE OR REPLACE TABLE {table} AS SELECT seq, transaction_id, customer_id, "
+                f"event_type, ts, {kept} FROM (SELECT row + 1 AS seq, transaction_id, "
+                f"customer_id, event_type, {ts} AS ts, coalesce(properties, '{{}}') AS "
+                f"properties{extracted} FROM ({normalized}))"
+            )
+            if texts == "columns":
+                db.execute(f"ALTER TABLE {table} DROP COLUMN no_properties")
+        db.execute("DROP TABLE IF EXISTS metronome_input")
+        if found:
+            raise SpecError(
+                [
+                    Violation(f"events[{row}]" + (f".{field}" if field else ""), message)
+                    for row, field, message in found
+                ]
+            )
+        row = db.execute(f"SELECT count(*), count(DISTINCT transaction_id) FROM {table}").fetchone()
+        assert row is not None
+        read, distinct = int(row[0]), int(row[1])
+        if distinct < read:
+            # The first event with a transaction id wins (list or file order), as on ingest.
+            db.execute(
+                f"DELETE FROM {table} WHERE seq IN (SELECT seq FROM {table} WHERE transaction_id "
+                f"IN (SELECT transaction_id FROM {table} GROUP BY 1 HAVING count(*) > 1) "
+                "QUALIFY seq <> min(seq) OVER (PARTITION BY transaction_id))"
+            )
+    except duckdb.Error as error:
+        raise SpecError([Violation("events", f"cannot read the events{where}: {error}")]) from None
+    return Loaded(table, read, distinct)
