@@ -206,6 +206,18 @@ class MetronomeProvider(ResourceProvider):
             if not error.not_found:
                 raise
 
+    def sync_custom_fields(
+        self, entity: str, object_id: str, old: Mapping[str, str], new: Mapping[str, str]
+    ) -> None:
+        """Bring an object's custom fields from ``old`` to ``new`` in place: one call sets the
+        changed values, one deletes the removed keys (none when nothing differs)."""
+        changed = {k: v for k, v in new.items() if old.get(k) != v}
+        removed = sorted(k for k in old if k not in new)
+        if changed:
+            self.client.set_custom_field_values(entity, object_id, changed)
+        if removed:
+            self.client.delete_custom_field_values(entity, object_id, removed)
+
     @property
     def client(self) -> MetronomeClient:
         """Built on first use: check and diff never need credentials or the network."""

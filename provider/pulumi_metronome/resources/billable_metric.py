@@ -173,7 +173,9 @@ class BillableMetricProvider(MetronomeProvider):
         spec = BillableMetricSpec.from_state(news)
         if olds.get("name") != spec.name:
             self.client.rename_billable_metric(id_, spec.name)
-        self._sync_custom_fields(id_, olds.get("custom_fields") or {}, spec.custom_fields or {})
+        self.sync_custom_fields(
+            ENTITY, id_, olds.get("custom_fields") or {}, spec.custom_fields or {}
+        )
         return UpdateResult(self._outs(spec.to_state(), news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -193,16 +195,6 @@ class BillableMetricProvider(MetronomeProvider):
 
     def _metrics(self) -> _Snapshot:
         return self.once("_snapshot", lambda: _Snapshot(self.client))
-
-    def _sync_custom_fields(
-        self, metric_id: str, old: Mapping[str, str], new: Mapping[str, str]
-    ) -> None:
-        changed = {k: v for k, v in new.items() if old.get(k) != v}
-        removed = sorted(k for k in old if k not in new)
-        if changed:
-            self.client.set_custom_field_values(ENTITY, metric_id, changed)
-        if removed:
-            self.client.delete_custom_field_values(ENTITY, metric_id, removed)
 
     def _adopt(self, spec: BillableMetricSpec, resource: str | None) -> str | None:
         """The id of the live metric this declaration describes, if there is one.
@@ -228,7 +220,9 @@ class BillableMetricProvider(MetronomeProvider):
         if metric_id is None:
             return None
         found = namesakes[metric_id]
-        self._sync_custom_fields(metric_id, found.custom_fields or {}, spec.custom_fields or {})
+        self.sync_custom_fields(
+            ENTITY, metric_id, found.custom_fields or {}, spec.custom_fields or {}
+        )
         return metric_id
 
 

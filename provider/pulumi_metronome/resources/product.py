@@ -229,7 +229,9 @@ class ProductProvider(MetronomeProvider):
                     {"product_id": id_, "starting_at": starting_at, **changed}
                 )
             )
-        self._sync_custom_fields(id_, olds.get("custom_fields") or {}, spec.custom_fields or {})
+        self.sync_custom_fields(
+            ENTITY, id_, olds.get("custom_fields") or {}, spec.custom_fields or {}
+        )
         return UpdateResult(self._outs(state, news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -247,16 +249,6 @@ class ProductProvider(MetronomeProvider):
         if resource_of(props) is not None:
             outs[RESOURCE_KEY] = props[RESOURCE_KEY]
         return outs
-
-    def _sync_custom_fields(
-        self, product_id: str, old: Mapping[str, str], new: Mapping[str, str]
-    ) -> None:
-        changed = {k: v for k, v in new.items() if old.get(k) != v}
-        removed = sorted(k for k in old if k not in new)
-        if changed:
-            self.client.set_custom_field_values(ENTITY, product_id, changed)
-        if removed:
-            self.client.delete_custom_field_values(ENTITY, product_id, removed)
 
     def _adopt(self, spec: ProductSpec, resource: str | None) -> str | None:
         """The live product with this name, type and fields, if there is one."""
@@ -283,7 +275,9 @@ class ProductProvider(MetronomeProvider):
         if product_id is None:
             return None
         live = self.client.get_product(product_id)
-        self._sync_custom_fields(product_id, live.custom_fields or {}, spec.custom_fields or {})
+        self.sync_custom_fields(
+            ENTITY, product_id, live.custom_fields or {}, spec.custom_fields or {}
+        )
         return product_id
 
 

@@ -388,7 +388,9 @@ class RateCardProvider(MetronomeProvider):
                 for k, v in changes.items()
             }
             self.client.update_rate_card(parse_model(RateCardUpdate, {"rate_card_id": id_, **body}))
-        self._sync_custom_fields(id_, olds.get("custom_fields") or {}, spec.custom_fields or {})
+        self.sync_custom_fields(
+            ENTITY, id_, olds.get("custom_fields") or {}, spec.custom_fields or {}
+        )
         new_rates = schedule_state(entries)
         old_rates = olds.get(RATES) or {}
         added, changed, removed = rate_changes(old_rates, new_rates)
@@ -442,16 +444,6 @@ class RateCardProvider(MetronomeProvider):
                 file=sys.stderr,
             )
 
-    def _sync_custom_fields(
-        self, card_id: str, old: Mapping[str, str], new: Mapping[str, str]
-    ) -> None:
-        changed = {k: v for k, v in new.items() if old.get(k) != v}
-        removed = sorted(k for k in old if k not in new)
-        if changed:
-            self.client.set_custom_field_values(ENTITY, card_id, changed)
-        if removed:
-            self.client.delete_custom_field_values(ENTITY, card_id, removed)
-
     def _adopt(
         self, spec: RateCardSpec, entries: Sequence[RateEntry], resource: str | None
     ) -> str | None:
@@ -494,7 +486,9 @@ class RateCardProvider(MetronomeProvider):
             self.client.update_rate_card(
                 parse_model(RateCardUpdate, {"rate_card_id": card_id, **changes})
             )
-        self._sync_custom_fields(card_id, live_card.custom_fields or {}, spec.custom_fields or {})
+        self.sync_custom_fields(
+            ENTITY, card_id, live_card.custom_fields or {}, spec.custom_fields or {}
+        )
         if not namesakes[card_id][1]:
             self.client.add_rates(card_id, list(entries))
         return card_id
