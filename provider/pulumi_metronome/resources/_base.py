@@ -113,6 +113,20 @@ def _is_plain(value: Any) -> bool:
     return not _anywhere(value, lambda v: isinstance(v, pulumi.Output) or hasattr(v, "__await__"))
 
 
+T = TypeVar("T")
+
+
+def found_or_none(get: Callable[[str], T], id_: str) -> T | None:
+    """``get(id_)``, or None when Metronome answers 404 (the object is gone); any other
+    failure is raised, never taken for "gone"."""
+    try:
+        return get(id_)
+    except MetronomeError as error:
+        if error.not_found:
+            return None
+        raise
+
+
 class InvalidDeclarations(pulumi.RunError, ProviderRefusal):
     """The program declared resources that break Metronome's rules (each problem was
     logged as an error above). A ``RunError``: Pulumi prints its message, no traceback."""
@@ -160,7 +174,6 @@ def validate_declaration(
 
 
 _ONCE_LOCK = threading.RLock()  # a build may need another (the snapshot, the client)
-T = TypeVar("T")
 
 
 class MetronomeProvider(ResourceProvider):

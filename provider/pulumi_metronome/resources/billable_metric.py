@@ -17,7 +17,7 @@ import pulumi.dynamic
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from ..client import MetronomeClient
-from ..errors import AdoptionConflict, MetronomeError
+from ..errors import AdoptionConflict
 from ..models import BILLABLE_METRIC_ENTITY as ENTITY
 from ..models import (
     IMMUTABLE_FIELDS,
@@ -34,6 +34,7 @@ from ._base import (
     RESOURCE_KEY,
     MetronomeProvider,
     check_failures,
+    found_or_none,
     is_unknown,
     plain,
     resource_of,
@@ -107,12 +108,7 @@ class _Snapshot:
         if found is not None:
             return found
         # Created after the listing, or an id the listing leaves out: ask for it alone.
-        try:
-            return self._client.get_billable_metric(metric_id)
-        except MetronomeError as error:
-            if error.not_found:
-                return None
-            raise
+        return found_or_none(self._client.get_billable_metric, metric_id)
 
 
 class BillableMetricProvider(MetronomeProvider):

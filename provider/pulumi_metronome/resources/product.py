@@ -35,7 +35,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from ..errors import AdoptionConflict, MetronomeError
+from ..errors import AdoptionConflict
 from ..models import (
     UPDATABLE_FIELDS,
     ProductSpec,
@@ -51,6 +51,7 @@ from ._base import (
     RESOURCE_KEY,
     MetronomeProvider,
     check_failures,
+    found_or_none,
     is_unknown,
     plain,
     resource_of,
@@ -203,13 +204,8 @@ class ProductProvider(MetronomeProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         PRODUCTS.see(id_, resource_of(props), "read", str(props.get("name") or ""))
-        try:
-            product = self.client.get_product(id_)
-        except MetronomeError as error:
-            if error.not_found:
-                return ReadResult(None, {})
-            raise
-        if product.archived_at is not None:
+        product = found_or_none(self.client.get_product, id_)
+        if product is None or product.archived_at is not None:
             return ReadResult(None, {})
         outs = self._outs(product.to_state(), props)
         return ReadResult(id_, outs, inputs=dict(outs))

@@ -68,6 +68,7 @@ from ._base import (
     RESOURCE_KEY,
     MetronomeProvider,
     check_failures,
+    found_or_none,
     is_unknown,
     plain,
     resource_of,
@@ -357,13 +358,8 @@ class RateCardProvider(MetronomeProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         CARDS.see(id_, resource_of(props), "read", str(props.get("name") or ""))
-        try:
-            card = self.client.get_rate_card(id_)
-        except MetronomeError as error:
-            if error.not_found:
-                return ReadResult(None, {})
-            raise
-        if card.archived_at is not None:
+        card = found_or_none(self.client.get_rate_card, id_)
+        if card is None or card.archived_at is not None:
             return ReadResult(None, {})
         unmanaged = list(props.get(UNMANAGED) or [])
         entries = self._live_entries(
