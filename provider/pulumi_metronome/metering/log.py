@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 #: ``fdatasync`` where the platform has it: the data and the size, not the timestamps.
@@ -29,59 +30,93 @@ def log_files(database: Path) -> list[Path]:
 
 
 class IngestLog:
-    """An append-only file of batch lines with group-committed ``fsync``.
+    """An append-only file of batch lines, made durable by one syncing thread.
 
-    ``append`` is called with the engine's write lock held (so lines keep sequence order);
-    ``sync`` is called after releasing it, and one ``fsync`` covers every line appended so
-    far, whoever appended it.
+    ``append`` writes a line and returns a future that completes once the line is on disk.
+    The syncing thread waits for lines, then ``fdatasync``s once for every line written
+    meanwhile, whoever wrote it (group commit), so no caller blocks a thread of its own on
+    the disk: the server awaits the future on its event loop.
+
+    ``append`` and ``rotate`` are called with the engine's write lock held (lines keep
+    sequence order, and a rotation never races an append).
     """
 
     def __init__(self, database: Path) -> None:
         self.database = database
         existing = log_files(database)
         self._number = int(existing[-1].name.rsplit("-", 1)[1].split(".")[0]) if existing else 0
-        self._sync_lock = threading.Lock()
-        self._written = 0  # lines appended to the current file
-        self._synced = 0
+        self._file_lock = threading.Lock()  # the file: syncing, rotating, closing
+        self._wake = threading.Condition(threading.Lock())
+        self._waiting: list[Future[None]] = []  # lines written, not yet synced
+        self._closing = False
         self._file = self._open_next()
+        self._syncer = threading.Thread(
+            target=self._sync_forever, name="ingest-log-sync", daemon=True
+        )
+        self._syncer.start()
 
     def _open_next(self) -> int:
         self._number += 1
-        self._written = self._synced = 0
         path = self.database.parent / f"{self.database.name}.ingest-{self._number:08}.log"
         self.path = path
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
-    def append(self, line: bytes) -> tuple[int, int]:
-        """Write one batch line; returns a ticket for ``sync``."""
+    def append(self, line: bytes) -> Future[None]:
+        """Write one batch line; the future completes when it is on disk (or fails with the
+        ``OSError`` that kept it from getting there)."""
         os.write(self._file, line)
-        self._written += 1
-        return self._number, self._written
+        durable: Future[None] = Future()
+        with self._wake:
+            self._waiting.append(durable)
+            self._wake.notify()
+        return durable
 
-    def sync(self, ticket: tuple[int, int]) -> None:
-        """Return once the ticket's line is on disk (one fsync for every waiting caller)."""
-        number, position = ticket
-        with self._sync_lock:
-            if number != self._number or self._synced >= position:
-                return  # rotated (rotation syncs) or already covered by another fsync
-            upto = self._written
-            _sync(self._file)
-            self._synced = upto
+    def _sync_forever(self) -> None:
+        while True:
+            with self._wake:
+                while not self._waiting and not self._closing:
+                    self._wake.wait()
+                if not self._waiting:
+                    return
+            with self._file_lock:
+                with self._wake:  # every line written so far; later ones wait for the next
+                    waiting, self._waiting = self._waiting, []
+                try:
+                    _sync(self._file)
+                except OSError as error:
+                    _settle(waiting, error)
+                else:
+                    _settle(waiting)
 
     def rotate(self) -> Path:
-        """Close the current file (synced) and start a new one; returns the closed file.
-        Called with the engine's write lock held."""
-        with self._sync_lock:
+        """Close the current file (synced) and start a new one; returns the closed file."""
+        with self._file_lock:
             os.fsync(self._file)
             os.close(self._file)
+            with self._wake:  # their lines were in the file just synced
+                waiting, self._waiting = self._waiting, []
+            _settle(waiting)
             closed = self.path
             self._file = self._open_next()
         return closed
 
     def close(self) -> None:
-        with self._sync_lock:
+        """Sync what is written, settle every future, stop the syncing thread."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        self._syncer.join()
+        with self._file_lock:
             os.fsync(self._file)
             os.close(self._file)
+
+
+def _settle(futures: list[Future[None]], error: OSError | None = None) -> None:
+    for future in futures:
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 def complete_lines(path: Path) -> str:

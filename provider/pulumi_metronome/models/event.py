@@ -10,9 +10,18 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired, cast
 
-from pydantic import Field, StrictStr, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
+from typing_extensions import TypedDict
 
 from .common import NonEmptyStr, SpecError, Violation, Wire, violations_from
 
@@ -48,9 +57,29 @@ def _finite(value: Any) -> bool:
     return True
 
 
-def _flat_text(value: dict[str, Any]) -> bool:
-    """Every value a string (so every number in it is trivially finite)."""
-    return all(type(v) is str for v in value.values())
+def _finite_properties(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """NaN, Infinity and numbers beyond a double's range (1e400) parse, but are no JSON
+    numbers: they could be neither computed with nor sent back.
+
+    Called once per ingested event, so it is a plain function (a classmethod validator
+    costs twice as much) that looks no further than the values when they are all strings,
+    as they nearly always are."""
+    if value is not None:
+        for item in value.values():
+            if type(item) is not str:
+                if not _finite(value):
+                    raise ValueError(
+                        "numbers must be finite: NaN, Infinity and numbers beyond 1.8e308 "
+                        "are refused"
+                    )
+                break
+    return value
+
+
+def _timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 timestamp string, e.g. 2026-01-31T12:00:00Z")
+    return parse_timestamp(value)
 
 
 class Event(Wire):
@@ -59,28 +88,8 @@ class Event(Wire):
     transaction_id: Annotated[NonEmptyStr, Field(max_length=TRANSACTION_ID_MAX_LENGTH)]
     customer_id: NonEmptyStr
     event_type: NonEmptyStr
-    timestamp: datetime
-    properties: dict[StrictStr, Any] | None = None
-
-    @field_validator("properties")
-    @classmethod
-    def _finite_numbers(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        # NaN, Infinity and numbers beyond a double's range (1e400) parse, but are no JSON
-        # numbers: they could be neither computed with nor sent back.
-        # Most properties are flat strings: skip the recursive walk for those (it was a
-        # tenth of the server's CPU per ingested batch).
-        if value is not None and not _flat_text(value) and not _finite(value):
-            raise ValueError(
-                "numbers must be finite: NaN, Infinity and numbers beyond 1.8e308 are refused"
-            )
-        return value
-
-    @field_validator("timestamp", mode="before")
-    @classmethod
-    def _rfc3339(cls, value: Any) -> datetime:
-        if not isinstance(value, str):
-            raise ValueError("must be an RFC 3339 timestamp string, e.g. 2026-01-31T12:00:00Z")
-        return parse_timestamp(value)
+    timestamp: Annotated[datetime, PlainValidator(_timestamp, json_schema_input_type=datetime)]
+    properties: Annotated[dict[StrictStr, Any] | None, AfterValidator(_finite_properties)] = None
 
 
 def parse_events(
@@ -128,38 +137,91 @@ def parse_events(
     return events
 
 
-_BATCH: TypeAdapter[list[Event]] = TypeAdapter(
-    Annotated[list[Event], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
-)
+class EventFields(TypedDict):
+    """A validated event as plain data: what ``parse_event_batch`` returns and what
+    ``event_fields`` makes of an ``Event`` (the metering engine takes either)."""
+
+    transaction_id: str
+    customer_id: str
+    event_type: str
+    timestamp: datetime
+    properties: NotRequired[dict[str, Any] | None]
+
+
+def event_fields(event: Event) -> EventFields:
+    return {
+        "transaction_id": event.transaction_id,
+        "customer_id": event.customer_id,
+        "event_type": event.event_type,
+        "timestamp": event.timestamp,
+        "properties": event.properties,
+    }
+
+
+def _flat_batch_type() -> Any:
+    """A batch of common events, checked by pydantic-core alone: ``Event``'s own string fields
+    (taken from the model, so their rules are not written twice), a ``timestamp`` that is
+    a string, and ``properties`` (if any) whose values are all strings. Whatever this
+    accepts, ``Event`` accepts with the same values once the timestamp is parsed by the
+    same ``parse_timestamp``; anything else is left to ``Event``."""
+    fields: dict[str, Any] = {
+        name: Annotated[tuple([info.annotation, *info.metadata])]
+        for name, info in Event.model_fields.items()
+        if name not in ("timestamp", "properties")
+    }
+    fields["timestamp"] = StrictStr
+    fields["properties"] = NotRequired[dict[StrictStr, StrictStr] | None]
+    make: Any = TypedDict  # the functional form, with fields computed at run time
+    flat: Any = make("FlatEvent", fields)
+    flat.__pydantic_config__ = ConfigDict(extra=Event.model_config.get("extra"))
+    batch: Any = Annotated[list[flat], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+    return batch
+
+
+_FLAT_BATCH: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(_flat_batch_type())
+
+
+def _flat_batch(raw: bytes, now: datetime, max_age: timedelta | None) -> list[EventFields] | None:
+    """The batch, if every event is a common one and in the time range; else None."""
+    try:
+        items = _FLAT_BATCH.validate_json(raw)
+    except ValidationError:
+        return None
+    earliest = None if max_age is None else now - max_age
+    latest = now + MAX_EVENT_LEAD
+    for item in items:
+        try:
+            moment = parse_timestamp(item["timestamp"])
+        except ValueError:
+            return None
+        if moment > latest or (earliest is not None and moment < earliest):
+            return None
+        item["timestamp"] = moment
+    return cast(list[EventFields], items)
 
 
 def parse_event_batch(
     raw: bytes, *, now: datetime | None = None, max_age: timedelta | None = MAX_EVENT_AGE
-) -> list[Event]:
-    """``parse_events`` of a raw JSON body, about three times faster for a good batch.
+) -> list[EventFields]:
+    """``parse_events`` of a raw JSON body (the server's ingest), as plain data, several
+    times faster for the common batch.
 
-    A good batch is parsed and validated by the same ``Event`` model in one pass of
-    pydantic's own JSON parser (no ``json.loads`` and no Python call per event). Anything
-    else, and any body with an escaped surrogate (which ``json.loads`` and the fast parser
-    may treat differently), goes through ``json.loads`` and ``parse_events``, which decide
-    and name every problem; so both paths accept exactly the same batches. Raises
+    The common batch (string properties, timestamps in range) is parsed and checked by
+    pydantic-core in one pass over the bytes (no ``json.loads``, no model instance and no
+    Python validator per event; only the timestamps are parsed in Python). Anything else,
+    and any body with an escaped surrogate (which ``json.loads`` and pydantic's parser may
+    treat differently), goes through ``json.loads`` and ``parse_events``, which decide and
+    name every problem; so the fast path never accepts what ``Event`` refuses. Raises
     ``SpecError``, or ``ValueError`` / ``RecursionError`` when the body is not JSON.
     """
     now = now or datetime.now(UTC)
+    if not raw.strip():  # no JSON at all: "the body must be a JSON array of events"
+        return [event_fields(e) for e in parse_events(None, now=now, max_age=max_age)]
     if b"\\ud" not in raw and b"\\uD" not in raw:
-        try:
-            events = _BATCH.validate_json(raw)
-        except ValidationError:
-            pass
-        else:
-            earliest = None if max_age is None else now - max_age
-            latest = now + MAX_EVENT_LEAD
-            if all(
-                e.timestamp <= latest and (earliest is None or e.timestamp >= earliest)
-                for e in events
-            ):
-                return events
+        flat = _flat_batch(raw, now, max_age)
+        if flat is not None:
+            return flat
     data = json.loads(raw)
     # Lone surrogates ("\\ud800") decode but cannot be stored or sent back as UTF-8.
     json.dumps(data, ensure_ascii=False).encode("utf-8")
-    return parse_events(data, now=now, max_age=max_age)
+    return [event_fields(e) for e in parse_events(data, now=now, max_age=max_age)]

@@ -9,13 +9,13 @@ client may retry a batch whose answer it never got. The answer is 200 with an em
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from pulumi_metronome.models import SpecError
-from pulumi_metronome.models.event import MAX_EVENT_AGE, parse_event_batch, parse_events
+from pulumi_metronome.models.event import MAX_EVENT_AGE, parse_event_batch
 
 from .. import wire
 from ..errors import BadRequest
@@ -52,14 +52,11 @@ async def ingest(request: Request) -> Response:
     now = datetime.now(UTC)
     max_age = MAX_EVENT_AGE if settings.event_age_limit else None
     try:
-        if raw.strip():
-            events = parse_event_batch(raw, now=now, max_age=max_age)
-        else:
-            events = parse_events(None, now=now, max_age=max_age)
+        events = parse_event_batch(raw, now=now, max_age=max_age)
     except SpecError as error:
         raise BadRequest(error.violations) from None
     except (ValueError, RecursionError) as error:
         raise BadRequest(f"the body is not valid JSON: {error}") from None
-    engine = engines.get()
-    await run_in_threadpool(engine.ingest, events, ingested_at=now)
+    # Stored and logged now, on the event loop; answered once the log is on disk.
+    await asyncio.wrap_future(engines.get().submit(events, ingested_at=now))
     return Response(status_code=200)
