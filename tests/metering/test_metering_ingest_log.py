@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pulumi_metronome.metering import log as log_module
-from pulumi_metronome.metering.log import IngestLog, complete_lines, log_files
+from pulumi_metronome.metering.log import IngestLog, complete_lines, log_files, spare_files
 
 
 class SyncRecorder:
@@ -116,3 +116,49 @@ def test_rotation_and_close_settle_every_waiting_future(
     after.result(timeout=0)
     files = log_files(tmp_path / "e.duckdb")
     assert [complete_lines(f).count("\n") for f in files] == [4, 1]
+
+
+def test_a_recycled_file_is_zeroed_reused_and_written_over_without_growing(
+    tmp_path: Path, recorder: SyncRecorder
+) -> None:
+    database = tmp_path / "e.duckdb"
+    log = IngestLog(database)
+    lines = [line(n) for n in range(1000)]
+    for text in lines:
+        log.append(text)
+    first, used = log.rotate()
+    assert used == sum(len(t) for t in lines)
+    log.recycle(first, used)  # its lines are in DuckDB now (the engine's job)
+    spare = spare_files(database)[0]
+    assert not first.exists() and spare.read_bytes() == bytes(used)
+    inode = spare.stat().st_ino
+    log.append(line(1))  # into the second file, opened by the rotation (no spare then)
+    second, _ = log.rotate()  # the third file: the spare, renamed
+    assert complete_lines(second) == line(1).decode()
+    assert not spare.exists() and log.path.stat().st_ino == inode
+    log.append(line(2)).result(timeout=10)
+    assert log.path.stat().st_size == used  # written over zeros: the size did not change
+    assert complete_lines(log.path) == line(2).decode()
+    log.close()
+
+
+def test_reading_a_log_stops_at_the_zeros_and_drops_a_torn_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    path.write_bytes(b"[1]\n[2]\n[3" + bytes(100) + b"[4]\n")
+    assert complete_lines(path) == "[1]\n[2]\n"
+    path.write_bytes(bytes(100))
+    assert complete_lines(path) == ""
+
+
+def test_a_second_closed_file_is_deleted_when_a_spare_is_ready(tmp_path: Path) -> None:
+    database = tmp_path / "e.duckdb"
+    log = IngestLog(database)
+    log.append(line(1))
+    first, used = log.rotate()
+    log.append(line(2))
+    second, used_second = log.rotate()
+    log.recycle(first, used)
+    log.recycle(second, used_second)
+    assert not first.exists() and not second.exists()
+    assert spare_files(database)[0].exists() and not spare_files(database)[1].exists()
+    log.close()

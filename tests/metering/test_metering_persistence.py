@@ -95,6 +95,58 @@ def test_a_killed_process_loses_no_acknowledged_batch(tmp_path: Path) -> None:
     assert log_files(path) == []  # a clean close leaves everything in DuckDB
 
 
+CRASH_IN_A_RECYCLED_LOG = """
+import os, sys, time
+sys.path.insert(0, {harness!r})
+from metering_harness import INGESTED, at, event
+from pulumi_metronome.metering import MeteringEngine
+from pulumi_metronome.metering.log import spare_files
+engine = MeteringEngine({path!r})
+for b in range(30):  # long lines, so the first log file holds a few hundred KiB
+    batch = [event(f"old-{{b}}-{{i}}", n=1, ts=at(1), pad="x" * 200) for i in range(50)]
+    engine.ingest(batch, ingested_at=INGESTED)
+engine.flush()  # into DuckDB; the background thread zeroes that log and keeps it as spare
+deadline = time.monotonic() + 30
+while not spare_files(engine.path)[0].exists():
+    assert time.monotonic() < deadline, "no spare log"
+    time.sleep(0.05)
+engine.flush()  # nothing pending: no rotation yet
+engine.ingest([event("new-1", n=5, ts=at(1))], ingested_at=INGESTED)  # a rotation is due...
+engine.flush()  # ...and now the second file is the recycled spare, renamed into place
+engine.ingest([event("new-2", n=6, ts=at(1))], ingested_at=INGESTED)
+os._exit(0)  # killed: the last batch is only in the recycled log file
+"""
+
+
+def test_a_batch_in_a_recycled_log_file_survives_a_kill(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from pulumi_metronome.metering.log import complete_lines, log_files
+
+    path = tmp_path / "events.duckdb"
+    script = CRASH_IN_A_RECYCLED_LOG.format(harness=str(Path(__file__).parent), path=str(path))
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    logs = log_files(path)
+    # The recycled file is as large as the text it held before (zeros after the new line).
+    recycled = logs[-1]
+    text = complete_lines(recycled)
+    assert '"new-2"' in text and text.count("\n") == 1
+    assert recycled.stat().st_size > 30 * 50 * 200
+    with recycled.open("r+b") as torn:  # then a batch cut off mid-write, over the zeros
+        torn.seek(len(text.encode()))
+        torn.write(b'[{"s":99999,"t":"torn","c":"c1"')
+
+    h = Harness(MeteringEngine(path))
+    try:
+        count = metric("count", aggregation_type="COUNT")
+        assert h.value(count) == 30 * 50 + 2  # every old event, new-1 and new-2; no "torn"
+        assert h.value(metric("sum", **keyed("SUM"))) == D(30 * 50 + 5 + 6)
+    finally:
+        h.engine.close()
+    assert log_files(path) == []
+
+
 def test_compaction_keeps_every_answer_and_the_ingestion_order(tmp_path: Path) -> None:
     path = tmp_path / "events.duckdb"
     h = Harness(MeteringEngine(path))

@@ -16,13 +16,14 @@ them as Metronome does; no usage query ever reads them. Customer ids are resolve
 time (an event sent with an alias counts once the alias is set).
 
 Ingest: validation is done by the caller (``models.event.parse_events`` or, on the server,
-``parse_event_batch``); ``ingest`` dedupes
-against an in-memory set of stored transaction ids (loaded at open), numbers the rows, and
-appends the batch as one line to the ingest log (``log``), returning once an ``fsync`` has
-put it on disk; concurrent callers share one ``fsync`` (group commit). The log moves into
-DuckDB in bulk (one native JSON parse and one INSERT for thousands of events) before every
-read and in a background thread, so no per-batch DuckDB commit is paid. A batch is atomic:
-one line, whole or (torn by a crash, never acknowledged) dropped.
+``parse_event_batch``). ``submit`` dedupes against an in-memory set of stored transaction
+ids (loaded at open), numbers the rows and writes the batch as one line to the ingest log
+(``log``), returning a future that completes once an ``fdatasync`` has put it on disk; one
+sync covers every batch written meanwhile (group commit), and the waiting costs no thread
+(the server awaits the future on its event loop; ``ingest`` blocks on it). The log moves
+into DuckDB in bulk (one native JSON parse and one INSERT for thousands of events) before
+every read and in a background thread, so no per-batch DuckDB commit is paid. A batch is
+atomic: one line, whole or (torn by a crash, never acknowledged) dropped.
 
 Order: events arrive interleaved across customers; when ingest pauses, ``compact`` rewrites
 the table in (customer, time) order so a one-customer query skips the other customers' row
@@ -49,7 +50,7 @@ from ..models import BillableMetricSpec, SpecError, Violation
 from ..models.event import Event, EventFields, event_fields
 from . import queries
 from .load import install as install_text_rule
-from .log import IngestLog, complete_lines, log_files
+from .log import IngestLog, complete_lines, log_files, spare_files
 from .queries import DUCKDB, Scope, lit, lits, ts_lit
 from .types import (
     CustomerRef,
@@ -175,7 +176,7 @@ class MeteringEngine:
     """Holds events (a DuckDB database file, or in memory when ``path`` is None).
 
     Every public method may be called from several threads at once: ingests are serialised
-    (and their fsyncs group-committed), reads use their own DuckDB cursor.
+    (and their syncs group-committed), reads use their own DuckDB cursor.
     """
 
     def __init__(self, path: str | Path | None = None, *, auto_compact: bool = True) -> None:
@@ -210,6 +211,8 @@ class MeteringEngine:
         self._last_ingest = time.monotonic()
         self._log = None if self.path is None else IngestLog(self.path)
         self._wake = threading.Event()
+        #: Log files whose lines are all in DuckDB, to be zeroed and kept as the spare.
+        self._recyclable: list[tuple[Path, int]] = []
         self._flusher = threading.Thread(
             target=self._flush_in_background, name="metering-flush", daemon=True
         )
@@ -217,13 +220,15 @@ class MeteringEngine:
 
     @staticmethod
     def files(path: str | Path) -> list[Path]:
-        """Every file an engine at ``path`` keeps: the database, its WAL, the ingest logs."""
+        """Every file an engine at ``path`` keeps: the database, its WAL, the ingest logs
+        and their spare."""
         database = Path(path)
         return [
             database,
             database.with_name(database.name + ".wal"),
             database.with_name(database.name + ".rejected.log"),
             *log_files(database),
+            *spare_files(database),
         ]
 
     def _recover(self) -> None:
@@ -404,8 +409,9 @@ class MeteringEngine:
                 with self._write_lock:  # keep them for the next try (they are in the log too)
                     self._pending[:0] = lines
                 raise
-            if closed is not None:
-                closed.unlink()
+            if closed is not None:  # the background thread zeroes it for reuse, after a flush
+                with self._write_lock:
+                    self._recyclable.append(closed)
 
     def _reject(self, line: str, error: Exception) -> None:
         self.rejected_batches += 1
@@ -423,11 +429,28 @@ class MeteringEngine:
             # A failed move keeps the batches (in memory and in the log); the next read retries.
             with contextlib.suppress(Exception):
                 self.flush()
+                self._recycle()
                 unsorted = self._last_seq - self._sorted_upto
                 idle = time.monotonic() - self._last_ingest >= COMPACT_IDLE_SECONDS
                 enough = unsorted >= max(COMPACT_MIN_ROWS, self._last_seq // 10)
                 if self.auto_compact and idle and enough:
                     self.compact()
+
+    def _recycle(self) -> None:
+        """Zero the log files already moved into DuckDB, for the log to reuse."""
+        with self._write_lock:
+            done, self._recyclable = self._recyclable, []
+        if self._log is None:
+            return
+        for index, (path, used) in enumerate(done):
+            if self._closed:  # ``close`` deletes whatever is left
+                return
+            try:
+                self._log.recycle(path, used)
+            except OSError:
+                with self._write_lock:
+                    self._recyclable[:0] = done[index + 1 :]
+                raise
 
     def compact(self) -> bool:
         """Rewrite the events table in (customer, time) order; True if there was anything new.
@@ -689,6 +712,9 @@ class MeteringEngine:
             self._db.close()
         self._wake.set()
         self._flusher.join()
+        if self._log is not None:
+            for spare in spare_files(self._log.database):
+                spare.unlink(missing_ok=True)
 
 
 def _complete(done: Future[IngestResult], durable: Future[None], result: IngestResult) -> None:

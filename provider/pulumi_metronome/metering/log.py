@@ -1,16 +1,26 @@
 """The ingest log: acknowledged batches, durable before DuckDB has them.
 
 Why: a DuckDB ``INSERT`` + commit costs milliseconds whatever its size, far more than a
-100-event batch is worth, while appending one line to a file and ``fsync``-ing it costs a
+100-event batch is worth, while writing one line to a file and ``fdatasync``-ing it costs a
 fraction of that and is shared by every batch that arrives meanwhile (group commit). So
-``ingest`` appends the batch (one JSON line: the rows exactly as they will be stored,
+``ingest`` writes the batch (one JSON line: the rows exactly as they will be stored,
 sequence numbers and duplicate flags included) to the log and returns once it is on disk;
 the engine moves the log into DuckDB in bulk (one native JSON parse and one INSERT for
 thousands of events) before any query reads, and in the background when it grows. On open,
 whatever a crash left in the log is loaded (rows already in DuckDB are skipped by sequence
 number), and a torn last line, a batch that was never acknowledged, is dropped.
 
-Files: ``<database>.ingest-<n>.log`` beside the DuckDB file; ``log_files`` lists them.
+Recycled files: an ``fdatasync`` after a write that grows a file must also commit the new
+size to the filesystem's journal, which costs about half as much again as the data and
+waits behind every other file's metadata (DuckDB's among them). So, as databases do with
+their write-ahead logs, lines are written over zeros: once a log file's lines are in
+DuckDB, the engine zeroes the part it used and keeps it as the spare that the next rotation
+renames into place. The zeros end the readable text (``complete_lines`` stops at the first
+NUL byte, which JSON text never holds), so a recycled file reads as empty, and a crash in
+the middle of a write reads as a torn last line.
+
+Files beside the DuckDB file: ``<database>.ingest-<n>.log`` (``log_files`` lists them) and
+the spare ``<database>.ingest-spare`` (``spare_files``).
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from pathlib import Path
 
 #: ``fdatasync`` where the platform has it: the data and the size, not the timestamps.
 _sync = getattr(os, "fdatasync", os.fsync)
+_ZEROS = bytes(1 << 20)
 
 
 def log_files(database: Path) -> list[Path]:
@@ -29,8 +40,26 @@ def log_files(database: Path) -> list[Path]:
     return sorted(database.parent.glob(f"{database.name}.ingest-*.log"))
 
 
+def spare_files(database: Path) -> list[Path]:
+    """The spare log file and the one being zeroed (neither holds a line to recover)."""
+    return [
+        database.with_name(f"{database.name}.ingest-spare"),
+        database.with_name(f"{database.name}.ingest-zeroing"),
+    ]
+
+
+def _sync_directory(path: Path) -> None:
+    """Make a rename in ``path`` durable (a line written to a file whose new name is lost
+    in a crash would be lost with it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class IngestLog:
-    """An append-only file of batch lines, made durable by one syncing thread.
+    """A log file of batch lines, made durable by one syncing thread.
 
     ``append`` writes a line and returns a future that completes once the line is on disk.
     The syncing thread waits for lines, then ``fdatasync``s once for every line written
@@ -45,26 +74,42 @@ class IngestLog:
         self.database = database
         existing = log_files(database)
         self._number = int(existing[-1].name.rsplit("-", 1)[1].split(".")[0]) if existing else 0
+        for leftover in spare_files(database):
+            leftover.unlink(missing_ok=True)  # the next recycling makes a new one
+        self._spare, self._zeroing = spare_files(database)
+        self._spare_lock = threading.Lock()  # the spare: taken by rotate, made by recycle
         self._file_lock = threading.Lock()  # the file: syncing, rotating, closing
         self._wake = threading.Condition(threading.Lock())
         self._waiting: list[Future[None]] = []  # lines written, not yet synced
         self._closing = False
-        self._file = self._open_next()
+        self._file, self._offset = self._open_next(), 0
         self._syncer = threading.Thread(
             target=self._sync_forever, name="ingest-log-sync", daemon=True
         )
         self._syncer.start()
 
     def _open_next(self) -> int:
+        """The next numbered file: the spare renamed, when there is one, else a new file."""
         self._number += 1
         path = self.database.parent / f"{self.database.name}.ingest-{self._number:08}.log"
         self.path = path
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        with self._spare_lock:
+            try:
+                os.rename(self._spare, path)
+            except FileNotFoundError:
+                pass
+            else:
+                _sync_directory(path.parent)
+                return os.open(path, os.O_WRONLY)
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 
     def append(self, line: bytes) -> Future[None]:
         """Write one batch line; the future completes when it is on disk (or fails with the
         ``OSError`` that kept it from getting there)."""
-        os.write(self._file, line)
+        written = os.pwrite(self._file, line, self._offset)
+        while written < len(line):  # a short write (a full disk returns an error instead)
+            written += os.pwrite(self._file, line[written:], self._offset + written)
+        self._offset += written
         durable: Future[None] = Future()
         with self._wake:
             self._waiting.append(durable)
@@ -88,17 +133,37 @@ class IngestLog:
                 else:
                     _settle(waiting)
 
-    def rotate(self) -> Path:
-        """Close the current file (synced) and start a new one; returns the closed file."""
+    def rotate(self) -> tuple[Path, int]:
+        """Close the current file (synced) and start the next one; returns the closed file
+        and how many bytes of it hold lines (for ``recycle`` once they are in DuckDB)."""
         with self._file_lock:
             os.fsync(self._file)
             os.close(self._file)
             with self._wake:  # their lines were in the file just synced
                 waiting, self._waiting = self._waiting, []
             _settle(waiting)
-            closed = self.path
-            self._file = self._open_next()
-        return closed
+            closed, used = self.path, self._offset
+            self._file, self._offset = self._open_next(), 0
+        return closed, used
+
+    def recycle(self, closed: Path, used: int) -> None:
+        """Zero the used part of a closed log whose lines are all in DuckDB and keep it as
+        the spare (or delete it when there is a spare already). Called without the
+        engine's locks: it writes as many zeros as the file held text."""
+        with self._spare_lock:
+            if self._spare.exists():
+                closed.unlink()
+                return
+            os.rename(closed, self._zeroing)  # no longer a log: a crash now loses nothing
+        fd = os.open(self._zeroing, os.O_WRONLY)
+        try:
+            for start in range(0, used, len(_ZEROS)):
+                os.pwrite(fd, _ZEROS[: min(len(_ZEROS), used - start)], start)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with self._spare_lock:
+            os.rename(self._zeroing, self._spare)
 
     def close(self) -> None:
         """Sync what is written, settle every future, stop the syncing thread."""
@@ -120,7 +185,10 @@ def _settle(futures: list[Future[None]], error: OSError | None = None) -> None:
 
 
 def complete_lines(path: Path) -> str:
-    """The whole lines of a log file; a torn last line (no newline) was never acknowledged."""
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    """The whole lines of a log file, up to its first NUL byte (where a recycled file's
+    zeros begin); a torn last line (no newline) was never acknowledged."""
+    data = path.read_bytes()
+    end = data.find(b"\0")
+    text = (data if end < 0 else data[:end]).decode("utf-8", errors="replace")
     cut = text.rfind("\n")
     return text[: cut + 1] if cut >= 0 else ""
