@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from metering_harness import INGESTED, D, Harness, at, event, keyed, metric
 
 from pulumi_metronome.metering import MeteringEngine
+from pulumi_metronome.metering.engine import BACKGROUND_NICENESS
 
 
 def test_events_and_dedupe_survive_a_restart(tmp_path: Path) -> None:
@@ -208,3 +213,25 @@ def test_compaction_while_ingesting_and_querying_loses_nothing(tmp_path: Path) -
     assert rewrites >= 1
     assert sum(r.value or 0 for r in h.rows([count], customers)) == 100 * 50
     h.engine.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+def test_the_background_thread_yields_the_cpu_to_the_request_threads(tmp_path: Path) -> None:
+    engine = MeteringEngine(tmp_path / "events.duckdb")
+    try:
+        thread = engine._flusher
+        assert thread.native_id is not None
+
+        def nice_of(tid: int) -> int:
+            # /proc/<pid>/task/<tid>/stat: field 19 is the nice value (after "comm)": 16th).
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            return int(fields[16])
+
+        process_nice = os.nice(0)
+        deadline = time.monotonic() + 10
+        while nice_of(thread.native_id) != process_nice + BACKGROUND_NICENESS:
+            assert time.monotonic() < deadline, nice_of(thread.native_id)
+            time.sleep(0.01)
+        assert nice_of(threading.get_native_id()) == process_nice  # the caller's is untouched
+    finally:
+        engine.close()

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -421,6 +423,7 @@ class MeteringEngine:
                 out.write(f"# {error}\n{line}")
 
     def _flush_in_background(self) -> None:
+        _lower_this_threads_priority()
         while not self._closed:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
@@ -715,6 +718,21 @@ class MeteringEngine:
         if self._log is not None:
             for spare in spare_files(self._log.database):
                 spare.unlink(missing_ok=True)
+
+
+#: How much lower than the process the background thread runs (a ``nice`` increment).
+BACKGROUND_NICENESS = 10
+
+
+def _lower_this_threads_priority() -> None:
+    """Let the thread that moves the log into DuckDB and compacts it yield the CPU to the
+    threads that answer requests: on a busy machine its bulk loads otherwise take a core
+    from the server's event loop (about 10% more events/s in paired runs of the HTTP ingest
+    benchmark on 2 cores). Linux only, where a thread has its own nice value; elsewhere the
+    same call would lower the whole process, or another one."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
 
 
 def _complete(done: Future[IngestResult], durable: Future[None], result: IngestResult) -> None:
