@@ -274,6 +274,73 @@ def test_destroy_archives_products_and_the_rate_card(
     assert post(server, "/v1/contract-pricing/rate-cards/list", {})["data"] == []
 
 
+def _pricing_made_by_hand(server: LocalServer) -> tuple[str, str]:
+    """A FIXED product "Seat" and a card "List prices" pricing it at 1000 from PAST."""
+    seat = post(server, "/v1/contract-pricing/products/create", {"name": "Seat", "type": "FIXED"})
+    card = post(server, "/v1/contract-pricing/rate-cards/create", {"name": "List prices"})
+    post(
+        server,
+        "/v1/contract-pricing/rate-cards/addRate",
+        {
+            "rate_card_id": card["data"]["id"],
+            "product_id": seat["data"]["id"],
+            "starting_at": PAST,
+            "entitled": True,
+            "rate_type": "FLAT",
+            "price": 1000,
+        },
+    )
+    return seat["data"]["id"], card["data"]["id"]
+
+
+def _adopting(price: int) -> dict[str, Any]:
+    return {
+        "products": {"seat": {"name": "Seat", "type": "FIXED", "adopt_existing": True}},
+        "rates": [{"product": "seat", "rate_type": "FLAT", "price": price, "starting_at": PAST}],
+        "card_args": {"adopt_existing": True},
+    }
+
+
+def test_products_and_a_rate_card_made_by_hand_are_adopted_not_duplicated(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    seat, card = _pricing_made_by_hand(server)
+    _pricing(tmp_path, _adopting(1000))
+    stack = PulumiStack(tmp_path, base_url=server.url, token=server.token, program=PROGRAM)
+    server.clear_requests()
+    stack.up()
+
+    assert stack.outputs()["product_ids"] == {"seat": seat}
+    assert stack.outputs()["card_id"] == card
+    # Only the stack's own metric was created: no product, no card, no rate.
+    assert writes(server) == ["/v1/billable-metrics/create"]
+    assert schedule(server, card) == [(1000, "2026-01-01T00:00:00.000Z", None)]
+    server.clear_requests()
+    stack.up("--expect-no-changes")
+    assert writes(server) == []
+
+
+def test_a_rate_card_made_by_hand_at_another_price_is_not_adopted(
+    tmp_path: Path, server: LocalServer
+) -> None:
+    _, card = _pricing_made_by_hand(server)
+    _pricing(tmp_path, _adopting(1200))
+    stack = PulumiStack(tmp_path, base_url=server.url, token=server.token, program=PROGRAM)
+    server.clear_requests()
+    result = stack.up(check=False)
+
+    assert not result.ok
+    output = result.stdout + result.stderr
+    assert "cannot adopt rate card 'List prices'" in output, output
+    assert "differs" in output
+    # The card was neither taken over nor duplicated, and its price is untouched.
+    assert "/v1/contract-pricing/rate-cards/create" not in writes(server)
+    assert "/v1/contract-pricing/rate-cards/addRates" not in writes(server)
+    assert schedule(server, card) == [(1000, "2026-01-01T00:00:00.000Z", None)]
+    cards = post(server, "/v1/contract-pricing/rate-cards/list", {})["data"]
+    assert [c["id"] for c in cards] == [card]
+
+
 def test_the_promotion_example_goes_up_in_sandbox_then_production(
     tmp_path: Path, server: LocalServer
 ) -> None:

@@ -475,8 +475,11 @@ class RateCardProvider(MetronomeProvider):
         if card_id is None:
             return None
         live_card = self.client.get_rate_card(card_id)
-        changes = {
-            f: v for f, v in card_state(spec).items() if f in MUTABLE_FIELDS and v is not None
+        live_fields = live_card_state(live_card)
+        changes = {  # only what differs: adopting a card as it is writes nothing
+            f: v
+            for f, v in card_state(spec).items()
+            if f in MUTABLE_FIELDS and v is not None and v != live_fields.get(f)
         }
         if changes:
             self.client.update_rate_card(
