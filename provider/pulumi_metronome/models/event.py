@@ -158,40 +158,45 @@ def event_fields(event: Event) -> EventFields:
     }
 
 
-def _flat_batch_type() -> Any:
-    """A batch of common events, checked by pydantic-core alone: ``Event``'s own string fields
-    (taken from the model, so their rules are not written twice), a ``timestamp`` that is
-    a string, and ``properties`` (if any) whose values are all strings. Whatever this
-    accepts, ``Event`` accepts with the same values once the timestamp is parsed by the
-    same ``parse_timestamp``; anything else is left to ``Event``."""
+def _fast_batch_type() -> Any:
+    """A batch of events as ``Event`` declares them, checked by pydantic-core alone: the
+    model's own fields and constraints (taken from it, so no rule is written twice) without
+    its two Python validators, which ``_fast_batch`` then calls in one loop (``_timestamp``
+    parses the timestamp, ``_finite_properties`` checks the numbers of the properties)."""
     fields: dict[str, Any] = {
         name: Annotated[tuple([info.annotation, *info.metadata])]
         for name, info in Event.model_fields.items()
         if name not in ("timestamp", "properties")
     }
-    fields["timestamp"] = StrictStr
-    fields["properties"] = NotRequired[dict[StrictStr, StrictStr] | None]
+    fields["timestamp"] = Any
+    fields["properties"] = NotRequired[Event.model_fields["properties"].annotation]
     make: Any = TypedDict  # the functional form, with fields computed at run time
-    flat: Any = make("FlatEvent", fields)
-    flat.__pydantic_config__ = ConfigDict(extra=Event.model_config.get("extra"))
-    batch: Any = Annotated[list[flat], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+    event: Any = make("FastEvent", fields)
+    event.__pydantic_config__ = ConfigDict(extra=Event.model_config.get("extra"))
+    batch: Any = Annotated[list[event], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
     return batch
 
 
-_FLAT_BATCH: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(_flat_batch_type())
+_FAST_BATCH: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(_fast_batch_type())
 
 
-def _flat_batch(raw: bytes, now: datetime, max_age: timedelta | None) -> list[EventFields] | None:
-    """The batch, if every event is a common one and in the time range; else None."""
+def _window(now: datetime, max_age: timedelta | None) -> tuple[datetime | None, datetime]:
+    """The earliest (None: no age limit) and latest timestamps a batch may carry."""
+    return (None if max_age is None else now - max_age), now + MAX_EVENT_LEAD
+
+
+def _fast_batch(raw: bytes, now: datetime, max_age: timedelta | None) -> list[EventFields] | None:
+    """The batch, if ``Event`` accepts every event of it and each is in the time range;
+    else None (``parse_events`` then names every problem)."""
     try:
-        items = _FLAT_BATCH.validate_json(raw)
+        items = _FAST_BATCH.validate_json(raw)
     except ValidationError:
         return None
-    earliest = None if max_age is None else now - max_age
-    latest = now + MAX_EVENT_LEAD
+    earliest, latest = _window(now, max_age)
     for item in items:
-        try:
-            moment = parse_timestamp(item["timestamp"])
+        try:  # Event's two validators
+            moment = _timestamp(item["timestamp"])
+            _finite_properties(item.get("properties"))
         except ValueError:
             return None
         if moment > latest or (earliest is not None and moment < earliest):
@@ -204,23 +209,23 @@ def parse_event_batch(
     raw: bytes, *, now: datetime | None = None, max_age: timedelta | None = MAX_EVENT_AGE
 ) -> list[EventFields]:
     """``parse_events`` of a raw JSON body (the server's ingest), as plain data, several
-    times faster for the common batch.
+    times faster for a good batch.
 
-    The common batch (string properties, timestamps in range) is parsed and checked by
-    pydantic-core in one pass over the bytes (no ``json.loads``, no model instance and no
-    Python validator per event; only the timestamps are parsed in Python). Anything else,
-    and any body with an escaped surrogate (which ``json.loads`` and pydantic's parser may
-    treat differently), goes through ``json.loads`` and ``parse_events``, which decide and
-    name every problem; so the fast path never accepts what ``Event`` refuses. Raises
-    ``SpecError``, or ``ValueError`` / ``RecursionError`` when the body is not JSON.
+    A good batch is parsed and checked by pydantic-core in one pass over the bytes (no
+    ``json.loads``, no model instance), then ``Event``'s two validators run over it in one
+    Python loop. Anything else, and any body with an escaped surrogate (which
+    ``json.loads`` and pydantic's parser may treat differently), goes through ``json.loads``
+    and ``parse_events``, which decide and name every problem; so no path accepts what
+    ``Event`` refuses. Raises ``SpecError``, or ``ValueError`` / ``RecursionError`` when the
+    body is not JSON.
     """
     now = now or datetime.now(UTC)
     if not raw.strip():  # no JSON at all: "the body must be a JSON array of events"
         return [event_fields(e) for e in parse_events(None, now=now, max_age=max_age)]
     if b"\\ud" not in raw and b"\\uD" not in raw:
-        flat = _flat_batch(raw, now, max_age)
-        if flat is not None:
-            return flat
+        fast = _fast_batch(raw, now, max_age)
+        if fast is not None:
+            return fast
     data = json.loads(raw)
     # Lone surrogates ("\\ud800") decode but cannot be stored or sent back as UTF-8.
     json.dumps(data, ensure_ascii=False).encode("utf-8")
