@@ -164,10 +164,15 @@ BASE = {
 }
 
 
+def _stack(tmp_path: Path, server: LocalServer, spec: dict[str, Any]) -> PulumiStack:
+    """A stack of ``PROGRAM`` in ``tmp_path`` declaring ``spec``, not yet up."""
+    _pricing(tmp_path, spec)
+    return PulumiStack(tmp_path, base_url=server.url, token=server.token, program=PROGRAM)
+
+
 @pytest.fixture
 def pricing(tmp_path: Path, server: LocalServer) -> PulumiStack:
-    _pricing(tmp_path, BASE)
-    stack = PulumiStack(tmp_path, base_url=server.url, token=server.token, program=PROGRAM)
+    stack = _stack(tmp_path, server, BASE)
     stack.up()
     return stack
 
@@ -305,8 +310,7 @@ def test_products_and_a_rate_card_made_by_hand_are_adopted_not_duplicated(
     tmp_path: Path, server: LocalServer
 ) -> None:
     seat, card = _pricing_made_by_hand(server)
-    _pricing(tmp_path, _adopting(1000))
-    stack = PulumiStack(tmp_path, base_url=server.url, token=server.token, program=PROGRAM)
+    stack = _stack(tmp_path, server, _adopting(1000))
     server.clear_requests()
     stack.up()
 
@@ -324,8 +328,7 @@ def test_a_rate_card_made_by_hand_at_another_price_is_not_adopted(
     tmp_path: Path, server: LocalServer
 ) -> None:
     _, card = _pricing_made_by_hand(server)
-    _pricing(tmp_path, _adopting(1200))
-    stack = PulumiStack(tmp_path, base_url=server.url, token=server.token, program=PROGRAM)
+    stack = _stack(tmp_path, server, _adopting(1200))
     server.clear_requests()
     result = stack.up(check=False)
 
