@@ -12,13 +12,16 @@
 # 2 cores from empty Go caches (downloads ~1.4 GB of modules, fills ~1.6 GB of build cache),
 # ~15 s when Go's module and build caches are warm. A cache hit takes well under a second.
 #
-# The version is the `pulumi==X.Y.Z` pin in pyproject.toml; scripts/pulumi-cli/go.mod must
-# require github.com/pulumi/pulumi/pkg/v3 and sdk/v3 at the same version (bump them together:
-# `cd scripts/pulumi-cli && GOTOOLCHAIN=local go get github.com/pulumi/pulumi/pkg/v3@vX.Y.Z \
-#  github.com/pulumi/pulumi/sdk/v3@vX.Y.Z && go mod tidy`). Only versions whose pkg/v3 module
-# the proxy serves can be used: on 2026-11-23 that was v3.259.0 and older (v3.260.0 and later
-# were refused with 403).
-#
+# Versions: the CLI is the version of github.com/pulumi/pulumi/pkg/v3 and sdk/v3 required by
+# scripts/pulumi-cli/go.mod (the two must match); the Python SDK is the `pulumi==X.Y.Z` pin in
+# pyproject.toml, which may be older than the CLI (Pulumi supports a CLI newer than the SDK,
+# never the reverse). How the pin was chosen (2026-12-06): the newest pair the registries
+# serve here. The Go module proxy serves pkg/v3 up to v3.277.0 (v3.270-v3.273 are refused)
+# and PyPI serves `pulumi` up to 3.272.0, so the CLI is built at v3.277.0 and the SDK pinned
+# at 3.272.0; the whole suite (`bash scripts/test.sh`) passed on that pair. To move the CLI:
+# `cd scripts/pulumi-cli && GOTOOLCHAIN=local GOFLAGS=-mod=mod go get \
+#  github.com/pulumi/pulumi/pkg/v3@vX.Y.Z github.com/pulumi/pulumi/sdk/v3@vX.Y.Z && go mod tidy`.
+
 # What is built: `pulumi` from github.com/pulumi/pulumi/pkg/v3/cmd/pulumi, stamped like the
 # official release (.goreleaser.yml: -trimpath, tags osusergo,grpcnotrace, -ldflags "-w -s -X
 # .../sdk/v3/go/common/version.Version=vX.Y.Z"), so `pulumi version` prints vX.Y.Z. The
@@ -69,18 +72,15 @@ SDK_VERSION=$(gomod_version sdk/v3)
 [[ $PKG_VERSION == "$SDK_VERSION" ]] ||
     die "$MOD_DIR/go.mod requires pkg/v3 v$PKG_VERSION but sdk/v3 v$SDK_VERSION; they must be the same release"
 
+VERSION=$PKG_VERSION
 if [[ -f $PYPROJECT ]]; then
-    VERSION=$(grep -Eo '"pulumi==[0-9]+\.[0-9]+\.[0-9]+"' "$PYPROJECT" | head -n1 | sed -E 's/^"pulumi==(.*)"$/\1/' || true)
-    [[ -n $VERSION ]] || die "no exact \"pulumi==X.Y.Z\" dependency found in $PYPROJECT"
-else
-    VERSION=$PKG_VERSION
-    log "no $PYPROJECT; using the version of $MOD_DIR/go.mod: $VERSION"
-fi
-if [[ $VERSION != "$PKG_VERSION" ]]; then
-    die "pyproject.toml pins pulumi==$VERSION but scripts/pulumi-cli/go.mod builds the CLI v$PKG_VERSION." \
-        "The Python SDK and the CLI must be bumped together: either pin \"pulumi==$PKG_VERSION\" in pyproject.toml," \
-        "or run in scripts/pulumi-cli: GOTOOLCHAIN=local go get github.com/pulumi/pulumi/pkg/v3@v$VERSION github.com/pulumi/pulumi/sdk/v3@v$VERSION && go mod tidy" \
-        "(only possible if the Go module proxy serves pkg/v3@v$VERSION)."
+    SDK_PIN=$(grep -Eo '"pulumi==[0-9]+\.[0-9]+\.[0-9]+"' "$PYPROJECT" | head -n1 | sed -E 's/^"pulumi==(.*)"$/\1/' || true)
+    [[ -n $SDK_PIN ]] || die "no exact \"pulumi==X.Y.Z\" dependency found in $PYPROJECT"
+    if [[ $(printf '%s\n%s\n' "$SDK_PIN" "$VERSION" | sort -V | head -n1) != "$SDK_PIN" ]]; then
+        die "pyproject.toml pins the Python SDK pulumi==$SDK_PIN, newer than the CLI v$VERSION that scripts/pulumi-cli/go.mod builds." \
+            "Pulumi supports a CLI newer than the SDK, not the reverse: move go.mod's pkg/v3 and sdk/v3 to v$SDK_PIN or later" \
+            "(see the header of this script), or pin an older SDK."
+    fi
 fi
 
 # --- 2. An official install already on PATH ----------------------------------------------
