@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from metering_harness import INGESTED, event
+from metering_harness import INGESTED, Harness, event, metric
 
 from pulumi_metronome.metering import MeteringEngine
 from pulumi_metronome.metering import engine as engine_module
@@ -127,3 +127,9 @@ def test_a_failed_sync_fails_the_batch_instead_of_acknowledging_it(
     with pytest.raises(OSError, match="Input/output error"):
         engine.ingest([event("t2")], ingested_at=INGESTED)
     assert sync.order == []  # nothing was synced, so nothing may be acknowledged
+    # The disk recovers and the client retries both batches: each event counts once.
+    sync.fail = None
+    retried = engine.ingest([event("t1"), event("t2")], ingested_at=INGESTED)
+    assert (retried.stored, retried.duplicates) == (0, 2)  # kept from the failed attempts
+    assert sync.order == ["synced: t1 t2"]
+    assert Harness(engine).value(metric("count", aggregation_type="COUNT")) == 2
