@@ -89,6 +89,8 @@ class FaultMiddleware:
             return
         decision = self.injector.decide()
         if decision.latency_s > 0:
+            # Noted for the request log, so a test can see the delay without timing it.
+            notes(scope)["latency_ms"] = decision.latency_s * 1000
             await asyncio.sleep(decision.latency_s)
         if decision.action == "error":
             notes(scope)["injected"] = True

@@ -256,7 +256,8 @@ class LocalServer:
 
     def requests(self) -> list[dict[str, Any]]:
         """The ``/v1`` requests served since the last clear: ``{"method", "path", "status"}``
-        plus ``"injected"``, ``"dropped"`` or ``"replayed"`` when true, oldest first."""
+        plus ``"injected"``, ``"dropped"`` or ``"replayed"`` when true and ``"latency_ms"``
+        when fault injection delayed the request, oldest first."""
         entries: list[dict[str, Any]] = self._admin("GET", "/requests")["data"]
         return entries
 

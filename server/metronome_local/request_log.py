@@ -10,10 +10,13 @@ from .asgi import ASGIApp, Message, Receive, Scope, Send, is_api_request, notes
 
 #: Flags other middlewares note on a request that the log reports when true.
 FLAGS = ("injected", "dropped", "replayed")
+#: The delay fault injection added to a request, reported when there was one.
+LATENCY = "latency_ms"
 
 
 class RequestLog:
-    """The last ``maxlen`` requests: ``{"method", "path", "status"}`` plus any true FLAGS."""
+    """The last ``maxlen`` requests: ``{"method", "path", "status"}`` plus any true FLAGS,
+    and ``latency_ms`` when fault injection delayed the request."""
 
     def __init__(self, maxlen: int = 10_000) -> None:
         self._entries: deque[dict[str, Any]] = deque(maxlen=maxlen)
@@ -59,4 +62,6 @@ class RequestLogMiddleware:
             }
             request_notes = notes(scope)
             entry.update({flag: True for flag in FLAGS if request_notes.get(flag)})
+            if request_notes.get(LATENCY):
+                entry[LATENCY] = request_notes[LATENCY]
             self.log.append(entry)

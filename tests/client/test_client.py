@@ -21,6 +21,7 @@ from pulumi_metronome import (
     RetryPolicy,
     TransportError,
 )
+from pulumi_metronome import client as client_module
 from pulumi_metronome.errors import MAX_MESSAGE_CHARS
 from pulumi_metronome.models import CustomFieldKeySpec, parse_metric_spec
 
@@ -29,6 +30,35 @@ from pulumi_metronome.models import CustomFieldKeySpec, parse_metric_spec
 def server() -> Iterator[LocalServer]:
     with LocalServer() as running:
         yield running
+
+
+class Clock:
+    """The clock the client reads and the pauses it takes, injected in place of ``time``:
+    ``sleep`` records the pause and moves ``monotonic`` on by it, at once. Time passes only
+    by pauses, so the tests assert exactly what the client waited and why it stopped,
+    whatever the machine's load."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.pauses: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+    @staticmethod
+    def time() -> float:  # wall-clock dates (an HTTP-date ``Retry-After``) stay real
+        return time.time()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(client_module, "time", fake)
+    return fake
 
 
 def client_for(server: LocalServer, **options: float) -> MetronomeClient:
@@ -72,21 +102,18 @@ def test_every_post_sends_one_idempotency_key_across_its_retries(server: LocalSe
     assert [m.name for m in client.list_billable_metrics()] == ["never-answered"]
 
 
-def test_429_retry_after_is_honoured(server: LocalServer) -> None:
+def test_429_retry_after_is_honoured(server: LocalServer, clock: Clock) -> None:
     # Seeded so that a 429 comes before the last attempt (the statuses are 429/5xx at random).
     server.set_faults(error_rate=1.0, retry_after_ms=300, seed=4)
     client = client_for(server, max_retries=2, backoff=0.0, max_backoff=0.0)
-    started = time.monotonic()
     with pytest.raises(MetronomeError) as caught:
         client.get_billable_metric(str(uuid.uuid4()))
-    elapsed = time.monotonic() - started
     assert caught.value.status in {429, 500, 502, 503}
-    # Two retries; each 429 asked for 300 ms (5xx answers fall back to the tiny backoff).
-    injected = [r for r in server.requests() if r.get("injected")]
-    assert len(injected) == 3
-    waits_asked = sum(0.3 for r in injected[:-1] if r["status"] == 429)
-    assert waits_asked >= 0.3, [r["status"] for r in injected]  # a 429 was retried after
-    assert elapsed >= waits_asked * 0.95
+    # Two retries; each 429 asked for 300 ms, a 5xx falls back to the backoff (0 here).
+    statuses = [r["status"] for r in server.requests() if r.get("injected")]
+    assert len(statuses) == 3
+    assert 429 in statuses[:-1], statuses  # a 429 was retried after: the test is not vacuous
+    assert clock.pauses == [0.3 if status == 429 else 0.0 for status in statuses[:-1]]
 
 
 def test_errors_carry_status_and_metronomes_message(server: LocalServer) -> None:
@@ -227,52 +254,51 @@ def test_a_401_is_one_attempt(server: LocalServer, token: str) -> None:
     assert attempts_at(server, "/v1/billable-metrics") == 1
 
 
-def test_retry_after_ms_is_preferred_to_retry_after(server: LocalServer) -> None:
-    """Each 429 says ``retry-after-ms: 100`` and ``Retry-After: 1`` (whole seconds): three
-    retries take 0.3 s by the first and 3 s by the second."""
+def test_retry_after_ms_is_preferred_to_retry_after(server: LocalServer, clock: Clock) -> None:
+    """Each 429 says ``retry-after-ms: 100`` and ``Retry-After: 1`` (whole seconds): the
+    client pauses 0.1 s, not 1 s."""
     server.set_faults(error_rate=1.0, retry_after_ms=100, seed=1)
     client = client_for(server, max_retries=3, backoff=0.0, max_backoff=0.0)
-    started = time.monotonic()
     with pytest.raises(MetronomeAPIError):
         client.get_billable_metric(str(uuid.uuid4()))
-    elapsed = time.monotonic() - started
     injected = [r["status"] for r in server.requests() if r.get("injected")]
     assert len(injected) == 4
-    retried_429s = injected[:-1].count(429)
-    assert retried_429s >= 1, injected  # seeded: the test is not vacuous
-    assert elapsed >= 0.1 * retried_429s * 0.95
-    assert elapsed < 1.0 * retried_429s, f"{elapsed:.2f} s: Retry-After was used, not -ms"
+    assert 429 in injected[:-1], injected  # seeded: the test is not vacuous
+    assert clock.pauses == [0.1 if status == 429 else 0.0 for status in injected[:-1]]
 
 
-def test_a_pause_longer_than_the_cap_is_reported_not_waited(server: LocalServer) -> None:
+def test_a_pause_longer_than_the_cap_is_reported_not_waited(
+    server: LocalServer, clock: Clock
+) -> None:
     server.set_faults(error_rate=1.0, retry_after_ms=120_000, seed=1)
     client = client_for(server, max_retries=8, backoff=0.0, max_backoff=0.0)
-    started = time.monotonic()
     with pytest.raises(MetronomeAPIError) as caught:
         client.get_billable_metric(str(uuid.uuid4()))
-    elapsed = time.monotonic() - started
     injected = [r["status"] for r in server.requests() if r.get("injected")]
     # 5xx answers are retried until the first 429, whose 120 s pause is refused at once.
     assert injected[-1] == 429 and injected.count(429) == 1, injected
     assert caught.value.status == 429
     assert "asked to retry after 120 s, longer than the 30 s" in str(caught.value)
-    assert elapsed < 20, f"waited {elapsed:.1f} s"
+    assert clock.pauses == [0.0] * (len(injected) - 1)  # 5xx backoffs only, never the 120 s
 
 
-def test_a_dead_host_fails_within_the_time_budget_and_says_what_was_tried() -> None:
+def test_a_dead_host_fails_within_the_time_budget_and_says_what_was_tried(clock: Clock) -> None:
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     policy = RetryPolicy(max_retries=50, backoff=0.2, max_backoff=0.4, total_timeout=2.0)
     client = MetronomeClient("t", f"http://127.0.0.1:{port}", retry=policy)
-    started = time.monotonic()
     with pytest.raises(TransportError) as caught:
         list(client.list_billable_metrics())
-    elapsed = time.monotonic() - started
     error = caught.value
-    assert elapsed < 2.0 + 5, f"{elapsed:.1f} s"  # the budget, plus slack for a busy machine
-    assert 2 <= error.attempts < 51
-    assert error.seconds <= 2.0
+    # Pause n is the backoff 0.2 * 2^(n-1), capped at 0.4, cut to 50-100% at random.
+    for n, pause in enumerate(clock.pauses, start=1):
+        backoff = min(0.4, 0.2 * 2 ** (n - 1))
+        assert backoff * 0.5 <= pause <= backoff, (n, clock.pauses)
+    assert error.attempts == len(clock.pauses) + 1 < 51  # the budget ended it, not the retries
+    # It stopped because the next pause (at most 0.4 s) would have passed the 2 s budget.
+    assert 2.0 - 0.4 <= sum(clock.pauses) < 2.0, clock.pauses
+    assert error.seconds == pytest.approx(sum(clock.pauses))
     text = str(error)
     assert text.startswith("the network: GET http://127.0.0.1:")
     assert f"({error.attempts} attempts over" in text
@@ -281,11 +307,16 @@ def test_a_dead_host_fails_within_the_time_budget_and_says_what_was_tried() -> N
 
 
 @pytest.mark.parametrize("base_url", ["htp:/x", "api.metronome.com", "http://", "https://h:0"])
-def test_a_malformed_base_url_is_refused_before_any_attempt(base_url: str) -> None:
-    started = time.monotonic()
+def test_a_malformed_base_url_is_refused_before_any_attempt(
+    base_url: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts: list[str] = []
+    monkeypatch.setattr(
+        requests.Session, "request", lambda _self, method, url, **_: attempts.append(url)
+    )
     with pytest.raises(ConfigurationError) as caught:
         MetronomeClient("t", base_url)
-    assert time.monotonic() - started < 1
+    assert attempts == [] and clock.pauses == []  # refused, not tried
     assert "metronome:baseUrl" in str(caught.value) and repr(base_url) in str(caught.value)
     assert str(caught.value).startswith("pulumi-metronome refused:")
 

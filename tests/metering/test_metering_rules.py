@@ -8,11 +8,23 @@ from datetime import timedelta
 import pytest
 from metering_harness import INGESTED, T0, D, Harness, at, event, keyed, metric
 
-from pulumi_metronome.metering import CustomerRef, GroupBy, GroupsQuery, MeteringEngine
+from pulumi_metronome.metering import (
+    CustomerRef,
+    GroupBy,
+    GroupsQuery,
+    MeteredMetric,
+    MeteringEngine,
+)
+from pulumi_metronome.metering.queries import MAX_UNION_ALIASES, Scope
 from pulumi_metronome.models import SpecError
 from pulumi_metronome.models.event import parse_events
 
 COUNT = metric("count", aggregation_type="COUNT")
+
+
+def sql(metric_id: str, text: str) -> MeteredMetric:
+    return metric(metric_id, sql=text)
+
 
 # -- dedupe -------------------------------------------------------------------------------
 
@@ -48,12 +60,21 @@ def test_a_bad_batch_is_refused_whole_and_names_the_field(h: Harness) -> None:
         {**good, "transaction_id": "x", "timestamp": "2026-01-02T00:00:00"},
         {**good, "transaction_id": "y", "timestamp": "2026-01-05T00:00:01Z"},
     ]
+    assert h.ingest(event("before")) == (1, 0)
     with pytest.raises(SpecError) as caught:
-        parse_events(body, now=now)
+        h.ingest(*parse_events(body, now=now))
     fields = [v.field for v in caught.value.violations]
     assert fields == ["events[1].timestamp", "events[2].timestamp"]
     assert "24 hours in the future" in str(caught.value)
-    assert h.value(COUNT) == 0  # nothing of it reached the engine
+    # The bulk path checks the batch in SQL, where its good part could be stored: it is not.
+    # (It has no clock, so only the missing offset is refused.)
+    with pytest.raises(SpecError) as caught:
+        h.engine.load(body, ingested_at=INGESTED)
+    assert [v.field for v in caught.value.violations] == ["events[1].timestamp"]
+    assert h.value(COUNT, end=at(days=2)) == 1  # "before" only
+    # Nor was its good event remembered as seen: sent again alone, it is new, not a duplicate.
+    assert h.ingest(*parse_events(body[:1], now=now)) == (1, 0)
+    assert h.value(COUNT, end=at(days=2)) == 2  # "before" on day 1, "ok" on day 2
 
 
 # -- customers ----------------------------------------------------------------------------
@@ -65,6 +86,51 @@ def test_customer_resolution_happens_at_query_time(h: Harness) -> None:
     assert h.value(COUNT, CustomerRef("c1")) == 1
     assert h.value(COUNT, CustomerRef("c1", ("acct-42",))) == 2
     assert h.value(COUNT, CustomerRef("c2")) == 0
+
+
+def test_more_than_16_ids_and_aliases_resolve_aliases_and_skip_duplicates(h: Harness) -> None:
+    """Nine customers with one alias each: 18 ids an event may carry, more than a query
+    reads one by one, so the customers are joined to the events as a table instead."""
+    customers = [CustomerRef(f"k{i}", (f"k{i}-alias",)) for i in range(1, 10)]
+    assert len(Scope(tuple(customers), T0, T0).pairs()) == 18 > MAX_UNION_ALIASES
+    h.ingest(
+        event("a1", customer="k1", n=1, region="us"),
+        event("a2", customer="k1-alias", n=2, region="eu"),
+        event("a3", customer="k2-alias", n=4, region="us"),
+        event("a4", customer="k2-alias", n=8, region="us", ts=at(30)),  # the second day
+        event("a5", customer="k5-alias", n=16, region="eu"),
+        event("a6", customer="k9", n=32, region="eu"),
+        event("a7", customer="nobody", n=64, region="us"),  # no customer's id or alias
+    )
+    # The same transaction id again, under another customer's alias: a duplicate, ignored.
+    assert h.ingest(event("a2", customer="k3-alias", n=128, region="eu")) == (0, 1)
+    region = [{"name": "region", "exists": True}]
+    sums = metric("sum", **keyed("SUM", property_filters=region, group_keys=[["region"]]))
+    counts = sql("sql-count", "SELECT COUNT(*) AS value FROM events")
+    rows = h.rows(
+        [sums, counts],
+        customers,
+        window="DAY",
+        end=at(days=2),
+        group_by={"sum": GroupBy("region")},
+    )
+    found = {(r.customer_id, r.metric_id, r.start.day): (r.value, r.groups) for r in rows}
+    assert len(found) == len(rows) == 9 * 2 * 2
+    expected_sums = {
+        # customer: (day 1 total, day 1 groups), (day 2 total, day 2 groups)
+        "k1": ((3, {"eu": 2, "us": 1}), (0, {"eu": None, "us": None})),  # 1 by id + 2 by alias
+        "k2": ((4, {"us": 4}), (8, {"us": 8})),
+        "k5": ((16, {"eu": 16}), (0, {"eu": None})),
+        "k9": ((32, {"eu": 32}), (0, {"eu": None})),
+    }
+    expected_counts = {"k1": (2, 0), "k2": (1, 1), "k5": (1, 0), "k9": (1, 0)}
+    for ref in customers:
+        day1, day2 = expected_sums.get(ref.id, ((0, {}), (0, {})))
+        assert found[(ref.id, "sum", 1)] == day1, ref.id
+        assert found[(ref.id, "sum", 2)] == day2, ref.id
+        count1, count2 = expected_counts.get(ref.id, (0, 0))
+        assert found[(ref.id, "sql-count", 1)] == (count1, None), ref.id
+        assert found[(ref.id, "sql-count", 2)] == (count2, None), ref.id
 
 
 # -- matching -----------------------------------------------------------------------------
@@ -199,6 +265,32 @@ def test_unique_counts_distinct_texts(h: Harness) -> None:
         event("f"),  # no user: does not match (exists filter)
     )
     assert h.value(m) == 3  # u1, u2, 5
+
+
+def test_unique_without_an_exists_filter_counts_only_events_that_have_the_key(h: Harness) -> None:
+    # ``not_in_values`` lets events without the property match (the decision above).
+    m = metric(
+        "m",
+        aggregation_type="UNIQUE",
+        aggregation_key="user",
+        property_filters=[{"name": "user", "not_in_values": ["banned"]}],
+    )
+    h.ingest(
+        event("a", user="u1"),
+        event("b", user="u1"),
+        event("c", user="u2"),
+        event("d"),  # no user
+        event("e", user=None),  # null: the same as absent
+        event("f", user=5),
+        event("g", user="5"),  # the same text as the number 5
+        event("h", user=True),  # the text "true"
+        event("i", other="u3"),  # no user
+        event("b2", user="banned"),  # filtered out
+        event("j", ts=at(26)),  # the second day: only events without the key
+        event("k", user=None, ts=at(27)),
+    )
+    rows = h.rows([m], window="DAY", end=at(days=2))
+    assert [r.value for r in rows] == [4, 0]  # u1, u2, 5, true; then none at all
 
 
 @pytest.mark.parametrize(

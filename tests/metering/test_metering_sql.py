@@ -74,6 +74,37 @@ def test_earliest_and_latest(h: Harness) -> None:
     assert h.value(earliest, end=at(days=2)) == D("10")  # event 1 at hour 1
 
 
+def test_earliest_and_latest_break_timestamp_ties_by_ingestion_order(h: Harness) -> None:
+    """The rule for streaming LATEST carried to SQL: LATEST takes the value of the event with
+    the greatest timestamp, a tie going to the event ingested last; EARLIEST, its mirror,
+    takes the smallest timestamp, a tie going to the event ingested first. The values are
+    chosen so that neither the largest nor the smallest value is the right answer."""
+    h.ingest(
+        event("a", ts=at(5), n=7),
+        event("b", ts=at(5), n=9),
+        event("d", ts=at(1), n=5),
+        event("g", ts=at(30), n=2),  # the second day: a tie within one batch
+        event("i", ts=at(30), n=1),
+    )
+    h.ingest(
+        event("c", ts=at(5), n=8),  # ingested after a and b, at the same instant
+        event("e", ts=at(1), n=4),  # ingested after d, at the same instant
+        event("f", ts=at(1), n=3),
+        event("j", ts=at(40), n=6, skip="yes"),  # later, but left out by the WHERE
+        at=INGESTED + timedelta(hours=1),
+    )
+    where = "FROM events WHERE properties.skip IS NULL"
+    latest = sql("l", f"SELECT LATEST(CAST(properties.n AS DECIMAL)) {where}")
+    earliest = sql("e", f"SELECT EARLIEST(CAST(properties.n AS DECIMAL)) {where}")
+    rows = h.rows([latest, earliest], window="DAY", end=at(days=2))
+    assert [(r.metric_id, r.start, r.value) for r in rows] == [
+        ("e", at(0), D("5")),  # d: hour 1, ingested before e and f
+        ("e", at(24), D("2")),  # g: hour 30, before i in the same batch
+        ("l", at(0), D("8")),  # c: hour 5, ingested after a and b
+        ("l", at(24), D("1")),  # i: hour 30, after g in the same batch
+    ]
+
+
 def test_group_column_with_usage_groups_and_group_by(engine: MeteringEngine, h: Harness) -> None:
     _events(h)
     m = sql(

@@ -6,6 +6,7 @@ Each diff case of issue 9: what changes in place, what replaces, what is refused
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -66,6 +67,11 @@ def failures(provider: Any, olds: dict[str, Any], news: dict[str, Any]) -> list[
 # --- Product ----------------------------------------------------------------------------------
 
 
+def whole_hour_at_or_after(moment: datetime) -> datetime:
+    """Worked out on the epoch seconds, independently of ``next_hour``."""
+    return datetime.fromtimestamp(math.ceil(moment.timestamp() / 3600) * 3600, UTC)
+
+
 def test_next_hour_is_the_default_update_start() -> None:
     at = datetime(2026, 5, 1, 10, 20, tzinfo=UTC)
     assert next_hour(at) == datetime(2026, 5, 1, 11, tzinfo=UTC)
@@ -103,14 +109,18 @@ def test_product_lifecycle(
     diff = products.diff(product_id, created.outs, renamed)
     assert (diff.changes, diff.replaces) == (True, [])
     before = len(writes())
+    called = datetime.now(UTC)
     products.update(product_id, created.outs, renamed)
+    returned = datetime.now(UTC)
     [update] = [w for w in writes()[before:]]
     assert update["path"] == "/v1/contract-pricing/products/update"
     live = api(server, "/v1/contract-pricing/products/get", {"id": product_id})["data"]
     assert live["updates"][-1]["name"] == "Renamed"
-    assert live["updates"][-1]["starting_at"] == next_hour().isoformat(
-        timespec="milliseconds"
-    ).replace("+00:00", "Z")
+    # The first whole hour at or after the moment of the call, which lies between these two
+    # clock readings (one hour apart only if the call crossed an hour boundary).
+    starting_at = datetime.fromisoformat(live["updates"][-1]["starting_at"].replace("Z", "+00:00"))
+    assert starting_at in {whole_hour_at_or_after(called), whole_hour_at_or_after(returned)}
+    assert live["updates"][-1]["starting_at"].endswith(":00:00.000Z")
     # Read takes pending updates into account: the renamed product is not drift.
     read = products.read(product_id, {**created.outs, "name": "Renamed"})
     assert read.outs["name"] == "Renamed"

@@ -323,6 +323,42 @@ def test_events_may_name_a_customer_by_id_alias_or_external_id(meter: Meter) -> 
     assert meter.value(metric, customer) == 3
 
 
+def test_usage_of_many_customers_resolves_every_id_and_alias(meter: Meter) -> None:
+    """Nine customers, each with an id and an alias: 18 ids an event may carry in one
+    query, more than the engine reads one by one (it joins them to the events instead)."""
+    customers = [meter.customer() for _ in range(9)]
+    metric = sum_metric(meter)
+    ids = [c for c, _ in customers]
+    aliases = [a for _, a in customers]
+    repeated = event(aliases[7], amount=128)
+    meter.ingest(
+        event(aliases[0], amount=1),
+        event(ids[0], amount=2),
+        event(aliases[1], amount=4),
+        event(ids[3], amount=8),
+        event(aliases[4], amount=16),
+        event(aliases[5], amount=32),
+        event(ids[6], amount=64),
+        repeated,
+        event(f"stranger-{uuid.uuid4().hex[:8]}", amount=256),  # nobody's id or alias
+    )
+    # The same transaction id under another customer's alias: a duplicate, ignored.
+    meter.ingest({**repeated, "customer_id": aliases[8], "properties": {"amount": 512}})
+    page = meter.usage(
+        {
+            "starting_on": at(),
+            "ending_before": at(days=1),
+            "window_size": "NONE",
+            "customer_ids": ids,
+            "billable_metrics": [{"id": metric}],
+        }
+    )
+    assert page["next_page"] is None
+    found = {row["customer_id"]: row["value"] for row in page["data"]}
+    expected = [3, 4, 0, 8, 16, 32, 64, 128, 0]  # customer 0: 1 by alias + 2 by id
+    assert found == dict(zip(ids, expected, strict=True))
+
+
 def test_an_archived_customers_alias_moves_to_the_customer_that_takes_it(meter: Meter) -> None:
     first, alias = meter.customer()
     metric = meter.metric(aggregation_type="COUNT")

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -105,13 +104,14 @@ def test_local_server_lifecycle(tmp_path: Path) -> None:
 
 
 def test_a_server_that_cannot_start_reports_its_stderr(tmp_path: Path) -> None:
-    server = LocalServer(db=tmp_path / "missing-dir" / "x.db", startup_timeout=20)
-    started = time.monotonic()
+    # A start timeout no busy machine reaches: the failure must come from seeing the process
+    # exit (the message says so), not from waiting out the timeout ("did not listen").
+    server = LocalServer(db=tmp_path / "missing-dir" / "x.db", startup_timeout=120)
     with pytest.raises(LocalServerError) as raised:
         server.start()
-    assert time.monotonic() - started < 20
     message = str(raised.value)
-    assert "exited with status" in message
+    assert message.startswith("metronome-local exited with status "), message
+    assert "did not listen" not in message
     assert "unable to open database file" in message
     assert not server.running
 

@@ -82,6 +82,9 @@ _ALLOWED: tuple[type[exp.Expression], ...] = (
     exp.Anonymous,
     *_AGGREGATES,
 )
+#: Ordered aggregates. LATEST: the value on the event with the greatest timestamp, a tie
+#: going to the event ingested last (the streaming rule); EARLIEST mirrors it: the smallest
+#: timestamp, a tie going to the event ingested first. Both order by ``(ts, seq)``.
 _ORDERED = ("EARLIEST", "LATEST")
 #: Result types a value column may have (DuckDB's names).
 _NUMERIC_TYPES = ("INT", "DECIMAL", "DOUBLE", "FLOAT", "NUMBER", "REAL")

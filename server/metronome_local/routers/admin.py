@@ -2,7 +2,7 @@
 not in the OpenAPI document (it is not part of Metronome's API).
 
 - ``GET /_local/requests``: ``{"data": [{"method", "path", "status", "injected"?,
-  "dropped"?, "replayed"?}, ...]}``, oldest first; ``DELETE`` clears it.
+  "dropped"?, "replayed"?, "latency_ms"?}, ...]}``, oldest first; ``DELETE`` clears it.
 - ``GET /_local/faults``: the fault settings; ``PUT`` changes the fields given (and
   reseeds the RNG when ``seed`` is given), answering the new settings.
 - ``POST /_local/reset``: forget all data (metrics, custom fields, customers, events,
