@@ -8,6 +8,8 @@ in dollars; other credit types in their own units.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,6 +21,44 @@ from .inputs import resource_name
 #: How many per-customer changes the Markdown lists.
 TOP_CUSTOMERS = 10
 MARKER = "<!-- pulumi-metronome-impact -->"
+#: The tier rule (charges.py), as the report states it.
+TIERS_RULE = (
+    "a unit's tier is its cumulative position in the period (per customer and pricing "
+    "group), priced at the tiers in effect when it was used: tiers do not restart at a rate "
+    "change inside the period"
+)
+
+
+def moment(value: datetime) -> str:
+    """A date, with its time of day when it is not midnight (UTC)."""
+    if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        return f"{value:%Y-%m-%d}"
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def as_of_lines(impact: Impact) -> list[str]:
+    """The report's first lines: which rates price the events, and why."""
+    as_of = impact.as_of
+    if as_of.date is None:
+        return [
+            "**Prices: the rates in effect during the events' period** (no proposed rate "
+            "change takes effect after it).",
+            "",
+        ]
+    out = [
+        f"**Prices as of {moment(as_of.date)}**, {as_of.reason}: the events' usage is priced "
+        f"under the rates in effect on {moment(as_of.date)} on both sides (now: today's "
+        "schedule at that date; proposed: the planned schedule at that date). Changes to "
+        "metrics and products apply as they are.",
+    ]
+    if as_of.later:
+        dates = ", ".join(moment(d) for d in as_of.later)
+        out.append(
+            f"Other dates a proposed rate change takes effect: {dates} (price each with "
+            "`--as-of DATE`)."
+        )
+    out.append("")
+    return out
 
 
 def _num(value: Decimal | int | None) -> str:
@@ -157,12 +197,15 @@ def _chart(
     ]
 
 
-def markdown(impact: Impact) -> str:
+def markdown(impact: Impact, *, preface: Sequence[str] = ()) -> str:
+    """The report; ``preface``: lines to show first, under the title (guardrail breaches)."""
     p = impact.period
     out = [
         MARKER,
         "## Pricing impact",
         "",
+        *preface,
+        *as_of_lines(impact),
         f"Events from {p.start:%Y-%m-%d} to {p.end:%Y-%m-%d} (end exclusive): "
         f"{impact.events_used:,} events ({impact.events_read:,} read), "
         f"{len(impact.customers):,} customers. Now: the stack's state; proposed: the plan of "
@@ -230,6 +273,8 @@ def markdown(impact: Impact) -> str:
         )
         out += [
             f"### Charges per product ({who})",
+            "",
+            f"Tiered rates: {TIERS_RULE}.",
             "",
             "| rate card | product | now | proposed | change |",
             "|---|---|---:|---:|---:|",
@@ -324,6 +369,12 @@ def as_json(impact: Impact) -> dict[str, Any]:
     p = impact.period
     return {
         "period": {"starting_on": p.start.isoformat(), "ending_before": p.end.isoformat()},
+        "prices": {
+            "as_of": None if impact.as_of.date is None else impact.as_of.date.isoformat(),
+            "reason": impact.as_of.reason,
+            "later_dates": [d.isoformat() for d in impact.as_of.later],
+            "tiers": TIERS_RULE,
+        },
         "events": {"read": impact.events_read, "used": impact.events_used},
         "customers": len(impact.customers),
         "unknowns": [
