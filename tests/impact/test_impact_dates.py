@@ -309,3 +309,28 @@ def test_an_event_on_a_price_change_instant_is_priced_at_the_new_rate(tmp_path: 
     # Now: 11 * 2 = 22. Proposed: 1 * 2 + 10 * 3 = 32 (an entry's start is inclusive, its
     # end exclusive: the event is in the second segment only).
     assert by_customer(data) == {("standard", "acme"): ("22", "32", "10")}
+
+
+def test_postponing_a_scheduled_rise_is_priced_at_the_date_it_no_longer_happens(
+    tmp_path: Path,
+) -> None:
+    m = metric("requests", "m-1", **REQUESTS)
+    prod = product("requests", "p-1", type="USAGE", billable_metric_id="m-1")
+    card = rate_card(
+        "standard", "rc-1", rates=[flat("p-1", 5), flat("p-1", 8, "2027-01-01T00:00:00Z")]
+    )
+    # The change moves the rise from January to March.
+    new_card = rate_card(
+        "standard", "rc-1", rates=[flat("p-1", 5), flat("p-1", 8, "2027-03-01T00:00:00Z")]
+    )
+    state = export(m, prod, card)
+    preview = plan(step("same", m, m), step("update", new_card, card), step("same", prod, prod))
+    _, _, data = run(tmp_path, state, preview, EVENTS)
+    # The first date the schedules differ is the old rise's: 8 cents today, 5 planned.
+    # acme 2 requests: 16 -> 10; beta 1: 8 -> 5.
+    assert data["prices"]["as_of"] == "2027-01-01T00:00:00+00:00"
+    assert data["prices"]["later_dates"] == ["2027-03-01T00:00:00+00:00"]
+    assert by_customer(data) == {
+        ("standard", "acme"): ("16", "10", "-6"),
+        ("standard", "beta"): ("8", "5", "-3"),
+    }
