@@ -76,7 +76,8 @@ def by_customer(report: dict[str, Any]) -> dict[tuple[str, str], tuple[str, str,
 
 def by_product(report: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
     return {
-        r["product"]: (r["now"], r["proposed"], r["change"]) for r in report["charges"]["by_product"]
+        r["product"]: (r["now"], r["proposed"], r["change"])
+        for r in report["charges"]["by_product"]
     }
 
 
@@ -93,7 +94,11 @@ def _future_price_stack() -> tuple[dict[str, Any], dict[str, Any]]:
     new_card = rate_card(
         "standard",
         "rc-1",
-        rates=[*today, flat("p-1", 8, "2027-01-01T00:00:00Z"), flat("p-1", 9, "2027-02-01T00:00:00Z")],
+        rates=[
+            *today,
+            flat("p-1", 8, "2027-01-01T00:00:00Z"),
+            flat("p-1", 9, "2027-02-01T00:00:00Z"),
+        ],
     )
     state = export(m, prod, card)
     preview = plan(step("same", m, m), step("same", prod, prod), step("update", new_card, card))

@@ -148,14 +148,15 @@ def product_charges(impact: Impact) -> list[dict[str, Any]]:
     return rows
 
 
-def _unit(impact: Impact, card: str) -> str:
+def card_unit(impact: Impact, card: str) -> str:
+    """The credit type a card's amounts are in (by its resource name)."""
     for urn, unit in impact.units.items():
         if resource_name(urn) == card:
             return unit
     return "USD (cents)"
 
 
-def _changed_without_declaration(impact: Impact) -> list[str]:
+def changed_without_declaration(impact: Impact) -> list[str]:
     out = []
     for m in impact.metrics:
         a, b = m.usage[NOW], m.usage[PROPOSED]
@@ -280,7 +281,7 @@ def markdown(impact: Impact, *, preface: Sequence[str] = ()) -> str:
             "|---|---|---:|---:|---:|",
         ]
         for row in rows:
-            unit = _unit(impact, row["card"])
+            unit = card_unit(impact, row["card"])
             out.append(
                 f"| `{row['card']}` | `{row['product']}` | {money(row[NOW], unit)} | "
                 f"{money(row[PROPOSED], unit)} | {_money_delta(row[NOW], row[PROPOSED], unit)} |"
@@ -291,7 +292,7 @@ def markdown(impact: Impact, *, preface: Sequence[str] = ()) -> str:
             t[0] += row[NOW]
             t[1] += row[PROPOSED]
         for card, (a, b) in sorted(totals.items()):
-            unit = _unit(impact, card)
+            unit = card_unit(impact, card)
             out.append(
                 f"| **`{card}`** | **total** | **{money(a, unit)}** | **{money(b, unit)}** | "
                 f"**{_money_delta(a, b, unit)}** |"
@@ -322,7 +323,7 @@ def markdown(impact: Impact, *, preface: Sequence[str] = ()) -> str:
                 "|---|---|---:|---:|---:|",
             ]
             for c in changes[:TOP_CUSTOMERS]:
-                unit = _unit(impact, c["card"])
+                unit = card_unit(impact, c["card"])
                 out.append(
                     f"| `{c['customer']}` | `{c['card']}` | {money(c[NOW], unit)} | "
                     f"{money(c[PROPOSED], unit)} | {_money_delta(c[NOW], c[PROPOSED], unit)} |"
@@ -339,7 +340,7 @@ def markdown(impact: Impact, *, preface: Sequence[str] = ()) -> str:
         f"{_delta(impact.unbilled[NOW], impact.unbilled[PROPOSED])} |",
         "",
     ]
-    quiet = _changed_without_declaration(impact)
+    quiet = changed_without_declaration(impact)
     out += ["### Usage changed although the declaration did not", ""]
     out += [f"- {line}" for line in quiet] if quiet else ["None."]
     out.append("")
@@ -429,5 +430,5 @@ def as_json(impact: Impact) -> dict[str, Any]:
             ],
         },
         "unbilled": {NOW: impact.unbilled[NOW], PROPOSED: impact.unbilled[PROPOSED]},
-        "usage_changed_without_declaration_change": _changed_without_declaration(impact),
+        "usage_changed_without_declaration_change": changed_without_declaration(impact),
     }
