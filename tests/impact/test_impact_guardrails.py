@@ -55,7 +55,8 @@ def price_rise(tmp_path: Path) -> list[str]:
     )
     events = [event(f"a{i}", "acme", "2026-10-01T10:00:00Z") for i in range(10)]
     events += [event("b1", "beta", "2026-10-02T10:00:00Z")]
-    events += [event(f"p{i}", "acme", "2026-10-02T11:00:00Z", event_type="page_view") for i in (1, 2)]
+    views = [event(f"p{i}", "acme", "2026-10-02T11:00:00Z", event_type="page_view") for i in (1, 2)]
+    events += views
     (tmp_path / "state.json").write_text(json.dumps(state))
     (tmp_path / "plan.json").write_text(json.dumps(preview))
     write_events(tmp_path / "events.jsonl", events)
@@ -139,7 +140,7 @@ def test_an_option_overrides_the_file_and_json_carries_the_breaches(
         ],
         "not_checked": [],
     }
-    assert list(data)[0] == "guardrails"
+    assert next(iter(data)) == "guardrails"
 
 
 def test_thresholds_that_hold_exit_0_without_a_guardrails_section(

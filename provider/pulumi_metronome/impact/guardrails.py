@@ -22,10 +22,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import math
 import tomllib
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -97,16 +96,22 @@ def option(f: dataclasses.Field[Any]) -> str:
     return f"--fail-on-{name}" if _is_flag(f) else f"--{name}"
 
 
-def _number(label: str, value: object) -> Decimal:
-    """``value`` as a threshold; ``label`` names where it comes from in the error."""
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = float(value)
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not math.isfinite(float(value)) or float(value) < 0:  # type: ignore[arg-type]
+def _number(label: str, value: object, *, text: bool = False) -> Decimal:
+    """``value`` (a TOML number, or with ``text`` an option's text) as a threshold; ``label``
+    names where it comes from in the error."""
+    number: Decimal | None = None
+    kinds = (int, float, str) if text else (int, float)
+    if isinstance(value, kinds) and not isinstance(value, bool):
+        with contextlib.suppress(InvalidOperation):
+            number = Decimal(str(value).strip())
+    if number is None or not number.is_finite() or number < 0:
         shown = value if isinstance(value, str) else repr(value)
         raise GuardrailError(f"{label}: must be a number >= 0 (got {shown})")
-    return Decimal(str(value))
+    return number
+
+
+def _limit(value: Decimal) -> str:
+    return f"{value.normalize():f}"
 
 
 def parse(values: dict[str, Any], where: str) -> Guardrails:
@@ -173,7 +178,7 @@ def from_args(args: argparse.Namespace) -> Guardrails:
         if _is_flag(f):
             given[f.name] = bool(value)
         else:
-            given[f.name] = _number(f"option {option(f)}", value)
+            given[f.name] = _number(f"option {option(f)}", value, text=True)
     return dataclasses.replace(rules, **given)
 
 
@@ -225,7 +230,11 @@ def check(impact: Impact, rules: Guardrails) -> Checked:
             if pct_limit is not None and _exceeds(change, base, pct_limit):
                 out.breaches.append(
                     Breach(
-                        "customer_increase_percent", row["customer"], card, shown, f"{pct_limit}%"
+                        "customer_increase_percent",
+                        row["customer"],
+                        card,
+                        shown,
+                        f"{_limit(pct_limit)}%",
                     )
                 )
             amount_limit = rules.customer_increase_amount
@@ -255,7 +264,7 @@ def check(impact: Impact, rules: Guardrails) -> Checked:
                         None,
                         card,
                         _money_change(b - a, a, card_unit(impact, card)),
-                        f"{rules.card_change_percent}%",
+                        f"{_limit(rules.card_change_percent)}%",
                     )
                 )
     if rules.unbilled_increase:
