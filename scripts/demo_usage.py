@@ -144,8 +144,8 @@ def main(argv: list[str]) -> int:
     for start in range(0, len(sample), 100):
         api.call("POST", "/v1/ingest", json=sample[start : start + 100])
     print(f"ingested {len(sample)} events for {len(ids)} customers (duplicates are ignored)")
-    if events_file:
-        with open(events_file, "w", encoding="utf-8") as out:
+    for path in events_file:
+        with open(path, "w", encoding="utf-8") as out:
             out.writelines(json.dumps(e) + "\n" for e in sample)
 
     body = {
