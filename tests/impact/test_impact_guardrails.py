@@ -201,7 +201,10 @@ def test_a_usage_change_of_an_unchanged_declaration_is_a_breach(
     ("text", "expected"),
     [
         ("customer_increase_pct = 10\n", "key 'customer_increase_pct': unknown; the keys are "),
-        ('card_change_percent = "5"\n', "key 'card_change_percent': must be a number >= 0"),
+        (
+            'card_change_percent = "5"\n',
+            "key 'card_change_percent': must be a number >= 0 (got '5')",
+        ),
         ("customer_increase_amount = -1\n", "key 'customer_increase_amount': must be a number"),
         ("unbilled_increase = 1\n", "key 'unbilled_increase': must be true or false (got 1)"),
         ("card_change_percent = nan\n", "key 'card_change_percent': must be a number >= 0"),

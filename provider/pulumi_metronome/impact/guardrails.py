@@ -105,7 +105,7 @@ def _number(label: str, value: object, *, text: bool = False) -> Decimal:
         with contextlib.suppress(InvalidOperation):
             number = Decimal(str(value).strip())
     if number is None or not number.is_finite() or number < 0:
-        shown = value if isinstance(value, str) else repr(value)
+        shown = value if text and isinstance(value, str) else repr(value)
         raise GuardrailError(f"{label}: must be a number >= 0 (got {shown})")
     return number
 
