@@ -239,3 +239,25 @@ def test_a_missing_guardrails_file_and_a_bad_option_are_exit_2_and_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "option --customer-increase-percent: must be a number >= 0 (got ten)" in err
+
+
+def test_an_unknown_figure_is_listed_as_not_checked_never_as_passed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    requests = metric("requests", "m-1", **REQUESTS)
+    # The plan filters on a value not known until apply: which events match is unknown.
+    unknown = metric(
+        "requests", **{**REQUESTS, "property_filters": [{"name": "region", "in_values": [UNKNOWN]}]}
+    )
+    (tmp_path / "state.json").write_text(json.dumps(export(requests)))
+    (tmp_path / "plan.json").write_text(json.dumps(plan(step("replace", unknown, requests))))
+    write_events(tmp_path / "events.jsonl", [event("a1", "acme", "2026-10-01T10:00:00Z")])
+    args = ["impact", "--state", str(tmp_path / "state.json"), "--plan"]
+    args += [str(tmp_path / "plan.json"), "--events", str(tmp_path / "events.jsonl"), "--quiet"]
+    assert main([*args, "--fail-on-unbilled-increase"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3:6] == [
+        "### Guardrails",
+        "",
+        "- not checked: unbilled_increase: the unbilled events are unknown",
+    ]
