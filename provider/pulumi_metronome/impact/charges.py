@@ -31,9 +31,9 @@ Decisions (Metronome prices contracts, which are account data; an impact prices 
 - **Rate types**: FLAT quantity x price. TIERED: the customer's quantity over the segment
   through the tiers in order, a tier's minimum exclusive and maximum inclusive (the first
   ``size`` units at the first price, ...; the last tier takes the rest), starting at the
-  customer's position in the period (above). SUBSCRIPTION
-  products: a SUBSCRIPTION rate, or a FLAT rate with a billing frequency, charges
-  price x quantity (default 1) per billing period, prorated by time to the segment
+  customer's position in the period (above). SUBSCRIPTION products: a SUBSCRIPTION rate,
+  or a FLAT rate with a billing frequency, charges price x quantity (default 1) per
+  billing period, prorated by time to the segment
   (MONTHLY: the days of the segment's month; WEEKLY 7 days; QUARTERLY 3 such months;
   ANNUAL 12). PERCENTAGE (on a COMPOSITE product): the fraction of the customer's charges
   on the same card for the products it covers (``composite_product_ids`` or
