@@ -1,6 +1,6 @@
 """The demo's usage: customers, a week of realistic events, and a usage table.
 
-    python scripts/demo_usage.py URL TOKEN METRIC_IDS_JSON
+    python scripts/demo_usage.py URL TOKEN METRIC_IDS_JSON [EVENTS_FILE]
 
 Run by ``scripts/demo.sh`` after ``pulumi up`` (streaming metrics only count events
 ingested after they exist). Creates three customers of the AI API company (once: they are
@@ -8,7 +8,8 @@ found by ingest alias on later runs), ingests a sample of the last seven days of
 (completions, embeddings, API requests, storage snapshots, fine-tuning jobs) with
 transaction ids fixed per day, so running the demo again the same day adds nothing, and
 prints each customer's usage of each demo metric over those days, read back from
-``POST /v1/usage``.
+``POST /v1/usage``. With ``EVENTS_FILE``, also writes the events ingested (JSON lines, one
+ingest event a line) for ``pulumi-metronome impact``.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def _number(value: float | None) -> str:
 
 
 def main(argv: list[str]) -> int:
-    url, token, metric_ids_json = argv
+    url, token, metric_ids_json, *events_file = argv
     metric_ids: dict[str, str] = json.loads(metric_ids_json)
     api = Api(url, token)
     ids = customers(api)
@@ -143,6 +144,9 @@ def main(argv: list[str]) -> int:
     for start in range(0, len(sample), 100):
         api.call("POST", "/v1/ingest", json=sample[start : start + 100])
     print(f"ingested {len(sample)} events for {len(ids)} customers (duplicates are ignored)")
+    for path in events_file:
+        with open(path, "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(e) + "\n" for e in sample)
 
     body = {
         "starting_on": (today - timedelta(days=DAYS - 1)).isoformat().replace("+00:00", "Z"),

@@ -8,6 +8,9 @@ price per API request and a monthly platform subscription. Contracts point at th
 default (see the README), or a real Metronome account.
 """
 
+import os
+from datetime import UTC, datetime
+
 import pulumi
 
 from pulumi_metronome import (
@@ -19,6 +22,13 @@ from pulumi_metronome import (
     RateCard,
     TierArgs,
 )
+
+# A sample pricing change that `scripts/demo.sh` previews and prices with `pulumi-metronome
+# impact` (never applied): client errors (4xx) become billed API requests, and API requests
+# cost 0.08 cents from the first of next month.
+SAMPLE_CHANGE = os.environ.get("AI_PRICING_SAMPLE_CHANGE") == "1"
+_today = datetime.now(UTC)
+NEXT_MONTH = f"{_today.year + _today.month // 12}-{_today.month % 12 + 1:02d}-01T00:00:00Z"
 
 MODELS = ["atlas-large", "atlas-mini", "atlas-vision"]
 REGIONS = ["us-east", "eu-west", "ap-south"]
@@ -52,7 +62,9 @@ requests = BillableMetric(
     property_filters=[
         PropertyFilterArgs(name="endpoint", exists=True),
         # Failed calls are not billed.
-        PropertyFilterArgs(name="status_class", not_in_values=["4xx", "5xx"]),
+        PropertyFilterArgs(
+            name="status_class", not_in_values=["5xx"] if SAMPLE_CHANGE else ["4xx", "5xx"]
+        ),
     ],
     group_keys=[["endpoint"]],
     custom_fields={"owner_team": "platform", "pricing_tier": "usage"},
@@ -151,6 +163,18 @@ list_prices = RateCard(
         ),
         # API requests: a flat price per request.
         RateArgs(product_id=request_usage.id, rate_type="FLAT", price=0.05, starting_at=LAUNCH),
+        *(
+            [
+                RateArgs(
+                    product_id=request_usage.id,
+                    rate_type="FLAT",
+                    price=0.08,
+                    starting_at=NEXT_MONTH,
+                )
+            ]
+            if SAMPLE_CHANGE
+            else []
+        ),
         # The platform subscription: $49 a month.
         RateArgs(
             product_id=platform_seat.id,

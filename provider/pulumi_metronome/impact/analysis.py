@@ -55,6 +55,7 @@ class Impact:
     external: list[Unknown]
     mapping_used: bool
     cards: dict[str, list[str]] = field(default_factory=dict)  # card URN -> side names
+    as_of: ch.AsOf = ch.DURING  # which rates price the period (charges.py)
 
 
 def _status(now: object | None, proposed: object | None) -> str:
@@ -80,7 +81,10 @@ def analyse(
     memory_limit: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    as_of: datetime | None = None,
 ) -> Impact:
+    """``as_of``: price the period at the rates in effect at this instant (default: the
+    first date a proposed rate change takes effect after the period, if any)."""
     sides = {NOW: now, PROPOSED: proposed}
     specs: dict[str, BillableMetricSpec] = {}
     sql_specs: dict[str, BillableMetricSpec] = {}  # SQL metrics: by the engine's SQL module
@@ -104,6 +108,7 @@ def analyse(
         events_path, names, numeric=numeric, progress=progress, start=start, end=end, **kwargs
     ) as events:
         period = events.period
+        priced_as_of = ch.choose_as_of(now, proposed, period, as_of)
         columns = {key: f"m{i}" for i, key in enumerate(specs)}
         unbilled_cols: list[tuple[str, str]] = []
         for side, pricing in sides.items():
@@ -118,7 +123,7 @@ def analyse(
         quantities: dict[ch.Need, dict[tuple[str | None, ...], Decimal | None]] = {}
         wanted: dict[tuple[datetime, datetime, tuple[str, ...]], set[str]] = {}
         for pricing in sides.values():
-            for key, seg_start, seg_end, group in ch.needs(pricing, period):
+            for key, seg_start, seg_end, group in ch.needs(pricing, period, priced_as_of):
                 wanted.setdefault((seg_start, seg_end, group), set()).add(key)
         whole = (period.start, period.end, ())
         wanted.setdefault(whole, set()).update(specs)
@@ -180,8 +185,8 @@ def analyse(
     cards_now = ch.customers_by_card(now, customers, mapping)
     cards_proposed = ch.customers_by_card(proposed, customers, mapping)
     priced = {
-        NOW: ch.price(now, period, cards_now, quantities),
-        PROPOSED: ch.price(proposed, period, cards_proposed, quantities),
+        NOW: ch.price(now, period, cards_now, quantities, priced_as_of),
+        PROPOSED: ch.price(proposed, period, cards_proposed, quantities, priced_as_of),
     }
     totals = {k: quantities[(k, *whole)] for k in specs}
 
@@ -276,6 +281,7 @@ def analyse(
         resolutions=proposed.resolutions,
         external=proposed.external + now.external,
         mapping_used=mapping is not None,
+        as_of=priced_as_of,
     )
 
 

@@ -9,14 +9,31 @@ Decisions (Metronome prices contracts, which are account data; an impact prices 
   ``pricing_group_values`` equal the group's values, else by the entry without pricing group
   values (the latest ``starting_at`` wins). Usage of a group no entry prices is reported as
   unpriced. Entries that are not ``entitled`` price nothing (a contract must enable them).
+- **As of which date** (``AsOf``): when the plan adds, changes or removes rate entries that
+  start or end at or after the end of the events' period (a future-dated price change, the
+  usual kind: the provider refuses retroactive rates unless asked), the rates of the
+  events' period would show no change at all. So the whole period's usage is then priced
+  under the rates in effect at *one* instant on both sides: now = today's schedule at that
+  instant, proposed = the planned schedule at that instant (no segments; the entry picked
+  as above, at that instant). The instant is ``--as-of`` if given, else the earliest such
+  start or end; the later ones are listed in the report (price each with ``--as-of``).
+  Without such entries the period is priced segment by segment as above. Changes to
+  metrics and products apply to the events whatever the date (usage is usage).
+- **Tiers across a rate change inside the period**: Metronome's documentation says the tier
+  "depends on the quantity thus far in the billing period" and says nothing of a rate that
+  changes within it; so tiers do not restart at a cut: each unit is priced by the tier its
+  cumulative position in the period (per customer and pricing group, over the product's
+  converted quantities of the earlier segments) falls in, at the tiers of the entry in
+  effect when it was used. A price cut can therefore never raise a bill.
 - **Quantity**: the metric's value for the customer (and group) over the segment: exact for
   every aggregation, since the segment is evaluated as one window. Then the product's
   ``quantity_conversion`` (MULTIPLY / DIVIDE by the factor), then ``quantity_rounding``.
 - **Rate types**: FLAT quantity x price. TIERED: the customer's quantity over the segment
   through the tiers in order, a tier's minimum exclusive and maximum inclusive (the first
-  ``size`` units at the first price, ...; the last tier takes the rest). SUBSCRIPTION
-  products: a SUBSCRIPTION rate, or a FLAT rate with a billing frequency, charges
-  price x quantity (default 1) per billing period, prorated by time to the segment
+  ``size`` units at the first price, ...; the last tier takes the rest), starting at the
+  customer's position in the period (above). SUBSCRIPTION products: a SUBSCRIPTION rate,
+  or a FLAT rate with a billing frequency, charges price x quantity (default 1) per
+  billing period, prorated by time to the segment
   (MONTHLY: the days of the segment's month; WEEKLY 7 days; QUARTERLY 3 such months;
   ANNUAL 12). PERCENTAGE (on a COMPOSITE product): the fraction of the customer's charges
   on the same card for the products it covers (``composite_product_ids`` or
@@ -94,7 +111,78 @@ def customers_by_card(
     return out
 
 
-def _segments(entries: list[RateEntry], period: Period) -> list[tuple[datetime, datetime]]:
+@dataclass(frozen=True)
+class AsOf:
+    """The instant whose rates price the period (see the module docstring), and why."""
+
+    date: datetime | None  # None: each segment at the rates in effect during it
+    reason: str
+    later: tuple[datetime, ...] = ()  # other effective dates after the period, not priced
+
+    def at(self, segment_start: datetime) -> datetime:
+        """The instant whose rates price a segment starting at ``segment_start``."""
+        return segment_start if self.date is None else self.date
+
+
+DURING = AsOf(None, "the rates in effect during the events' period")
+
+
+def _entries_by_card(pricing: Pricing) -> dict[str, dict[tuple[str | None, str], RateEntry]]:
+    """Card URN -> {(product URN, entry without its product id): entry}: a product replaced
+    by the plan has an unknown id, but its URN and its entries are the same."""
+    out: dict[str, dict[tuple[str | None, str], RateEntry]] = {}
+    for urn, card in pricing.rate_cards.items():
+        if "*" in card.unknown_products:
+            continue  # rates unknown until apply: nothing to compare
+        out[urn] = {
+            (r.product_urn, r.entry.model_dump_json(exclude={"product_id"})): r.entry
+            for r in card.rates
+        }
+    return out
+
+
+def effective_dates(now: Pricing, proposed: Pricing, period: Period) -> list[datetime]:
+    """Starts and ends at or after the period's end of the rate entries the plan adds,
+    changes or removes, earliest first."""
+    a, b = _entries_by_card(now), _entries_by_card(proposed)
+    moments: set[datetime] = set()
+    for card in set(now.rate_cards) | set(proposed.rate_cards):
+        unknown = (card in now.rate_cards and card not in a) or (
+            card in proposed.rate_cards and card not in b
+        )
+        if unknown:
+            continue  # one side's rates are unknown until apply: not compared
+        old, new = a.get(card, {}), b.get(card, {})
+        for key in set(old) ^ set(new):
+            entry = old.get(key) or new[key]
+            for moment in (entry.starting_at, entry.ending_before):
+                if moment is not None and moment >= period.end:
+                    moments.add(moment)
+    return sorted(moments)
+
+
+def choose_as_of(
+    now: Pricing, proposed: Pricing, period: Period, explicit: datetime | None = None
+) -> AsOf:
+    """``explicit`` (``--as-of``), else the first date a proposed rate change takes effect
+    after the period, else the rates of the period itself."""
+    dates = effective_dates(now, proposed, period)
+    if explicit is not None:
+        return AsOf(explicit, "set by --as-of", tuple(d for d in dates if d != explicit))
+    if not dates:
+        return DURING
+    return AsOf(
+        dates[0],
+        "the first date a proposed rate change takes effect (after the events' period)",
+        tuple(dates[1:]),
+    )
+
+
+def _segments(
+    entries: list[RateEntry], period: Period, as_of: AsOf = DURING
+) -> list[tuple[datetime, datetime]]:
+    if as_of.date is not None:
+        return [(period.start, period.end)]  # one instant's rates price the whole period
     cuts = {period.start, period.end}
     for e in entries:
         for moment in (e.starting_at, e.ending_before):
@@ -170,7 +258,7 @@ def _period_length(frequency: str, start: datetime) -> timedelta:
     return timedelta(days=days_in_month * months)
 
 
-def needs(pricing: Pricing, period: Period) -> set[Need]:
+def needs(pricing: Pricing, period: Period, as_of: AsOf = DURING) -> set[Need]:
     """Every quantity the charges of ``pricing`` read."""
     out: set[Need] = set()
     for card in pricing.rate_cards.values():
@@ -180,7 +268,7 @@ def needs(pricing: Pricing, period: Period) -> set[Need]:
             if product is None or spec is None or product.spec is None:
                 continue
             group = tuple(product.spec.pricing_group_key or ())
-            for a, b in _segments(entries, period):
+            for a, b in _segments(entries, period, as_of):
                 out.add((metric_key(spec), a, b, group))
     return out
 
@@ -207,8 +295,9 @@ def price(
     period: Period,
     cards: Mapping[str, list[str]],
     quantities: Quantities,
+    as_of: AsOf = DURING,
 ) -> Charges:
-    """Charges of every customer on each card it prices."""
+    """Charges of every customer on each card it prices, at the rates ``as_of`` picks."""
     result = Charges()
     for card_urn, card in pricing.rate_cards.items():
         customers = cards.get(card_urn, [])
@@ -232,15 +321,17 @@ def price(
                 continue
             kind = product.spec.type
             if kind == "USAGE":
-                _price_usage(result, pricing, card, product, entries, period, customers, quantities)
+                _price_usage(
+                    result, pricing, card, product, entries, period, customers, quantities, as_of
+                )
             elif kind == "SUBSCRIPTION":
-                _price_subscription(result, card, product, entries, period, customers)
+                _price_subscription(result, card, product, entries, period, customers, as_of)
             elif kind == "COMPOSITE":
                 composite.append((product, entries))
             else:
                 result.notes.append(Note(card_urn, product_urn, f"{kind} products are not priced"))
         for product, entries in composite:
-            _price_percentage(result, pricing, card, product, entries, period, customers)
+            _price_percentage(result, pricing, card, product, entries, period, customers, as_of)
     return result
 
 
@@ -269,6 +360,7 @@ def _price_usage(
     period: Period,
     customers: list[str],
     quantities: Quantities,
+    as_of: AsOf,
 ) -> None:
     spec = usage_metric(pricing, product)
     assert product.spec is not None
@@ -285,7 +377,10 @@ def _price_usage(
     wanted = set(customers)
     unpriced: set[str] = set()
     convert = converter(product)
-    for a, b in _segments(entries, period):
+    # Each (customer, *group values)'s cumulative quantity over the earlier segments: tiers
+    # carry across a rate change (module docstring).
+    position: dict[tuple[str | None, ...], Decimal] = {}
+    for a, b in _segments(entries, period, as_of):
         found = quantities.get((metric_key(spec), a, b, keys), {})
         # Few pricing groups, many customers: pick each group's rate once.
         picked: dict[tuple[str | None, ...], tuple[RateEntry | None, Decimal | None]] = {}
@@ -296,7 +391,7 @@ def _price_usage(
             values = group_key[1:]
             if values not in picked:
                 group = dict(zip(keys, values, strict=True))
-                entry = _pick(entries, a, group)
+                entry = _pick(entries, as_of.at(a), group)
                 picked[values] = (entry, None if entry is None else _rate_factor(card, entry))
                 if entry is None:
                     unpriced.add(", ".join(f"{k}={v}" for k, v in group.items()) or "no rate")
@@ -314,9 +409,11 @@ def _price_usage(
                         Note(card.urn, product.urn, f"{entry.rate_type} rates are not priced")
                     )
             entry, factor = picked[values]
+            quantity = convert(value)
+            before = position.get(group_key, Decimal(0))
+            position[group_key] = before + quantity
             if entry is None or factor is None or entry.rate_type not in ("FLAT", "TIERED"):
                 continue
-            quantity = convert(value)
             if entry.rate_type == "FLAT":
                 amount = quantity * _dec(entry.price)
             else:
@@ -324,7 +421,7 @@ def _price_usage(
                     (_dec(t.price), None if t.size is None else _dec(t.size))
                     for t in entry.tiers or []
                 ]
-                amount = tiered(quantity, tiers)
+                amount = tiered(before + quantity, tiers) - tiered(before, tiers)
             result.lines.append(
                 Line(
                     card.urn,
@@ -349,9 +446,10 @@ def _price_subscription(
     entries: list[RateEntry],
     period: Period,
     customers: list[str],
+    as_of: AsOf,
 ) -> None:
-    for a, b in _segments(entries, period):
-        entry = _pick(entries, a, {})
+    for a, b in _segments(entries, period, as_of):
+        entry = _pick(entries, as_of.at(a), {})
         if entry is None:
             continue
         if entry.rate_type not in ("SUBSCRIPTION", "FLAT"):
@@ -392,14 +490,15 @@ def _price_percentage(
     entries: list[RateEntry],
     period: Period,
     customers: list[str],
+    as_of: AsOf,
 ) -> None:
     covered = [
         line
         for line in result.lines
         if line.card == card.urn and _covers(pricing, product, line.product)
     ]
-    for a, b in _segments(entries, period):
-        entry = _pick(entries, a, {})
+    for a, b in _segments(entries, period, as_of):
+        entry = _pick(entries, as_of.at(a), {})
         if entry is None:
             continue
         if entry.rate_type != "PERCENTAGE":

@@ -3,10 +3,12 @@
     pulumi stack export > state.json
     pulumi preview --json > plan.json
     pulumi-metronome impact --state state.json --plan plan.json --events events.parquet \
-        [--rate-cards customers.json] [--format markdown|json] [--output impact.md]
+        [--rate-cards customers.json] [--format markdown|json] [--output impact.md] \
+        [--as-of DATE] [--guardrails guardrails.toml]
 
 No Metronome call and no credentials: the inputs are the state, the plan and the events.
-Progress goes to stderr; the report to stdout (or ``--output``).
+Progress goes to stderr; the report to stdout (or ``--output``). Exit status: 0, the report;
+2, bad input (one line on stderr); 3, a guardrail is breached (the report is still written).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .analysis import analyse
+from . import guardrails
+from .analysis import Impact, analyse
 from .inputs import InputError, load_plan, load_state, read_json
 from .report import as_json, markdown
 from .usage import EventsError, Progress
@@ -30,6 +33,44 @@ def _day(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
     return day.replace(tzinfo=UTC)
+
+
+def _instant(text: str) -> datetime:
+    """``--as-of``: a day (``2027-01-01``, midnight UTC) or an RFC 3339 instant."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM:SSZ)"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _pricing_options(cmd: argparse.ArgumentParser) -> None:
+    """Which rates price the events, and the guardrails."""
+    cmd.add_argument(
+        "--as-of",
+        type=_instant,
+        metavar="DATE",
+        help="price the events at the rates in effect on DATE on both sides (default: the "
+        "first date a proposed rate change takes effect after the events, if any)",
+    )
+    guardrails.add_options(cmd)
+
+
+def _render(impact: Impact, fmt: str, checked: guardrails.Checked | None) -> str:
+    """The report, the guardrail breaches first."""
+    if fmt == "markdown":
+        return markdown(impact, preface=guardrails.markdown_lines(checked) if checked else ())
+    data = as_json(impact)
+    if checked is not None:
+        data = {"guardrails": guardrails.as_json(checked), **data}
+    return json.dumps(data, indent=2)
+
+
+def _status(checked: guardrails.Checked | None) -> int:
+    """0, or ``guardrails.EXIT_BREACH`` when a guardrail is breached."""
+    return guardrails.EXIT_BREACH if checked is not None and checked.breaches else 0
 
 
 def _mapping(path: str) -> dict[str, str]:
@@ -69,6 +110,7 @@ def parser() -> argparse.ArgumentParser:
     cmd.add_argument("--end", type=_day, help="day after the period (exclusive)")
     cmd.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 2GB")
     cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _pricing_options(cmd)
     return top
 
 
@@ -76,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     progress = Progress(None if args.quiet else sys.stderr)
     try:
+        rules = guardrails.from_args(args)
         now = load_state(read_json(args.state, "state export"))
         proposed = load_plan(read_json(args.plan, "plan"), now)
         mapping = _mapping(args.rate_cards) if args.rate_cards else None
@@ -88,18 +131,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             memory_limit=args.memory_limit,
             start=args.start,
             end=args.end,
+            as_of=args.as_of,
         )
     except (InputError, EventsError) as error:
         print(f"pulumi-metronome impact: error: {error}", file=sys.stderr)
         return 2
-    text = markdown(impact) if args.format == "markdown" else json.dumps(as_json(impact), indent=2)
+    checked = guardrails.check(impact, rules) if rules.active else None
+    text = _render(impact, args.format, checked)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
         progress(f"report written to {args.output}")
     else:
         sys.stdout.write(text + "\n")
     progress("done")
-    return 0
+    return _status(checked)
 
 
 if __name__ == "__main__":

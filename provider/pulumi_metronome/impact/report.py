@@ -8,6 +8,8 @@ in dollars; other credit types in their own units.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,6 +21,44 @@ from .inputs import resource_name
 #: How many per-customer changes the Markdown lists.
 TOP_CUSTOMERS = 10
 MARKER = "<!-- pulumi-metronome-impact -->"
+#: The tier rule (charges.py), as the report states it.
+TIERS_RULE = (
+    "a unit's tier is its cumulative position in the period (per customer and pricing "
+    "group), priced at the tiers in effect when it was used: tiers do not restart at a rate "
+    "change inside the period"
+)
+
+
+def moment(value: datetime) -> str:
+    """A date, with its time of day when it is not midnight (UTC)."""
+    if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        return f"{value:%Y-%m-%d}"
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def as_of_lines(impact: Impact) -> list[str]:
+    """The report's first lines: which rates price the events, and why."""
+    as_of = impact.as_of
+    if as_of.date is None:
+        return [
+            "**Prices: the rates in effect during the events' period** (no proposed rate "
+            "change takes effect after it).",
+            "",
+        ]
+    out = [
+        f"**Prices as of {moment(as_of.date)}**, {as_of.reason}: the events' usage is priced "
+        f"under the rates in effect on {moment(as_of.date)} on both sides (now: today's "
+        "schedule at that date; proposed: the planned schedule at that date). Changes to "
+        "metrics and products apply as they are.",
+    ]
+    if as_of.later:
+        dates = ", ".join(moment(d) for d in as_of.later)
+        out.append(
+            f"Other dates a proposed rate change takes effect: {dates} (price each with "
+            "`--as-of DATE`)."
+        )
+    out.append("")
+    return out
 
 
 def _num(value: Decimal | int | None) -> str:
@@ -108,14 +148,15 @@ def product_charges(impact: Impact) -> list[dict[str, Any]]:
     return rows
 
 
-def _unit(impact: Impact, card: str) -> str:
+def card_unit(impact: Impact, card: str) -> str:
+    """The credit type a card's amounts are in (by its resource name)."""
     for urn, unit in impact.units.items():
         if resource_name(urn) == card:
             return unit
     return "USD (cents)"
 
 
-def _changed_without_declaration(impact: Impact) -> list[str]:
+def changed_without_declaration(impact: Impact) -> list[str]:
     out = []
     for m in impact.metrics:
         a, b = m.usage[NOW], m.usage[PROPOSED]
@@ -157,12 +198,15 @@ def _chart(
     ]
 
 
-def markdown(impact: Impact) -> str:
+def markdown(impact: Impact, *, preface: Sequence[str] = ()) -> str:
+    """The report; ``preface``: lines to show first, under the title (guardrail breaches)."""
     p = impact.period
     out = [
         MARKER,
         "## Pricing impact",
         "",
+        *preface,
+        *as_of_lines(impact),
         f"Events from {p.start:%Y-%m-%d} to {p.end:%Y-%m-%d} (end exclusive): "
         f"{impact.events_used:,} events ({impact.events_read:,} read), "
         f"{len(impact.customers):,} customers. Now: the stack's state; proposed: the plan of "
@@ -231,11 +275,13 @@ def markdown(impact: Impact) -> str:
         out += [
             f"### Charges per product ({who})",
             "",
+            f"Tiered rates: {TIERS_RULE}.",
+            "",
             "| rate card | product | now | proposed | change |",
             "|---|---|---:|---:|---:|",
         ]
         for row in rows:
-            unit = _unit(impact, row["card"])
+            unit = card_unit(impact, row["card"])
             out.append(
                 f"| `{row['card']}` | `{row['product']}` | {money(row[NOW], unit)} | "
                 f"{money(row[PROPOSED], unit)} | {_money_delta(row[NOW], row[PROPOSED], unit)} |"
@@ -246,7 +292,7 @@ def markdown(impact: Impact) -> str:
             t[0] += row[NOW]
             t[1] += row[PROPOSED]
         for card, (a, b) in sorted(totals.items()):
-            unit = _unit(impact, card)
+            unit = card_unit(impact, card)
             out.append(
                 f"| **`{card}`** | **total** | **{money(a, unit)}** | **{money(b, unit)}** | "
                 f"**{_money_delta(a, b, unit)}** |"
@@ -277,7 +323,7 @@ def markdown(impact: Impact) -> str:
                 "|---|---|---:|---:|---:|",
             ]
             for c in changes[:TOP_CUSTOMERS]:
-                unit = _unit(impact, c["card"])
+                unit = card_unit(impact, c["card"])
                 out.append(
                     f"| `{c['customer']}` | `{c['card']}` | {money(c[NOW], unit)} | "
                     f"{money(c[PROPOSED], unit)} | {_money_delta(c[NOW], c[PROPOSED], unit)} |"
@@ -294,7 +340,7 @@ def markdown(impact: Impact) -> str:
         f"{_delta(impact.unbilled[NOW], impact.unbilled[PROPOSED])} |",
         "",
     ]
-    quiet = _changed_without_declaration(impact)
+    quiet = changed_without_declaration(impact)
     out += ["### Usage changed although the declaration did not", ""]
     out += [f"- {line}" for line in quiet] if quiet else ["None."]
     out.append("")
@@ -324,6 +370,12 @@ def as_json(impact: Impact) -> dict[str, Any]:
     p = impact.period
     return {
         "period": {"starting_on": p.start.isoformat(), "ending_before": p.end.isoformat()},
+        "prices": {
+            "as_of": None if impact.as_of.date is None else impact.as_of.date.isoformat(),
+            "reason": impact.as_of.reason,
+            "later_dates": [d.isoformat() for d in impact.as_of.later],
+            "tiers": TIERS_RULE,
+        },
         "events": {"read": impact.events_read, "used": impact.events_used},
         "customers": len(impact.customers),
         "unknowns": [
@@ -378,5 +430,5 @@ def as_json(impact: Impact) -> dict[str, Any]:
             ],
         },
         "unbilled": {NOW: impact.unbilled[NOW], PROPOSED: impact.unbilled[PROPOSED]},
-        "usage_changed_without_declaration_change": _changed_without_declaration(impact),
+        "usage_changed_without_declaration_change": changed_without_declaration(impact),
     }
