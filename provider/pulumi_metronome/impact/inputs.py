@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from ..models import (
     BillableMetricSpec,
+    EventTypeFilter,
     ProductSpec,
     RateCardSpec,
     RateEntry,
@@ -79,6 +80,9 @@ class Metric:
     urn: str
     id: str | None
     spec: BillableMetricSpec | None  # None: not evaluable (unknown fields)
+    #: When ``spec`` is None: its event type filter, if that part is known (the events it
+    #: might read are among those it lets through).
+    event_types: EventTypeFilter | None = None
 
     @property
     def resource(self) -> str:
@@ -261,15 +265,17 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
             continue
         unknown = sorted(k for k, v in raw.props.items() if is_unknown(v) and k != "name")
         spec: BillableMetricSpec | None = None
+        event_types: EventTypeFilter | None = None
         if unknown:
             pricing.unknowns.append(
                 Unknown(raw.urn, ", ".join(unknown), "usage of this metric cannot be computed")
             )
+            event_types = _known_event_types(raw.props)
         else:
             props = {k: v for k, v in raw.props.items() if not is_unknown(v)}
             props.setdefault("name", resource_name(raw.urn))
             spec = _convert(BillableMetricSpec.from_state, props, raw.urn)
-        pricing.metrics[raw.urn] = Metric(raw.urn, raw.id, spec)
+        pricing.metrics[raw.urn] = Metric(raw.urn, raw.id, spec, event_types)
     for raw in raws:
         if raw.kind != PRODUCT:
             continue
@@ -323,6 +329,20 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
             raw.urn, raw.id, card_spec, tuple(rates), frozenset(unknown_products)
         )
     return pricing
+
+
+def _known_event_types(props: Mapping[str, Any]) -> EventTypeFilter | None:
+    """The event type filter of a metric with unknown fields, when it is known and the
+    metric is a streaming one (a SQL metric reads what its query says)."""
+    if props.get("sql") is not None:
+        return None
+    value = props.get("event_type_filter")
+    if value is None or is_unknown(value):
+        return None
+    try:
+        return parse_model(EventTypeFilter, value)
+    except SpecError:
+        return None
 
 
 def _rates(raw: _Raw, resolve: Any, pricing: Pricing) -> tuple[list[Rate], set[str]]:

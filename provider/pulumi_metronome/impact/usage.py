@@ -43,8 +43,10 @@ from ..metering import queries
 from ..metering.engine import as_decimal
 from ..metering.load import load
 from ..metering.queries import Dialect, Props, Scope, lit, ts_lit
+from ..metering.sql import SqlMetricError, sql_reads
 from ..metering.types import CustomerRef, WindowSize
-from ..models import BillableMetricSpec, SpecError
+from ..models import BillableMetricSpec, EventTypeFilter, SpecError
+from .inputs import Metric
 
 #: DuckDB's memory limit for the evaluation; beyond it, it spills to its temporary file.
 DEFAULT_MEMORY_LIMIT = "4GB"
@@ -112,6 +114,57 @@ def match_sql(spec: BillableMetricSpec, layout: Layout) -> str:
         *queries.property_conditions(spec, _Columns(layout)),
     ]
     return "(" + (" AND ".join(found) or "TRUE") + ")"
+
+
+def reads_sql(spec: BillableMetricSpec, layout: Layout) -> str:
+    """Whether ``spec`` reads an event (row ``e``): TRUE or FALSE, never NULL.
+
+    A streaming metric reads the events it matches; a SQL metric, the events its WHERE
+    holds for (``metering.sql.sql_reads``). Raises ``SqlMetricError`` for a SQL metric
+    whose events cannot be derived."""
+    if spec.sql is None:
+        return match_sql(spec, layout)
+    return sql_reads(spec.sql, _Columns(layout))
+
+
+def might_read_sql(event_types: EventTypeFilter | None) -> str:
+    """Which events a metric of unknown definition might read: those its event type filter
+    lets through, when that part is known; else any event."""
+    found = queries.event_type_conditions(event_types, alias="e")
+    return "(" + (" AND ".join(found) or "TRUE") + ")"
+
+
+@dataclass(frozen=True)
+class Unbilled:
+    """The two counts of events no metric reads, as aggregate expressions over rows ``e``:
+    ``certain`` no metric reads them; ``unknown`` only a metric whose definition (or whose
+    events) is not known might read them."""
+
+    certain: str
+    unknown: str
+
+
+def unbilled_sql(metrics: Iterable[Metric], layout: Layout) -> Unbilled:
+    """The unbilled counts of one side's metrics (see ``Unbilled``).
+
+    An event counts once whatever the number of metrics; every condition is two-valued,
+    so an event lacking a property a filter reads still lands in exactly one count."""
+    reads: list[str] = []
+    maybe: list[str] = []
+    for metric in metrics:
+        if metric.spec is None:
+            maybe.append(might_read_sql(metric.event_types))
+            continue
+        try:
+            reads.append(reads_sql(metric.spec, layout))
+        except SqlMetricError:
+            maybe.append("TRUE")
+    read = " OR ".join(reads) or "FALSE"
+    might = " OR ".join(maybe) or "FALSE"
+    return Unbilled(
+        certain=f"count(*) FILTER (WHERE NOT ({read}) AND NOT ({might}))",
+        unknown=f"count(*) FILTER (WHERE NOT ({read}) AND ({might}))",
+    )
 
 
 def aggregate_sql(spec: BillableMetricSpec, layout: Layout) -> str:
