@@ -45,7 +45,7 @@ from ..metering.load import load
 from ..metering.queries import Dialect, Props, Scope, lit, ts_lit
 from ..metering.sql import SqlMetricError, sql_reads
 from ..metering.types import CustomerRef, WindowSize
-from ..models import BillableMetricSpec, EventTypeFilter, SpecError
+from ..models import BillableMetricSpec, EventTypeFilter, SpecError, Violation
 from .inputs import Metric
 
 #: DuckDB's memory limit for the evaluation; beyond it, it spills to its temporary file.
@@ -193,6 +193,38 @@ class Period:
         return out
 
 
+def period_of(
+    path: Path,
+    start: datetime | None,
+    end: datetime | None,
+    first: datetime | None,
+    last: datetime | None,
+) -> Period:
+    """The period usage is computed over: ``start`` / ``end`` when given, else the days of
+    the events kept (``first`` day, day after the ``last``). A period the events do not
+    cover is a period of zero usage; with neither a bound nor an event there is none."""
+    if start is None and end is None and first is None:
+        raise EventsError(
+            f"events file {path}: no events; give --start and --end for a period without events"
+        )
+    day = timedelta(days=1)
+    if start is None:
+        if first is not None:
+            start = first
+        else:
+            assert end is not None
+            start = end - day
+    if end is None:
+        end = last if last is not None and last > start else start + day
+    return Period(start, end)
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an engine's message (DuckDB adds the query and a caret below)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 class Progress:
     """Progress lines on stderr (a month of events takes a while to read)."""
 
@@ -221,8 +253,14 @@ class Events:
         end: datetime | None = None,
     ) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
+        if not self.path.exists():
             raise EventsError(f"events file {self.path}: not found")
+        if not self.path.is_file():
+            raise EventsError(f"events file {self.path}: not a file")
+        if start is not None and end is not None and start >= end:
+            raise EventsError(
+                f"period {start:%Y-%m-%d} to {end:%Y-%m-%d}: the start must be before the end"
+            )
         self.progress = progress
         self.columns = {name: f"t{i}" for i, name in enumerate(dict.fromkeys(properties))}
         numbers = [n for n in dict.fromkeys(numeric) if n in self.columns]
@@ -233,12 +271,20 @@ class Events:
         # (a database file would also be written and checkpointed: twice the time).
         self.db = duckdb.connect(":memory:")
         threads = os.cpu_count() or 2
-        self.db.execute(f"SET memory_limit = {lit(memory_limit)}")
+        try:
+            self.db.execute(f"SET memory_limit = {lit(memory_limit)}")
+        except duckdb.Error as error:
+            self.close()
+            raise EventsError(f"memory limit {memory_limit!r}: {first_line(error)}") from None
         self.db.execute(f"SET threads = {threads}")
         self.db.execute("SET TimeZone = 'UTC'")
         self.db.execute("SET preserve_insertion_order = false")
         self.db.execute(f"SET temp_directory = {lit(self._dir.name)}")
-        self._load(start, end)
+        try:
+            self._load(start, end)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -276,17 +322,32 @@ class Events:
                 texts="columns",
             )
         except SpecError as error:
-            raise EventsError(f"events file {self.path}: {error}") from None
+            # Each problem on one line (an engine's message continues with hints below).
+            found = [Violation(v.field, first_line(v.message)) for v in error.violations]
+            hint = ""
+            if any("Out of Memory" in v.message for v in found):
+                hint = "; raise --memory-limit"
+            raise EventsError(f"events file {self.path}: {SpecError(found)}{hint}") from None
+        except duckdb.OutOfMemoryException as error:
+            raise EventsError(
+                f"events file {self.path}: does not fit the memory limit ({first_line(error)})"
+            ) from None
+        except duckdb.Error as error:
+            raise EventsError(
+                f"events file {self.path}: cannot read it ({first_line(error)})"
+            ) from None
         self.read_count = loaded.read
         if loaded.duplicates:
             self.progress(f"dropped {loaded.duplicates:,} duplicate transaction ids")
-        where = ["TRUE"]
+        # Outside the period: a timestamp is never NULL (the loader requires one), and the
+        # condition is spelled so that it could not keep a NULL one either.
+        outside = []
         if start is not None:
-            where.append(f"ts >= {ts_lit(start)}")
+            outside.append(f"ts < {ts_lit(start)}")
         if end is not None:
-            where.append(f"ts < {ts_lit(end)}")
-        if len(where) > 1:
-            self.db.execute(f"DELETE FROM ev WHERE NOT ({' AND '.join(where)})")
+            outside.append(f"ts >= {ts_lit(end)}")
+        if outside:
+            self.db.execute(f"DELETE FROM ev WHERE ts IS NULL OR {' OR '.join(outside)}")
         row = self.db.execute(
             "SELECT count(*), date_trunc('day', min(ts)), date_trunc('day', max(ts)) FROM ev"
         ).fetchone()
@@ -294,12 +355,7 @@ class Events:
         self.count = int(row[0])
         first = row[1].replace(tzinfo=UTC) if row[1] is not None else None
         last = row[2].replace(tzinfo=UTC) + timedelta(days=1) if row[2] is not None else None
-        if start is None and first is None:
-            raise EventsError(f"events file {self.path}: no events")
-        self.period = Period(
-            start or first or datetime(1970, 1, 1, tzinfo=UTC),
-            end or last or (start or datetime(1970, 1, 1, tzinfo=UTC)) + timedelta(days=1),
-        )
+        self.period = period_of(self.path, start, end, first, last)
         self.progress(
             f"{self.read_count:,} events read, {self.count:,} in the period "
             f"{self.period.start:%Y-%m-%d} to {self.period.end:%Y-%m-%d} after deduplication"
@@ -371,6 +427,9 @@ class Events:
         from ..metering.sql import parse_sql_metric, sql_usage
 
         names = parse_sql_metric(sql).prop_names
+        customers = self.customers()
+        if not customers:
+            return {}  # no events in the period: no customer, no value
         missing = [n for n in names if n not in self.columns]
         if missing:
             raise ValueError(f"properties {missing} were not loaded")  # a bug of the caller
@@ -380,9 +439,7 @@ class Events:
             "CREATE OR REPLACE TEMP VIEW events AS SELECT seq, transaction_id, customer_id, "
             f"event_type, ts, {props}::VARCHAR AS props, FALSE AS is_duplicate FROM ev"
         )
-        scope = Scope(
-            tuple(CustomerRef(c) for c in self.customers()), self.period.start, self.period.end
-        )
+        scope = Scope(tuple(CustomerRef(c) for c in customers), self.period.start, self.period.end)
         rows = self.db.execute(sql_usage(sql, scope, window)).fetchall()
         return {(c, start.replace(tzinfo=UTC)): as_decimal(v) for c, start, _, v in rows}
 
