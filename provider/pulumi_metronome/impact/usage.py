@@ -219,7 +219,7 @@ def period_of(
     return Period(start, end)
 
 
-def first_line(error: BaseException) -> str:
+def first_line(error: BaseException | str) -> str:
     """The first line of an engine's message (DuckDB adds the query and a caret below)."""
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
