@@ -23,7 +23,8 @@ from typing import NoReturn
 import duckdb
 
 from .analysis import analyse
-from .inputs import InputError, load_plan, load_state, read_json
+from .charges import customers_by_card
+from .inputs import InputError, Pricing, load_plan, load_state, read_json
 from .report import as_json, markdown
 from .usage import EventsError, Progress, first_line
 
@@ -51,6 +52,24 @@ def _day(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
     return day.replace(tzinfo=UTC)
+
+
+def check_mapping(mapping: dict[str, str], path: str, *sides: Pricing) -> None:
+    """Every customer of the mapping must land on a rate card of the state or the plan (a
+    misspelt card would silently price the customer on nothing)."""
+    placed = {
+        c
+        for pricing in sides
+        for cs in customers_by_card(pricing, [], mapping).values()
+        for c in cs
+    }
+    lost = [c for c in mapping if c not in placed]
+    if lost:
+        raise InputError(
+            f"rate card mapping {path}: {lost[0]!r} -> {mapping[lost[0]]!r} names no rate card "
+            "of the state or the plan (use its resource name, card name or id)"
+            + (f"; {len(lost) - 1} more like it" if len(lost) > 1 else "")
+        )
 
 
 def _mapping(path: str) -> dict[str, str]:
@@ -134,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         now = load_state(read_json(args.state, "state export"), f"state export {args.state}")
         proposed = load_plan(read_json(args.plan, "plan"), now, f"plan {args.plan}")
         mapping = _mapping(args.rate_cards) if args.rate_cards else None
+        if mapping is not None:
+            check_mapping(mapping, args.rate_cards, now, proposed)
         try:
             impact = analyse(
                 now,

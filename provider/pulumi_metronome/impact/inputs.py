@@ -251,7 +251,7 @@ def load_state(export: Any, source: str = "the state export") -> Pricing:
         id_ = _text(item.get("id"), source, f"{field}.id", required=False) or None
         deps = _deps(item.get("propertyDependencies"), source, f"{field}.propertyDependencies")
         raws[urn] = _Raw(urn, kind, id_, props, deps)
-    return _build(raws.values())
+    return _build(raws.values(), source)
 
 
 def load_plan(preview: Any, now: Pricing, source: str = "the plan") -> Pricing:
@@ -297,10 +297,10 @@ def load_plan(preview: Any, now: Pricing, source: str = "the plan") -> Pricing:
             new.get("propertyDependencies"), source, f"{field}.newState.propertyDependencies"
         )
         raws[urn] = _Raw(urn, kind, id_, props, deps)
-    return _build(raws.values())
+    return _build(raws.values(), source)
 
 
-def _build(raws: Iterable[_Raw]) -> Pricing:
+def _build(raws: Iterable[_Raw], source: str) -> Pricing:
     raws = list(raws)
     pricing = Pricing(sources={r.urn: r for r in raws})
     ids = {r.id: r.urn for r in raws if r.id}
@@ -330,7 +330,7 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
         else:
             props = {k: v for k, v in raw.props.items() if not is_unknown(v)}
             props.setdefault("name", resource_name(raw.urn))
-            spec = _convert(BillableMetricSpec.from_state, props, raw.urn)
+            spec = _convert(BillableMetricSpec.from_state, props, raw.urn, source)
         pricing.metrics[raw.urn] = Metric(raw.urn, raw.id, spec, event_types)
     for raw in raws:
         if raw.kind != PRODUCT:
@@ -364,7 +364,7 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
             )
         else:
             props.setdefault("name", resource_name(raw.urn))
-            pspec = _convert(ProductSpec.from_state, props, raw.urn)
+            pspec = _convert(ProductSpec.from_state, props, raw.urn, source)
         pricing.products[raw.urn] = Product(raw.urn, raw.id, pspec, metric_urn)
     for raw in raws:
         if raw.kind != RATE_CARD:
@@ -379,8 +379,8 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
         else:
             card_props = {k: v for k, v in card_props.items() if not is_unknown(v)}
             card_props.setdefault("name", resource_name(raw.urn))
-            card_spec = _convert(rate_card_from_state, card_props, raw.urn)
-        rates, unknown_products = _rates(raw, resolve, pricing)
+            card_spec = _convert(rate_card_from_state, card_props, raw.urn, source)
+        rates, unknown_products = _rates(raw, resolve, pricing, source)
         pricing.rate_cards[raw.urn] = RateCard(
             raw.urn, raw.id, card_spec, tuple(rates), frozenset(unknown_products)
         )
@@ -401,7 +401,7 @@ def _known_event_types(props: Mapping[str, Any]) -> EventTypeFilter | None:
         return None
 
 
-def _rates(raw: _Raw, resolve: Any, pricing: Pricing) -> tuple[list[Rate], set[str]]:
+def _rates(raw: _Raw, resolve: Any, pricing: Pricing, source: str) -> tuple[list[Rate], set[str]]:
     items = raw.props.get(RATES)
     out: list[Rate] = []
     unknown_products: set[str] = set()
@@ -412,10 +412,12 @@ def _rates(raw: _Raw, resolve: Any, pricing: Pricing) -> tuple[list[Rate], set[s
     if isinstance(items, Mapping):  # the stored form: readable key -> rate
         items = list(items.values())
     if items is not None and not isinstance(items, list):
-        raise InputError(f"{raw.urn}: {RATES} must be a list of rates (or the stored object)")
+        raise InputError(
+            f"{source}: {raw.urn}: {RATES} must be a list of rates (or the stored object)"
+        )
     for index, item in enumerate(items or []):
         if not isinstance(item, Mapping):
-            raise InputError(f"{raw.urn}: {RATES}[{index}] is not an object")
+            raise InputError(f"{source}: {raw.urn}: {RATES}[{index}] is not an object")
         # The declared form (a plan whose schedule holds unknowns) may leave out
         # ``entitled``, which ``RateArgs`` defaults to True.
         item = {"entitled": True, **item}
@@ -448,13 +450,15 @@ def _rates(raw: _Raw, resolve: Any, pricing: Pricing) -> tuple[list[Rate], set[s
         try:
             entry = parse_rate(data, prefix=f"{RATES}[{index}]")
         except SpecError as error:
-            raise InputError(f"{raw.urn}: {error}") from None
+            raise InputError(f"{source}: {raw.urn}: {error}") from None
         out.append(Rate(entry, product_urn))
     return out, unknown_products
 
 
-def _convert(convert: Callable[[Mapping[str, Any]], T], props: Mapping[str, Any], urn: str) -> T:
+def _convert(
+    convert: Callable[[Mapping[str, Any]], T], props: Mapping[str, Any], urn: str, source: str
+) -> T:
     try:
         return convert(props)
     except SpecError as error:
-        raise InputError(f"{urn}: {error}") from None
+        raise InputError(f"{source}: {urn}: {error}") from None
