@@ -324,10 +324,14 @@ class Events:
         except SpecError as error:
             # Each problem on one line (an engine's message continues with hints below).
             found = [Violation(v.field, first_line(v.message)) for v in error.violations]
-            hint = ""
-            if any("Out of Memory" in v.message for v in found):
-                hint = "; raise --memory-limit"
-            raise EventsError(f"events file {self.path}: {SpecError(found)}{hint}") from None
+            memory = [v.message for v in found if "Out of Memory" in v.message]
+            if memory:
+                raise EventsError(
+                    f"events file {self.path}: does not fit the memory limit "
+                    f"({memory[0][memory[0].index('Out of Memory') :]}); "
+                    "raise --memory-limit"
+                ) from None
+            raise EventsError(f"events file {self.path}: {SpecError(found)}") from None
         except duckdb.OutOfMemoryException as error:
             raise EventsError(
                 f"events file {self.path}: does not fit the memory limit ({first_line(error)})"
