@@ -219,6 +219,9 @@ CASES: dict[str, Case] = {
     # state and plan
     "state missing": missing("--state", "state export {path}: cannot read it ("),
     "state a directory": directory("--state", "state export {path}: cannot read it ("),
+    "plan missing": missing("--plan", "plan {path}: cannot read it ("),
+    "plan a directory": directory("--plan", "plan {path}: cannot read it ("),
+    "state not JSON": state_file("{deployment", "state export {state}: not valid JSON"),
     "state not UTF-8": state_file(b"\xff\xfe{}", "state export {state}: not a JSON text file"),
     "state a list": state_file("[]", "state export {state}: no deployment.resources list"),
     "state resource a number": state_file(
