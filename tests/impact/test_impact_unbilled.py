@@ -196,3 +196,32 @@ def test_the_engines_match_condition_is_two_valued() -> None:
     ).fetchone()
     # By hand: one event has model a; two do not (one has b, one has no model).
     assert row == (1, 2)
+
+
+def test_a_sql_metric_reading_by_timestamp_and_one_unknown_until_apply(tmp_path: Path) -> None:
+    late = metric(
+        "late",
+        "m-1",
+        sql="SELECT COUNT(*) AS value FROM events "
+        "WHERE timestamp >= CAST('2026-10-02 00:00:00' AS TIMESTAMP);",
+    )
+    pages = metric("pages", "m-2", sql=SQL_PAGES_EU)
+    state = export(late, pages)
+    # Proposed: the page metric's query is computed from another resource's output.
+    preview = plan(step("same", late, late), step("replace", metric("pages", sql=UNKNOWN), pages))
+    events = [
+        event("u1", "acme", "2026-10-01T23:59:59Z", "page", region="eu"),  # pages (now)
+        event("u2", "acme", "2026-10-02T00:00:00Z", "page"),  # late
+        event("u3", "beta", "2026-10-01T08:00:00Z", "signup"),  # none
+        event("u4", "beta", "2026-10-01T09:00:00Z", "page", region="us"),  # none
+    ]
+    _, md, data = run(tmp_path, state, preview, events)
+    # Now: u2 read by `late` (on the boundary), u1 by `pages`: u3 and u4 unbilled.
+    # Proposed: `pages` might read any event `late` does not: u1, u3, u4 are unknown.
+    assert data["unbilled"] == {"now": 2, "proposed": 0}
+    assert data["unbilled_unknown"] == {"now": 0, "proposed": 3}
+    assert "Unknown for 3 more event(s) proposed" in md
+    assert {m["resource"]: m["usage"]["now"] for m in data["metrics"]} == {
+        "late": "1",
+        "pages": "1",
+    }

@@ -115,8 +115,6 @@ class SqlMetric:
     value: exp.Expression
     groups: tuple[tuple[str, exp.Expression], ...]
     where: exp.Expression | None
-    #: The WHERE clause over a plain row ``e`` of the events table (for search).
-    row_where: exp.Expression | None
     #: Properties the query reads, in the order of the extracted list column ``p``.
     prop_names: tuple[str, ...]
     #: The value over no events at all (an empty window), as a SQL literal.
@@ -299,7 +297,6 @@ def parse_sql_metric(sql: str) -> SqlMetric:
         value=_unalias(value).transform(to),
         groups=tuple((n, e.transform(to)) for n, e in groups),
         where=where.this.transform(to) if where is not None else None,
-        row_where=(where.this.transform(_Translator("e", None)) if where is not None else None),
         prop_names=tuple(prop_names),
     )
     return replace(metric, empty=_dry_run(metric))
@@ -385,8 +382,7 @@ def sql_group_columns(sql: str) -> tuple[str, ...]:
 
 def sql_match_condition(sql: str) -> str:
     """Whether a row ``e`` of the events table passes the metric's WHERE (for search)."""
-    where = parse_sql_metric(sql).row_where
-    return "TRUE" if where is None else f"coalesce({where.sql(dialect='duckdb')}, FALSE)"
+    return sql_reads(sql)
 
 
 def sql_reads(sql: str, dialect: Dialect = DUCKDB) -> str:
@@ -399,8 +395,8 @@ def sql_reads(sql: str, dialect: Dialect = DUCKDB) -> str:
     value is absent is still read, as a streaming SUM still matches it). Raises
     ``SqlMetricError`` for a query the checker refuses (then which events it reads is not
     known)."""
-    parse_sql_metric(sql)  # the checks (and their reason) first
-    tree = sqlglot.parse_one(sql)
+    parse_sql_metric(sql)  # the checks (and their reason) first: one SELECT statement
+    tree = next(s for s in sqlglot.parse(sql) if s is not None)
     where = tree.args.get("where")
     if where is None:
         return "TRUE"
