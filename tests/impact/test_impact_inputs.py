@@ -211,6 +211,15 @@ CASES: dict[str, Case] = {
         b'{"transaction_id": 5, "customer_id": "c"}\n',
         "events file {path}: events[0].transaction_id: must be a string",
     ),
+    "event after the last date": events_file(
+        "far.jsonl",
+        b'{"transaction_id": "a", "customer_id": "c", "event_type": "x", '
+        b'"timestamp": "2026-10-01T00:00:00Z"}\n'
+        b'{"transaction_id": "b", "customer_id": "c", "event_type": "x", '
+        b'"timestamp": "9999-12-31T23:59:59-14:00"}\n',
+        "events file {path}: events[1].timestamp: 10000-01-01 13:59:59 (UTC) is outside the "
+        "dates a report covers",
+    ),
     "unknown events format": events_file(
         "events.csv", b"a,b\n", "events file {path}: unknown format"
     ),

@@ -290,7 +290,14 @@ event = st.fixed_dictionaries(
         "event_type": maybe(st.sampled_from(["completion", "page", ""])),
         "timestamp": maybe(
             st.sampled_from(
-                ["2026-10-01T10:00:00Z", "2026-10-02T23:30:00-05:00", "2026-10-01", "soon"]
+                [
+                    "2026-10-01T10:00:00Z",
+                    "2026-10-02T23:30:00-05:00",
+                    "2026-10-01",
+                    "soon",
+                    "9999-12-31T23:00:00-05:00",
+                    "0001-01-01T00:00:00+01:00",
+                ]
             )
         ),
     },

@@ -352,10 +352,21 @@ class Events:
             outside.append(f"ts >= {ts_lit(end)}")
         if outside:
             self.db.execute(f"DELETE FROM ev WHERE ts IS NULL OR {' OR '.join(outside)}")
+        # A report's dates run from year 1 to 9999 (UTC), the day after the last included:
+        # the first event outside them (seq, timestamp) is counted in the same scan.
+        outside_dates = "ts < TIMESTAMP '0001-01-02' OR ts >= TIMESTAMP '9999-12-31'"
         row = self.db.execute(
-            "SELECT count(*), date_trunc('day', min(ts)), date_trunc('day', max(ts)) FROM ev"
+            "SELECT count(*), "
+            f"CASE WHEN NOT bool_or({outside_dates}) THEN date_trunc('day', min(ts)) END, "
+            f"CASE WHEN NOT bool_or({outside_dates}) THEN date_trunc('day', max(ts)) END, "
+            f"arg_min([seq::VARCHAR, ts::VARCHAR], seq) FILTER (WHERE {outside_dates}) FROM ev"
         ).fetchone()
         assert row is not None
+        if row[3] is not None:
+            raise EventsError(
+                f"events file {self.path}: events[{int(row[3][0]) - 1}].timestamp: {row[3][1]} "
+                "(UTC) is outside the dates a report covers (0001-01-02 to 9999-12-30)"
+            )
         self.count = int(row[0])
         first = row[1].replace(tzinfo=UTC) if row[1] is not None else None
         last = row[2].replace(tzinfo=UTC) + timedelta(days=1) if row[2] is not None else None
