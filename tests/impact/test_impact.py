@@ -234,7 +234,10 @@ def test_unknown_values_are_reported_never_guessed(tmp_path: Path) -> None:
     assert "### ⚠️ Unknown until apply" in md
     assert "| `tokens` | `property_filters` | usage of this metric cannot be computed |" in md
     assert "| `tokens` | unknown | 10 | unknown | unknown |" in md
-    assert data["unbilled"]["proposed"] is None  # a metric is unknown: cannot say
+    # The one event is a completion, which the unknown metric's (known) type filter lets
+    # through: not certainly unbilled, but unknown.
+    assert data["unbilled"]["proposed"] == 0
+    assert data["unbilled_unknown"]["proposed"] == 1
     assert data["charges"]["by_customer"] == [
         {"card": "standard", "customer": "acme", "now": "20", "proposed": "0", "change": "-20"}
     ]

@@ -119,7 +119,7 @@ def test_progress_goes_to_stderr_and_the_report_to_a_file(
     ("broken", "message"),
     [
         ("events-columns", "events file {events}: missing column(s) event_type"),
-        ("plan", "the plan has no steps list; pass the output of `pulumi preview --json`"),
+        ("plan", "plan {plan}: no steps list; pass the output of `pulumi preview --json`"),
         ("state", "state export {state}: not valid JSON"),
         ("mapping", "rate card mapping {mapping}: must be a JSON object of customer id"),
         ("missing", "events file {tmp}/nowhere.jsonl: not found"),
@@ -156,7 +156,11 @@ def test_bad_input_is_a_clear_error_naming_the_file(
     assert code == 2
     err = capsys.readouterr().err
     expected = message.format(
-        events=events, state=tmp_path / "state.json", mapping=mapping, tmp=tmp_path
+        events=events,
+        state=tmp_path / "state.json",
+        plan=tmp_path / "plan.json",
+        mapping=mapping,
+        tmp=tmp_path,
     )
     assert err.startswith("pulumi-metronome impact: error: "), err
     assert expected in err, err

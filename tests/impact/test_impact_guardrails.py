@@ -259,5 +259,7 @@ def test_an_unknown_figure_is_listed_as_not_checked_never_as_passed(
     assert lines[3:6] == [
         "### Guardrails",
         "",
-        "- not checked: unbilled_increase: the unbilled events are unknown",
+        # The one event is billed now; proposed, only a metric unknown until apply might read it.
+        "- not checked: unbilled_increase: 1 event(s) may or may not be billed (a metric's "
+        "definition is unknown until apply)",
     ]

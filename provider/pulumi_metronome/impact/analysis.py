@@ -13,7 +13,7 @@ from ..metering.load import properties_read
 from ..models import BillableMetricSpec
 from . import charges as ch
 from .inputs import Pricing, Product, Resolution, Unknown
-from .usage import Events, Period, aggregate_sql, match_sql, metric_key
+from .usage import Events, Period, aggregate_sql, metric_key, unbilled_sql
 
 NOW, PROPOSED = "now", "proposed"
 
@@ -56,6 +56,9 @@ class Impact:
     mapping_used: bool
     cards: dict[str, list[str]] = field(default_factory=dict)  # card URN -> side names
     as_of: ch.AsOf = ch.DURING  # which rates price the period (charges.py)
+    #: side -> events no known metric reads that a metric of unknown definition might read
+    #: (not in ``unbilled``, which counts the events no metric reads for certain).
+    unbilled_unknown: dict[str, int] = field(default_factory=dict)
 
 
 def _status(now: object | None, proposed: object | None) -> str:
@@ -112,13 +115,11 @@ def analyse(
         columns = {key: f"m{i}" for i, key in enumerate(specs)}
         unbilled_cols: list[tuple[str, str]] = []
         for side, pricing in sides.items():
-            conditions = [
-                match_sql(m.spec, events.layout)
-                for m in pricing.metrics.values()
-                if m.spec is not None and m.spec.sql is None
+            counts = unbilled_sql(pricing.metrics.values(), events.layout)
+            unbilled_cols += [
+                (f"unbilled_{side}", counts.certain),
+                (f"unknown_{side}", counts.unknown),
             ]
-            matched = " OR ".join(conditions) or "FALSE"
-            unbilled_cols.append((f"unbilled_{side}", f"count(*) FILTER (WHERE NOT ({matched}))"))
         # Quantities for charges: per metric, segment and pricing group key.
         quantities: dict[ch.Need, dict[tuple[str | None, ...], Decimal | None]] = {}
         wanted: dict[tuple[datetime, datetime, tuple[str, ...]], set[str]] = {}
@@ -160,7 +161,7 @@ def analyse(
                     by_day[day] = by_day.get(day, Decimal(0)) + (v or Decimal(0))
                 sql_daily[k] = by_day
         days = period.days
-        unbilled: dict[str, Decimal] = {NOW: Decimal(0), PROPOSED: Decimal(0)}
+        unbilled: dict[str, Decimal] = {}
         for (seg_start, seg_end, group), keys in sorted(
             wanted.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
         ):
@@ -177,9 +178,9 @@ def analyse(
                     g: v[columns[k]] for g, v in found.items()
                 }
             if (seg_start, seg_end, group) == whole:
-                for side in (NOW, PROPOSED):
-                    unbilled[side] = sum(
-                        (v[f"unbilled_{side}"] or Decimal(0) for v in found.values()), Decimal(0)
+                for name, _ in unbilled_cols:
+                    unbilled[name] = sum(
+                        (v[name] or Decimal(0) for v in found.values()), Decimal(0)
                     )
     progress("pricing")
     cards_now = ch.customers_by_card(now, customers, mapping)
@@ -260,11 +261,8 @@ def analyse(
             )
         )
 
-    def unbilled_total(side: str) -> int | None:
-        pricing = sides[side]
-        if any(m.spec is None or m.spec.sql for m in pricing.metrics.values()):
-            return None  # some metric cannot be evaluated: "no metric matches" is not known
-        return int(unbilled[side])
+    def unbilled_total(side: str, kind: str = "unbilled") -> int:
+        return int(unbilled.get(f"{kind}_{side}", Decimal(0)))
 
     return Impact(
         period=period,
@@ -277,6 +275,10 @@ def analyse(
         charges=priced,
         units={**priced[NOW].units, **priced[PROPOSED].units},
         unbilled={NOW: unbilled_total(NOW), PROPOSED: unbilled_total(PROPOSED)},
+        unbilled_unknown={
+            NOW: unbilled_total(NOW, "unknown"),
+            PROPOSED: unbilled_total(PROPOSED, "unknown"),
+        },
         unknowns=proposed.unknowns + now.unknowns,
         resolutions=proposed.resolutions,
         external=proposed.external + now.external,

@@ -15,16 +15,38 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
+
+import duckdb
 
 from . import guardrails
 from .analysis import Impact, analyse
-from .inputs import InputError, load_plan, load_state, read_json
+from .charges import customers_by_card
+from .inputs import InputError, Pricing, load_plan, load_state, read_json
 from .report import as_json, markdown
-from .usage import EventsError, Progress
+from .usage import EventsError, Progress, first_line
+
+#: Every error line starts with this (exit status 2: bad input).
+ERROR_PREFIX = "pulumi-metronome impact: error: "
+#: A memory limit DuckDB understands: a positive size with its unit.
+_MEMORY = re.compile(r"\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
+
+
+class UsageError(ValueError):
+    """A command line that does not parse (argparse's own message)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, reporting a bad command line as one error line (``main``) instead of
+    printing the usage and exiting from inside the parser."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
 
 
 def _day(text: str) -> datetime:
@@ -73,6 +95,24 @@ def _status(checked: guardrails.Checked | None) -> int:
     return guardrails.EXIT_BREACH if checked is not None and checked.breaches else 0
 
 
+def check_mapping(mapping: dict[str, str], path: str, *sides: Pricing) -> None:
+    """Every customer of the mapping must land on a rate card of the state or the plan (a
+    misspelt card would silently price the customer on nothing)."""
+    placed = {
+        c
+        for pricing in sides
+        for cs in customers_by_card(pricing, [], mapping).values()
+        for c in cs
+    }
+    lost = [c for c in mapping if c not in placed]
+    if lost:
+        raise InputError(
+            f"rate card mapping {path}: {lost[0]!r} -> {mapping[lost[0]]!r} names no rate card "
+            "of the state or the plan (use its resource name, card name or id)"
+            + (f"; {len(lost) - 1} more like it" if len(lost) > 1 else "")
+        )
+
+
 def _mapping(path: str) -> dict[str, str]:
     data = read_json(path, "rate card mapping")
     if not isinstance(data, dict) or not all(
@@ -86,7 +126,7 @@ def _mapping(path: str) -> dict[str, str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="pulumi-metronome", description=__doc__.split("\n")[0])
+    top = _Parser(prog="pulumi-metronome", description=__doc__.split("\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser(
         "impact",
@@ -114,32 +154,83 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def validate(args: argparse.Namespace) -> None:
+    """The options' own rules, before any file is read (files are checked as they are read:
+    ``read_json``, ``Events``); raises ``InputError`` naming the option."""
+    if args.start is not None and args.end is not None and args.start >= args.end:
+        raise InputError(
+            f"--start {args.start:%Y-%m-%d} must be before --end {args.end:%Y-%m-%d} "
+            "(the end is exclusive: the day after the period)"
+        )
+    if args.memory_limit is not None:
+        size = _MEMORY.fullmatch(args.memory_limit)
+        if size is None or float(size.group(1)) <= 0:
+            raise InputError(
+                f"--memory-limit {args.memory_limit!r}: must be a positive size with its unit, "
+                "e.g. 2GB or 512MB"
+            )
+    if args.output:
+        out = Path(args.output)
+        if out.is_dir():
+            raise InputError(f"--output {out}: is a directory; name the report's file")
+        if not out.parent.is_dir():
+            raise InputError(f"--output {out}: its folder {out.parent} does not exist")
+
+
+def error_line(error: BaseException) -> str:
+    """The one line a bad input gets (messages naming several problems are joined)."""
+    parts = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return ERROR_PREFIX + ("; ".join(parts) or type(error).__name__)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except UsageError as error:
+        print(error_line(error), file=sys.stderr)
+        return 2
     progress = Progress(None if args.quiet else sys.stderr)
     try:
+        validate(args)
         rules = guardrails.from_args(args)
-        now = load_state(read_json(args.state, "state export"))
-        proposed = load_plan(read_json(args.plan, "plan"), now)
+        now = load_state(read_json(args.state, "state export"), f"state export {args.state}")
+        proposed = load_plan(read_json(args.plan, "plan"), now, f"plan {args.plan}")
         mapping = _mapping(args.rate_cards) if args.rate_cards else None
-        impact = analyse(
-            now,
-            proposed,
-            args.events,
-            mapping=mapping,
-            progress=progress,
-            memory_limit=args.memory_limit,
-            start=args.start,
-            end=args.end,
-            as_of=args.as_of,
-        )
+        if mapping is not None:
+            check_mapping(mapping, args.rate_cards, now, proposed)
+        try:
+            impact = analyse(
+                now,
+                proposed,
+                args.events,
+                mapping=mapping,
+                progress=progress,
+                memory_limit=args.memory_limit,
+                start=args.start,
+                end=args.end,
+                as_of=args.as_of,
+            )
+        except duckdb.OutOfMemoryException as error:
+            raise EventsError(
+                f"events file {args.events}: does not fit the memory limit "
+                f"({first_line(error)}); raise --memory-limit"
+            ) from None
+        except duckdb.Error as error:
+            raise EventsError(
+                f"events file {args.events}: cannot be evaluated ({first_line(error)})"
+            ) from None
     except (InputError, EventsError) as error:
-        print(f"pulumi-metronome impact: error: {error}", file=sys.stderr)
+        print(error_line(error), file=sys.stderr)
         return 2
     checked = guardrails.check(impact, rules) if rules.active else None
     text = _render(impact, args.format, checked)
     if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        try:
+            Path(args.output).write_text(text + "\n", encoding="utf-8")
+        except OSError as error:
+            why = f"--output {args.output}: cannot write it ({error.strerror or error})"
+            print(error_line(InputError(why)), file=sys.stderr)
+            return 2
         progress(f"report written to {args.output}")
     else:
         sys.stdout.write(text + "\n")

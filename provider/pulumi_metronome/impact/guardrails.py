@@ -268,12 +268,22 @@ def check(impact: Impact, rules: Guardrails) -> Checked:
                     )
                 )
     if rules.unbilled_increase:
+        # Each side's unbilled count is exact but for the events a metric unknown until apply
+        # might read: the true count lies in [count, count + unknown]. Breach only when the
+        # increase is certain; "not checked" when the unknowns leave it open.
         a_count, b_count = impact.unbilled[NOW], impact.unbilled[PROPOSED]
+        a_open = impact.unbilled_unknown.get(NOW, 0)
+        b_open = impact.unbilled_unknown.get(PROPOSED, 0)
         if a_count is None or b_count is None:
             out.not_checked.append("unbilled_increase: the unbilled events are unknown")
-        elif b_count > a_count:
+        elif b_count > a_count + a_open:
             out.breaches.append(
                 Breach("unbilled_increase", None, None, f"{a_count:,} → {b_count:,} events", "any")
+            )
+        elif b_count + b_open > a_count:
+            out.not_checked.append(
+                f"unbilled_increase: {b_open + a_open:,} event(s) may or may not be billed (a "
+                "metric's definition is unknown until apply)"
             )
     if rules.undeclared_usage_change:
         for line in changed_without_declaration(impact):

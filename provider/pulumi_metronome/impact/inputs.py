@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from ..models import (
     BillableMetricSpec,
+    EventTypeFilter,
     ProductSpec,
     RateCardSpec,
     RateEntry,
@@ -79,6 +80,9 @@ class Metric:
     urn: str
     id: str | None
     spec: BillableMetricSpec | None  # None: not evaluable (unknown fields)
+    #: When ``spec`` is None: its event type filter, if that part is known (the events it
+    #: might read are among those it lets through).
+    event_types: EventTypeFilter | None = None
 
     @property
     def resource(self) -> str:
@@ -160,19 +164,24 @@ def rate_card_from_state(props: Mapping[str, Any]) -> RateCardSpec:
 
 
 def read_json(path: str | Path, what: str) -> Any:
+    """The JSON document of file ``path`` (``what`` names it in errors)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise InputError(f"{what} {path}: cannot read it ({error.strerror})") from None
+        raise InputError(f"{what} {path}: cannot read it ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {path}: not a JSON text file (not UTF-8)") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InputError(f"{what} {path}: nested too deeply to read") from None
     except json.JSONDecodeError as error:
         # `pulumi preview --json` may print diagnostics before the document.
         start = text.find("{")
         if start > 0:
             try:
                 return json.loads(text[start:])
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 pass
         raise InputError(f"{what} {path}: not valid JSON ({error})") from None
 
@@ -186,46 +195,90 @@ class _Raw:
     deps: dict[str, list[str]]
 
 
-def load_state(export: Mapping[str, Any]) -> Pricing:
-    """The pricing a stack has now, from ``pulumi stack export`` JSON."""
+def _shape(where: str, field: str, problem: str) -> InputError:
+    return InputError(f"{where}: {field} {problem}")
+
+
+def _object(value: Any, where: str, field: str) -> dict[str, Any]:
+    """``value`` when it is a JSON object (absent or null: empty)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _shape(where, field, "must be an object")
+    return value
+
+
+def _text(value: Any, where: str, field: str, *, required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise _shape(where, field, "must be a non-empty string")
+    return value
+
+
+def _deps(value: Any, where: str, field: str) -> dict[str, list[str]]:
+    """``propertyDependencies``: property name -> list of URNs."""
+    deps = _object(value, where, field)
+    for name, urns in deps.items():
+        if not isinstance(urns, list) or not all(isinstance(u, str) for u in urns):
+            raise _shape(where, f"{field}.{name}", "must be a list of URN strings")
+    return deps
+
+
+def load_state(export: Any, source: str = "the state export") -> Pricing:
+    """The pricing a stack has now, from ``pulumi stack export`` JSON (``source`` names the
+    file in errors)."""
     deployment = export.get("deployment") if isinstance(export, Mapping) else None
     resources = deployment.get("resources") if isinstance(deployment, Mapping) else None
     if not isinstance(resources, list):
         raise InputError(
-            "the state export has no deployment.resources list; pass the output of "
-            "`pulumi stack export`"
+            f"{source}: no deployment.resources list; pass the output of `pulumi stack export`"
         )
-    raws = []
-    for item in resources:
-        kind = kind_of(str(item.get("type", "")))
+    raws: dict[str, _Raw] = {}
+    for index, item in enumerate(resources):
+        field = f"deployment.resources[{index}]"
+        if not isinstance(item, Mapping):
+            raise _shape(source, field, "must be an object")
+        type_ = item.get("type")
+        kind = kind_of(type_) if isinstance(type_, str) else None
         if kind is None or item.get("delete") or item.get("pendingReplacement"):
             continue
-        props = item.get("outputs") or item.get("inputs") or {}
-        raws.append(
-            _Raw(item["urn"], kind, item.get("id"), props, item.get("propertyDependencies") or {})
+        urn = _text(item.get("urn"), source, f"{field}.urn")
+        assert urn is not None
+        props = _object(item.get("outputs"), source, f"{field}.outputs") or _object(
+            item.get("inputs"), source, f"{field}.inputs"
         )
-    return _build(raws)
+        id_ = _text(item.get("id"), source, f"{field}.id", required=False) or None
+        deps = _deps(item.get("propertyDependencies"), source, f"{field}.propertyDependencies")
+        raws[urn] = _Raw(urn, kind, id_, props, deps)
+    return _build(raws.values(), source)
 
 
-def load_plan(preview: Mapping[str, Any], now: Pricing) -> Pricing:
+def load_plan(preview: Any, now: Pricing, source: str = "the plan") -> Pricing:
     """The pricing a change proposes, from ``pulumi preview --json`` output (its ``steps``).
 
-    ``now`` supplies the ids of resources the plan keeps (a preview does not repeat them).
+    ``now`` supplies the ids of resources the plan keeps (a preview does not repeat them);
+    ``source`` names the file in errors.
     """
     steps = preview.get("steps") if isinstance(preview, Mapping) else None
     if not isinstance(steps, list):
-        raise InputError("the plan has no steps list; pass the output of `pulumi preview --json`")
+        raise InputError(f"{source}: no steps list; pass the output of `pulumi preview --json`")
     # `pulumi preview --json` lists no step for a resource that stays the same (unless
     # --show-sames): those keep their state.
     raws: dict[str, _Raw] = dict(now.sources)
-    for step in steps:
-        op = step.get("op", "")
-        urn = step.get("urn", "")
-        new = step.get("newState")
-        old = step.get("oldState") or {}
-        kind = kind_of(str((new or old).get("type", "")))
+    for index, step in enumerate(steps):
+        field = f"steps[{index}]"
+        if not isinstance(step, Mapping):
+            raise _shape(source, field, "must be an object")
+        new = _object(step.get("newState"), source, f"{field}.newState")
+        old = _object(step.get("oldState"), source, f"{field}.oldState")
+        type_ = (new or old).get("type")
+        kind = kind_of(type_) if isinstance(type_, str) else None
         if kind is None:
             continue
+        op = _text(step.get("op"), source, f"{field}.op")
+        urn = _text(step.get("urn"), source, f"{field}.urn")
+        assert op is not None and urn is not None
         if op in _GONE_OPS or not new:
             if op in ("delete", "discard", "read-discard"):
                 raws.pop(urn, None)
@@ -234,13 +287,20 @@ def load_plan(preview: Mapping[str, Any], now: Pricing) -> Pricing:
         if op in _NEW_ID_OPS:
             id_: str | None = None
         else:
-            id_ = new.get("id") or old.get("id") or (kept.id if kept else None)
-        props = new.get("inputs") or {}
-        raws[urn] = _Raw(urn, kind, id_, props, new.get("propertyDependencies") or {})
-    return _build(raws.values())
+            id_ = (
+                _text(new.get("id"), source, f"{field}.newState.id", required=False)
+                or _text(old.get("id"), source, f"{field}.oldState.id", required=False)
+                or (kept.id if kept else None)
+            )
+        props = _object(new.get("inputs"), source, f"{field}.newState.inputs")
+        deps = _deps(
+            new.get("propertyDependencies"), source, f"{field}.newState.propertyDependencies"
+        )
+        raws[urn] = _Raw(urn, kind, id_, props, deps)
+    return _build(raws.values(), source)
 
 
-def _build(raws: Iterable[_Raw]) -> Pricing:
+def _build(raws: Iterable[_Raw], source: str) -> Pricing:
     raws = list(raws)
     pricing = Pricing(sources={r.urn: r for r in raws})
     ids = {r.id: r.urn for r in raws if r.id}
@@ -261,15 +321,17 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
             continue
         unknown = sorted(k for k, v in raw.props.items() if is_unknown(v) and k != "name")
         spec: BillableMetricSpec | None = None
+        event_types: EventTypeFilter | None = None
         if unknown:
             pricing.unknowns.append(
                 Unknown(raw.urn, ", ".join(unknown), "usage of this metric cannot be computed")
             )
+            event_types = _known_event_types(raw.props)
         else:
             props = {k: v for k, v in raw.props.items() if not is_unknown(v)}
             props.setdefault("name", resource_name(raw.urn))
-            spec = _convert(BillableMetricSpec.from_state, props, raw.urn)
-        pricing.metrics[raw.urn] = Metric(raw.urn, raw.id, spec)
+            spec = _convert(BillableMetricSpec.from_state, props, raw.urn, source)
+        pricing.metrics[raw.urn] = Metric(raw.urn, raw.id, spec, event_types)
     for raw in raws:
         if raw.kind != PRODUCT:
             continue
@@ -302,7 +364,7 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
             )
         else:
             props.setdefault("name", resource_name(raw.urn))
-            pspec = _convert(ProductSpec.from_state, props, raw.urn)
+            pspec = _convert(ProductSpec.from_state, props, raw.urn, source)
         pricing.products[raw.urn] = Product(raw.urn, raw.id, pspec, metric_urn)
     for raw in raws:
         if raw.kind != RATE_CARD:
@@ -317,15 +379,29 @@ def _build(raws: Iterable[_Raw]) -> Pricing:
         else:
             card_props = {k: v for k, v in card_props.items() if not is_unknown(v)}
             card_props.setdefault("name", resource_name(raw.urn))
-            card_spec = _convert(rate_card_from_state, card_props, raw.urn)
-        rates, unknown_products = _rates(raw, resolve, pricing)
+            card_spec = _convert(rate_card_from_state, card_props, raw.urn, source)
+        rates, unknown_products = _rates(raw, resolve, pricing, source)
         pricing.rate_cards[raw.urn] = RateCard(
             raw.urn, raw.id, card_spec, tuple(rates), frozenset(unknown_products)
         )
     return pricing
 
 
-def _rates(raw: _Raw, resolve: Any, pricing: Pricing) -> tuple[list[Rate], set[str]]:
+def _known_event_types(props: Mapping[str, Any]) -> EventTypeFilter | None:
+    """The event type filter of a metric with unknown fields, when it is known and the
+    metric is a streaming one (a SQL metric reads what its query says)."""
+    if props.get("sql") is not None:
+        return None
+    value = props.get("event_type_filter")
+    if value is None or is_unknown(value):
+        return None
+    try:
+        return parse_model(EventTypeFilter, value)
+    except SpecError:
+        return None
+
+
+def _rates(raw: _Raw, resolve: Any, pricing: Pricing, source: str) -> tuple[list[Rate], set[str]]:
     items = raw.props.get(RATES)
     out: list[Rate] = []
     unknown_products: set[str] = set()
@@ -335,9 +411,13 @@ def _rates(raw: _Raw, resolve: Any, pricing: Pricing) -> tuple[list[Rate], set[s
         return out, unknown_products
     if isinstance(items, Mapping):  # the stored form: readable key -> rate
         items = list(items.values())
+    if items is not None and not isinstance(items, list):
+        raise InputError(
+            f"{source}: {raw.urn}: {RATES} must be a list of rates (or the stored object)"
+        )
     for index, item in enumerate(items or []):
         if not isinstance(item, Mapping):
-            raise InputError(f"{raw.urn}: {RATES}[{index}] is not an object")
+            raise InputError(f"{source}: {raw.urn}: {RATES}[{index}] is not an object")
         # The declared form (a plan whose schedule holds unknowns) may leave out
         # ``entitled``, which ``RateArgs`` defaults to True.
         item = {"entitled": True, **item}
@@ -370,13 +450,15 @@ def _rates(raw: _Raw, resolve: Any, pricing: Pricing) -> tuple[list[Rate], set[s
         try:
             entry = parse_rate(data, prefix=f"{RATES}[{index}]")
         except SpecError as error:
-            raise InputError(f"{raw.urn}: {error}") from None
+            raise InputError(f"{source}: {raw.urn}: {error}") from None
         out.append(Rate(entry, product_urn))
     return out, unknown_products
 
 
-def _convert(convert: Callable[[Mapping[str, Any]], T], props: Mapping[str, Any], urn: str) -> T:
+def _convert(
+    convert: Callable[[Mapping[str, Any]], T], props: Mapping[str, Any], urn: str, source: str
+) -> T:
     try:
         return convert(props)
     except SpecError as error:
-        raise InputError(f"{urn}: {error}") from None
+        raise InputError(f"{source}: {urn}: {error}") from None

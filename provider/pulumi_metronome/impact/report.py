@@ -340,6 +340,14 @@ def markdown(impact: Impact, *, preface: Sequence[str] = ()) -> str:
         f"{_delta(impact.unbilled[NOW], impact.unbilled[PROPOSED])} |",
         "",
     ]
+    for side in (NOW, PROPOSED):
+        unsure = impact.unbilled_unknown.get(side, 0)
+        if unsure:
+            out += [
+                f"Unknown for {_num(unsure)} more event(s) {side}: no metric reads them, but a "
+                "metric whose definition is unknown until apply might.",
+                "",
+            ]
     quiet = changed_without_declaration(impact)
     out += ["### Usage changed although the declaration did not", ""]
     out += [f"- {line}" for line in quiet] if quiet else ["None."]
@@ -430,5 +438,9 @@ def as_json(impact: Impact) -> dict[str, Any]:
             ],
         },
         "unbilled": {NOW: impact.unbilled[NOW], PROPOSED: impact.unbilled[PROPOSED]},
-        "usage_changed_without_declaration_change": changed_without_declaration(impact),
+        "unbilled_unknown": {
+            NOW: impact.unbilled_unknown.get(NOW, 0),
+            PROPOSED: impact.unbilled_unknown.get(PROPOSED, 0),
+        },
+        "usagechanged_without_declaration_change": changed_without_declaration(impact),
     }

@@ -43,8 +43,10 @@ from ..metering import queries
 from ..metering.engine import as_decimal
 from ..metering.load import load
 from ..metering.queries import Dialect, Props, Scope, lit, ts_lit
+from ..metering.sql import SqlMetricError, sql_reads
 from ..metering.types import CustomerRef, WindowSize
-from ..models import BillableMetricSpec, SpecError
+from ..models import BillableMetricSpec, EventTypeFilter, SpecError, Violation
+from .inputs import Metric
 
 #: DuckDB's memory limit for the evaluation; beyond it, it spills to its temporary file.
 DEFAULT_MEMORY_LIMIT = "4GB"
@@ -114,6 +116,57 @@ def match_sql(spec: BillableMetricSpec, layout: Layout) -> str:
     return "(" + (" AND ".join(found) or "TRUE") + ")"
 
 
+def reads_sql(spec: BillableMetricSpec, layout: Layout) -> str:
+    """Whether ``spec`` reads an event (row ``e``): TRUE or FALSE, never NULL.
+
+    A streaming metric reads the events it matches; a SQL metric, the events its WHERE
+    holds for (``metering.sql.sql_reads``). Raises ``SqlMetricError`` for a SQL metric
+    whose events cannot be derived."""
+    if spec.sql is None:
+        return match_sql(spec, layout)
+    return sql_reads(spec.sql, _Columns(layout))
+
+
+def might_read_sql(event_types: EventTypeFilter | None) -> str:
+    """Which events a metric of unknown definition might read: those its event type filter
+    lets through, when that part is known; else any event."""
+    found = queries.event_type_conditions(event_types, alias="e")
+    return "(" + (" AND ".join(found) or "TRUE") + ")"
+
+
+@dataclass(frozen=True)
+class Unbilled:
+    """The two counts of events no metric reads, as aggregate expressions over rows ``e``:
+    ``certain`` no metric reads them; ``unknown`` only a metric whose definition (or whose
+    events) is not known might read them."""
+
+    certain: str
+    unknown: str
+
+
+def unbilled_sql(metrics: Iterable[Metric], layout: Layout) -> Unbilled:
+    """The unbilled counts of one side's metrics (see ``Unbilled``).
+
+    An event counts once whatever the number of metrics; every condition is two-valued,
+    so an event lacking a property a filter reads still lands in exactly one count."""
+    reads: list[str] = []
+    maybe: list[str] = []
+    for metric in metrics:
+        if metric.spec is None:
+            maybe.append(might_read_sql(metric.event_types))
+            continue
+        try:
+            reads.append(reads_sql(metric.spec, layout))
+        except SqlMetricError:
+            maybe.append("TRUE")
+    read = " OR ".join(reads) or "FALSE"
+    might = " OR ".join(maybe) or "FALSE"
+    return Unbilled(
+        certain=f"count(*) FILTER (WHERE NOT ({read}) AND NOT ({might}))",
+        unknown=f"count(*) FILTER (WHERE NOT ({read}) AND ({might}))",
+    )
+
+
 def aggregate_sql(spec: BillableMetricSpec, layout: Layout) -> str:
     """The metric's value over the rows of a group, counting only the events it matches."""
     condition = match_sql(spec, layout)
@@ -138,6 +191,38 @@ class Period:
             out.append(day)
             day += timedelta(days=1)
         return out
+
+
+def period_of(
+    path: Path,
+    start: datetime | None,
+    end: datetime | None,
+    first: datetime | None,
+    last: datetime | None,
+) -> Period:
+    """The period usage is computed over: ``start`` / ``end`` when given, else the days of
+    the events kept (``first`` day, day after the ``last``). A period the events do not
+    cover is a period of zero usage; with neither a bound nor an event there is none."""
+    if start is None and end is None and first is None:
+        raise EventsError(
+            f"events file {path}: no events; give --start and --end for a period without events"
+        )
+    day = timedelta(days=1)
+    if start is None:
+        if first is not None:
+            start = first
+        else:
+            assert end is not None
+            start = end - day
+    if end is None:
+        end = last if last is not None and last > start else start + day
+    return Period(start, end)
+
+
+def first_line(error: BaseException | str) -> str:
+    """The first line of an engine's message (DuckDB adds the query and a caret below)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 class Progress:
@@ -168,8 +253,14 @@ class Events:
         end: datetime | None = None,
     ) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
+        if not self.path.exists():
             raise EventsError(f"events file {self.path}: not found")
+        if not self.path.is_file():
+            raise EventsError(f"events file {self.path}: not a file")
+        if start is not None and end is not None and start >= end:
+            raise EventsError(
+                f"period {start:%Y-%m-%d} to {end:%Y-%m-%d}: the start must be before the end"
+            )
         self.progress = progress
         self.columns = {name: f"t{i}" for i, name in enumerate(dict.fromkeys(properties))}
         numbers = [n for n in dict.fromkeys(numeric) if n in self.columns]
@@ -180,12 +271,20 @@ class Events:
         # (a database file would also be written and checkpointed: twice the time).
         self.db = duckdb.connect(":memory:")
         threads = os.cpu_count() or 2
-        self.db.execute(f"SET memory_limit = {lit(memory_limit)}")
+        try:
+            self.db.execute(f"SET memory_limit = {lit(memory_limit)}")
+        except duckdb.Error as error:
+            self.close()
+            raise EventsError(f"memory limit {memory_limit!r}: {first_line(error)}") from None
         self.db.execute(f"SET threads = {threads}")
         self.db.execute("SET TimeZone = 'UTC'")
         self.db.execute("SET preserve_insertion_order = false")
         self.db.execute(f"SET temp_directory = {lit(self._dir.name)}")
-        self._load(start, end)
+        try:
+            self._load(start, end)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -223,30 +322,55 @@ class Events:
                 texts="columns",
             )
         except SpecError as error:
-            raise EventsError(f"events file {self.path}: {error}") from None
+            # Each problem on one line (an engine's message continues with hints below).
+            found = [Violation(v.field, first_line(v.message)) for v in error.violations]
+            memory = [v.message for v in found if "Out of Memory" in v.message]
+            if memory:
+                raise EventsError(
+                    f"events file {self.path}: does not fit the memory limit "
+                    f"({memory[0][memory[0].index('Out of Memory') :]}); "
+                    "raise --memory-limit"
+                ) from None
+            raise EventsError(f"events file {self.path}: {SpecError(found)}") from None
+        except duckdb.OutOfMemoryException as error:
+            raise EventsError(
+                f"events file {self.path}: does not fit the memory limit ({first_line(error)})"
+            ) from None
+        except duckdb.Error as error:
+            raise EventsError(
+                f"events file {self.path}: cannot read it ({first_line(error)})"
+            ) from None
         self.read_count = loaded.read
         if loaded.duplicates:
             self.progress(f"dropped {loaded.duplicates:,} duplicate transaction ids")
-        where = ["TRUE"]
+        # Outside the period: a timestamp is never NULL (the loader requires one), and the
+        # condition is spelled so that it could not keep a NULL one either.
+        outside = []
         if start is not None:
-            where.append(f"ts >= {ts_lit(start)}")
+            outside.append(f"ts < {ts_lit(start)}")
         if end is not None:
-            where.append(f"ts < {ts_lit(end)}")
-        if len(where) > 1:
-            self.db.execute(f"DELETE FROM ev WHERE NOT ({' AND '.join(where)})")
+            outside.append(f"ts >= {ts_lit(end)}")
+        if outside:
+            self.db.execute(f"DELETE FROM ev WHERE ts IS NULL OR {' OR '.join(outside)}")
+        # A report's dates run from year 1 to 9999 (UTC), the day after the last included:
+        # the first event outside them (seq, timestamp) is counted in the same scan.
+        outside_dates = "ts < TIMESTAMP '0001-01-02' OR ts >= TIMESTAMP '9999-12-31'"
         row = self.db.execute(
-            "SELECT count(*), date_trunc('day', min(ts)), date_trunc('day', max(ts)) FROM ev"
+            "SELECT count(*), "
+            f"CASE WHEN NOT bool_or({outside_dates}) THEN date_trunc('day', min(ts)) END, "
+            f"CASE WHEN NOT bool_or({outside_dates}) THEN date_trunc('day', max(ts)) END, "
+            f"arg_min([seq::VARCHAR, ts::VARCHAR], seq) FILTER (WHERE {outside_dates}) FROM ev"
         ).fetchone()
         assert row is not None
+        if row[3] is not None:
+            raise EventsError(
+                f"events file {self.path}: events[{int(row[3][0]) - 1}].timestamp: {row[3][1]} "
+                "(UTC) is outside the dates a report covers (0001-01-02 to 9999-12-30)"
+            )
         self.count = int(row[0])
         first = row[1].replace(tzinfo=UTC) if row[1] is not None else None
         last = row[2].replace(tzinfo=UTC) + timedelta(days=1) if row[2] is not None else None
-        if start is None and first is None:
-            raise EventsError(f"events file {self.path}: no events")
-        self.period = Period(
-            start or first or datetime(1970, 1, 1, tzinfo=UTC),
-            end or last or (start or datetime(1970, 1, 1, tzinfo=UTC)) + timedelta(days=1),
-        )
+        self.period = period_of(self.path, start, end, first, last)
         self.progress(
             f"{self.read_count:,} events read, {self.count:,} in the period "
             f"{self.period.start:%Y-%m-%d} to {self.period.end:%Y-%m-%d} after deduplication"
@@ -318,6 +442,9 @@ class Events:
         from ..metering.sql import parse_sql_metric, sql_usage
 
         names = parse_sql_metric(sql).prop_names
+        customers = self.customers()
+        if not customers:
+            return {}  # no events in the period: no customer, no value
         missing = [n for n in names if n not in self.columns]
         if missing:
             raise ValueError(f"properties {missing} were not loaded")  # a bug of the caller
@@ -327,9 +454,7 @@ class Events:
             "CREATE OR REPLACE TEMP VIEW events AS SELECT seq, transaction_id, customer_id, "
             f"event_type, ts, {props}::VARCHAR AS props, FALSE AS is_duplicate FROM ev"
         )
-        scope = Scope(
-            tuple(CustomerRef(c) for c in self.customers()), self.period.start, self.period.end
-        )
+        scope = Scope(tuple(CustomerRef(c) for c in customers), self.period.start, self.period.end)
         rows = self.db.execute(sql_usage(sql, scope, window)).fetchall()
         return {(c, start.replace(tzinfo=UTC)): as_decimal(v) for c, start, _, v in rows}
 

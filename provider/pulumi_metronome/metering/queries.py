@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..models import BillableMetricSpec
+from ..models import BillableMetricSpec, EventTypeFilter
 from .types import CustomerRef, WindowSize
 
 #: Exact decimals: 38 digits, 12 after the point (SUM/MAX/LATEST values are read as this).
@@ -164,6 +164,17 @@ class Scope:
         )
 
 
+def event_type_conditions(type_filter: EventTypeFilter | None, alias: str = "e") -> list[str]:
+    """A metric's event type filter (``event_type`` is never NULL: two-valued)."""
+    out: list[str] = []
+    if type_filter is not None:
+        if type_filter.in_values is not None:
+            out.append(f"{alias}.event_type IN ({lits(type_filter.in_values)})")
+        if type_filter.not_in_values is not None:
+            out.append(f"{alias}.event_type NOT IN ({lits(type_filter.not_in_values)})")
+    return out
+
+
 def cheap_conditions(
     spec: BillableMetricSpec,
     created_at: datetime | None,
@@ -171,13 +182,7 @@ def cheap_conditions(
     alias: str = "e",
 ) -> list[str]:
     """Conditions on plain columns (event type, ingestion time): pushed into the scan."""
-    out: list[str] = []
-    type_filter = spec.event_type_filter
-    if type_filter is not None:
-        if type_filter.in_values is not None:
-            out.append(f"{alias}.event_type IN ({lits(type_filter.in_values)})")
-        if type_filter.not_in_values is not None:
-            out.append(f"{alias}.event_type NOT IN ({lits(type_filter.not_in_values)})")
+    out = event_type_conditions(spec.event_type_filter, alias)
     # Not retroactive: a streaming metric sees what was ingested while it was active.
     if created_at is not None:
         out.append(f"{alias}.ingested_at >= {ts_lit(created_at)}")
@@ -187,7 +192,10 @@ def cheap_conditions(
 
 
 def property_conditions(spec: BillableMetricSpec, prop: Props | Dialect) -> list[str]:
-    """Conditions on property texts; ``prop`` maps a name to its text expression."""
+    """Conditions on property texts; ``prop`` maps a name to its text expression.
+
+    Each condition is TRUE or FALSE, never NULL (an absent property is NULL text), so a
+    match can be negated or counted (``NOT match``) without losing events."""
     out: list[str] = []
     for item in spec.property_filters or []:
         text = prop(item.name) if isinstance(prop, Props) else prop.prop(item.name)
@@ -196,7 +204,10 @@ def property_conditions(spec: BillableMetricSpec, prop: Props | Dialect) -> list
         elif item.exists is False:
             out.append(f"{text} IS NULL")
         if item.in_values is not None:
-            out.append(f"{text} IN ({lits(item.in_values)})")
+            # Two-valued: an absent property makes ``IN`` NULL, and a NULL match would
+            # survive nowhere it is negated (``NOT (NULL)`` is NULL: the event drops out of
+            # both "matched" and "not matched").
+            out.append(f"coalesce({text} IN ({lits(item.in_values)}), FALSE)")
         if item.not_in_values is not None:
             # Decision: absent passes a not_in_values filter.
             out.append(f"({text} IS NULL OR {text} NOT IN ({lits(item.not_in_values)}))")

@@ -30,7 +30,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from .queries import DECIMAL_TYPE, DUCKDB, Props, Scope, lits
+from .queries import DECIMAL_TYPE, DUCKDB, Dialect, Props, Scope, lits
 from .types import WindowSize
 
 _AGGREGATES: tuple[type[exp.Expression], ...] = (exp.Count, exp.Sum, exp.Max, exp.Min, exp.Avg)
@@ -118,8 +118,6 @@ class SqlMetric:
     value: exp.Expression
     groups: tuple[tuple[str, exp.Expression], ...]
     where: exp.Expression | None
-    #: The WHERE clause over a plain row ``e`` of the events table (for search).
-    row_where: exp.Expression | None
     #: Properties the query reads, in the order of the extracted list column ``p``.
     prop_names: tuple[str, ...]
     #: The value over no events at all (an empty window), as a SQL literal.
@@ -149,16 +147,17 @@ class _Translator:
     """Metronome's columns and functions in DuckDB's words, over relation ``table``: either
     the engine's scoped events (properties from the list column ``p``) or a plain row."""
 
-    def __init__(self, table: str, names: list[str] | None) -> None:
+    def __init__(self, table: str, names: list[str] | None, dialect: Dialect = DUCKDB) -> None:
         self.table = table
-        self.names = names  # None: read properties from the JSON column directly
+        self.names = names  # None: read properties through ``dialect.prop`` directly
+        self.dialect = dialect
 
     def __call__(self, node: exp.Expression) -> exp.Expression:
         return _translate(node, self)
 
     def prop(self, name: str) -> exp.Expression:
         if self.names is None:
-            return _frag(DUCKDB.prop(name, f"{self.table}.props"))
+            return _frag(self.dialect.prop(name, f"{self.table}.props"))
         if name not in self.names:
             self.names.append(name)
         return _frag(DUCKDB.item(f"{self.table}.p", self.names.index(name)))
@@ -301,7 +300,6 @@ def parse_sql_metric(sql: str) -> SqlMetric:
         value=_unalias(value).transform(to),
         groups=tuple((n, e.transform(to)) for n, e in groups),
         where=where.this.transform(to) if where is not None else None,
-        row_where=(where.this.transform(_Translator("e", None)) if where is not None else None),
         prop_names=tuple(prop_names),
     )
     return replace(metric, empty=_dry_run(metric))
@@ -387,8 +385,26 @@ def sql_group_columns(sql: str) -> tuple[str, ...]:
 
 def sql_match_condition(sql: str) -> str:
     """Whether a row ``e`` of the events table passes the metric's WHERE (for search)."""
-    where = parse_sql_metric(sql).row_where
-    return "TRUE" if where is None else f"coalesce({where.sql(dialect='duckdb')}, FALSE)"
+    return sql_reads(sql)
+
+
+def sql_reads(sql: str, dialect: Dialect = DUCKDB) -> str:
+    """Which events a SQL metric reads: its WHERE over one row ``e`` (``e.event_type``,
+    ``e.ts``, properties through ``dialect.prop``), TRUE or FALSE, never NULL.
+
+    A metric of the documented form (``SELECT ... FROM events WHERE <condition>``) reads
+    exactly the events its condition holds for: the engine adds only the customer and
+    window, and every aggregate runs over what the WHERE keeps (an event whose aggregated
+    value is absent is still read, as a streaming SUM still matches it). Raises
+    ``SqlMetricError`` for a query the checker refuses (then which events it reads is not
+    known)."""
+    parse_sql_metric(sql)  # the checks (and their reason) first: one SELECT statement
+    tree = next(s for s in sqlglot.parse(sql) if s is not None)
+    where = tree.args.get("where")
+    if where is None:
+        return "TRUE"
+    condition = where.this.transform(_Translator("e", None, dialect))
+    return f"coalesce(({condition.sql(dialect='duckdb')}), FALSE)"
 
 
 def sql_usage(sql: str, scope: Scope, window: WindowSize) -> str:
