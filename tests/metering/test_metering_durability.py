@@ -93,18 +93,18 @@ def note_when_done(future: Future[IngestResult], sync: OrderedSync, what: str) -
     )
 
 
-def restarted(engine: MeteringEngine, at: Path, log: bytes | None = None) -> MeteringEngine:
+def restarted(engine: MeteringEngine, into: Path, log: bytes | None = None) -> MeteringEngine:
     """An engine opened on a copy of ``engine``'s files, as a crash would leave them (the
     log as it is, or as ``log``): it replays the log."""
     assert engine.path is not None
-    at.mkdir()
+    into.mkdir()
     for file in MeteringEngine.files(engine.path):
         if file.exists():
-            shutil.copyfile(file, at / file.name)
+            shutil.copyfile(file, into / file.name)
     if log is not None:
-        (logs,) = log_files(at / engine.path.name)
+        (logs,) = log_files(into / engine.path.name)
         logs.write_bytes(log)
-    return MeteringEngine(at / engine.path.name, auto_compact=False)
+    return MeteringEngine(into / engine.path.name, auto_compact=False)
 
 
 def count_of(engine: MeteringEngine) -> object:
