@@ -4,7 +4,9 @@ The server runs in this process (uvicorn on a loopback socket, the app and engin
 ``metronome-local`` makes them) so that the ingest log's sync can be wrapped: the real
 ``fdatasync`` runs, held at a gate, and records in order what each sync covered; the client
 records when its answer came. A 200 before the covering sync would let a crash lose an
-acknowledged batch.
+acknowledged batch. A batch whose sync failed answers 500 and is forgotten: the client's
+retry is stored and counted (not reported as duplicates of events that may never have
+reached the disk).
 """
 
 from __future__ import annotations
@@ -94,12 +96,20 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
         sock.close()
 
 
-def batch(*ids: str) -> list[dict[str, Any]]:
-    when = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+#: When the test events happened: an hour ago (within the last 34 days, not in the future).
+HAPPENED = datetime.now(UTC) - timedelta(hours=1)
+
+
+def batch(*ids: str, customer: str = "acme") -> list[dict[str, Any]]:
+    when = HAPPENED.isoformat()
     return [
-        {"transaction_id": t, "customer_id": "acme", "event_type": "api", "timestamp": when}
+        {"transaction_id": t, "customer_id": customer, "event_type": "api", "timestamp": when}
         for t in ids
     ]
+
+
+def post(url: str, path: str, body: Any) -> requests.Response:
+    return requests.post(f"{url}{path}", json=body, headers=AUTH, timeout=60)
 
 
 def test_the_200_comes_after_the_sync_that_covers_the_batch(served: Served) -> None:
@@ -141,3 +151,42 @@ def test_a_batch_whose_sync_fails_is_not_acknowledged(served: Served) -> None:
     assert response.status_code == 500, response.text
     assert response.json() == {"message": "Internal server error"}
     assert served.sync.order == []
+
+
+def test_the_retry_of_a_batch_whose_sync_failed_is_stored_and_counted(served: Served) -> None:
+    alias = f"cust-{uuid.uuid4().hex[:12]}"
+    customer = post(served.url, "/v1/customers", {"name": alias, "ingest_aliases": [alias]})
+    assert customer.status_code == 200, customer.text
+    metric = post(
+        served.url, "/v1/billable-metrics/create", {"name": alias, "aggregation_type": "COUNT"}
+    )
+    assert metric.status_code == 200, metric.text
+    sent = batch(*served.ids, customer=alias)
+
+    served.sync.fail = OSError(errno.EIO, "Input/output error")
+    assert post(served.url, "/v1/ingest", sent).status_code == 500
+    served.sync.fail = None
+    retry = post(served.url, "/v1/ingest", sent)
+    assert (retry.status_code, retry.content) == (200, b"")
+    assert served.sync.order == [f"synced: {' '.join(served.ids)}"]  # the retry's own sync
+
+    found = post(served.url, "/v1/events/search", {"transactionIds": served.ids})
+    assert found.status_code == 200, found.text
+    # One receipt per event, the retry's, stored (not a duplicate of the failed attempt).
+    assert [(e["transaction_id"], e["is_duplicate"]) for e in found.json()] == [
+        (tid, False) for tid in served.ids
+    ]
+    day = HAPPENED.replace(hour=0, minute=0, second=0, microsecond=0)
+    usage = post(
+        served.url,
+        "/v1/usage",
+        {
+            "starting_on": day.isoformat(),
+            "ending_before": (day + timedelta(days=1)).isoformat(),
+            "window_size": "NONE",
+            "customer_ids": [customer.json()["data"]["id"]],
+            "billable_metrics": [{"id": metric.json()["data"]["id"]}],
+        },
+    )
+    assert usage.status_code == 200, usage.text
+    assert [row["value"] for row in usage.json()["data"]] == [2]

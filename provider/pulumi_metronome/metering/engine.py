@@ -25,6 +25,12 @@ into DuckDB in bulk (one native JSON parse and one INSERT for thousands of event
 every read and in a background thread, so no per-batch DuckDB commit is paid. A batch is
 atomic: one line, whole or (torn by a crash, never acknowledged) dropped.
 
+A failed sync: the batches it fails (``log``) are forgotten before anything else is decided
+(their transaction ids no longer count as stored, their lines never reach DuckDB), so a
+retry is stored and acknowledged after a sync of its own. Should a failed line reach the
+disk after all, replaying the log after a crash counts the first copy of each transaction
+id and flags later ones as duplicates.
+
 Order: events arrive interleaved across customers; when ingest pauses, ``compact`` rewrites
 the table in (customer, time) order so a one-customer query skips the other customers' row
 groups (DuckDB keeps min/max per row group).
@@ -40,6 +46,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -117,6 +124,30 @@ _MICRO = timedelta(microseconds=1)
 #: ``/v1/usage`` ``group_by`` without ``values``: at most this many values are reported.
 MAX_GROUP_VALUES = 200
 _STEP: dict[str, timedelta] = {"HOUR": timedelta(hours=1), "DAY": timedelta(days=1)}
+#: After a replay of the ingest log, the first copy of each transaction id counts: later
+#: ones become duplicates (a failed batch whose line reached the disk after all, and its
+#: retry). Only the replayed rows' ids are looked at.
+_FIRST_COPY_WINS = """
+UPDATE events SET is_duplicate = TRUE
+FROM (
+    SELECT transaction_id, min(seq) AS first_seq FROM events
+    WHERE NOT is_duplicate AND transaction_id IN (
+        SELECT transaction_id FROM events WHERE seq > $after AND NOT is_duplicate
+    )
+    GROUP BY transaction_id HAVING count(*) > 1
+) AS firsts
+WHERE events.transaction_id = firsts.transaction_id AND events.seq > firsts.first_seq
+  AND NOT events.is_duplicate
+"""
+
+
+@dataclass(eq=False, slots=True)
+class _Batch:
+    """What to undo when a batch's sync fails: its line (while pending) and its new ids."""
+
+    line: str
+    new: set[str]
+    events: int
 
 
 def micros(moment: datetime) -> int:
@@ -211,7 +242,7 @@ class MeteringEngine:
         self._sorted_upto: int = (state.fetchone() or (0,))[0]
         self._compact_lock = threading.Lock()
         self._last_ingest = time.monotonic()
-        self._log = None if self.path is None else IngestLog(self.path)
+        self._log: IngestLog[_Batch] | None = None if self.path is None else IngestLog(self.path)
         self._wake = threading.Event()
         #: Log files whose lines are all in DuckDB, to be zeroed and kept as the spare.
         self._recyclable: list[tuple[Path, int]] = []
@@ -234,14 +265,29 @@ class MeteringEngine:
         ]
 
     def _recover(self) -> None:
-        """Load what the ingest logs hold beyond the database (after a crash or a kill)."""
+        """Load what the ingest logs hold beyond the database (after a crash or a kill),
+        the first copy of each transaction id counting (one transaction: a crash meanwhile
+        leaves the logs to replay again)."""
         if self.path is None:
             return
-        for stale in log_files(self.path):
-            text = complete_lines(stale)
-            if text:
-                self._load(text)
-            stale.unlink()
+        stale = log_files(self.path)
+        if not stale:
+            return
+        row = self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        after = row[0] if row else 0
+        self._db.execute("BEGIN TRANSACTION")
+        try:
+            for log in stale:
+                text = complete_lines(log)
+                if text:
+                    self._load(text)
+            self._db.execute(_FIRST_COPY_WINS, {"after": after})
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        for log in stale:
+            log.unlink()
 
     def _load(self, text: str) -> None:
         """Batch lines into the events table, skipping rows it already has."""
@@ -297,6 +343,7 @@ class MeteringEngine:
         with _held(self._write_lock):
             if self._closed:
                 raise RuntimeError("the metering engine is closed")
+            failures = self._forget_failed()[0]  # before deciding what is a duplicate
             seen = self._seen
             assert seen is not None
             seq = self._last_seq
@@ -310,12 +357,17 @@ class MeteringEngine:
                     new.add(tid)
             # One line per batch: a batch is in the log whole or (a torn line) not at all.
             data = _line(rows)  # refuses text that is not Unicode, before storing
-            durable = self._log.append(data) if self._log is not None else None
+            text = data.decode("utf-8")
+            durable = (
+                self._log.append(data, _Batch(text, new, len(rows)), failures=failures)
+                if self._log is not None
+                else None
+            )
             self._last_seq = seq
             self._last_ingest = time.monotonic()
             seen |= new
             self._count += len(new)
-            self._pending.append(data.decode("utf-8"))
+            self._pending.append(text)
             self._pending_events += len(rows)
             if self._pending_events >= FLUSH_EVENTS:
                 self._wake.set()  # the background thread moves the log into DuckDB
@@ -326,6 +378,28 @@ class MeteringEngine:
         else:
             durable.add_done_callback(lambda f: _complete(done, f, result))
         return done
+
+    def _forget_failed(self) -> tuple[int, set[int]]:
+        """Undo the batches whose sync failed: their ids no longer count as stored and
+        their lines leave the pending ones (write lock held). Returns the log's failure
+        count (for ``IngestLog.append``) and the ``id`` of each failed line, for a caller
+        holding lines taken from ``_pending``."""
+        if self._log is None:
+            return 0, set()
+        failures, failed = self._log.take_failed()
+        if not failed:
+            return failures, set()
+        gone = {id(batch.line) for batch in failed}
+        kept = [line for line in self._pending if id(line) not in gone]
+        if len(kept) != len(self._pending):
+            pending = {id(line) for line in self._pending}
+            self._pending_events -= sum(b.events for b in failed if id(b.line) in pending)
+            self._pending = kept
+        for batch in failed:
+            if self._seen is not None:
+                self._seen -= batch.new
+            self._count -= len(batch.new)
+        return failures, gone
 
     def load(
         self,
@@ -347,6 +421,9 @@ class MeteringEngine:
             if self._closed:
                 raise RuntimeError("the metering engine is closed")
             with self._write_lock:
+                if self._log is not None:
+                    self._log.sync()  # every pending batch durable, or failed and forgotten
+                    self._forget_failed()
                 if self._pending:  # before them: their sequence numbers come first
                     self._load("".join(self._pending))
                     self._pending, self._pending_events = [], 0
@@ -397,6 +474,10 @@ class MeteringEngine:
                     return
                 lines, self._pending, self._pending_events = self._pending, [], 0
                 closed = self._log.rotate() if self._log is not None else None
+                # The rotation settled every line it closed: none that failed is loaded.
+                gone = self._forget_failed()[1]
+                if gone:
+                    lines = [line for line in lines if id(line) not in gone]
             try:
                 self._load("".join(lines))
             except duckdb.Error:
@@ -696,8 +777,11 @@ class MeteringEngine:
         return [c for (c,) in self._read(sql)]
 
     def count(self) -> int:
-        """Stored events, duplicates excluded (for tests and the benchmark)."""
-        return self._count
+        """Stored events, duplicates and failed batches excluded (for tests and the
+        benchmark)."""
+        with self._write_lock:
+            self._forget_failed()
+            return self._count
 
     def close(self) -> None:
         """Move the log into DuckDB, stop the background flusher, close the database."""
@@ -705,11 +789,13 @@ class MeteringEngine:
             if self._closed:
                 return
             self._closed = True
+            if self._log is not None:
+                self._log.close()  # settles every line
+                self._forget_failed()
             if self._pending:
                 self._load("".join(self._pending))
                 self._pending, self._pending_events = [], 0
             if self._log is not None:
-                self._log.close()
                 for done in log_files(self._log.database):
                     done.unlink()  # everything is in DuckDB now
             self._db.close()

@@ -19,20 +19,37 @@ renames into place. The zeros end the readable text (``complete_lines`` stops at
 NUL byte, which JSON text never holds), so a recycled file reads as empty, and a crash in
 the middle of a write reads as a torn last line.
 
+A failed sync: on Linux, the kernel may drop the pages whose write-back failed and clear
+the error, so the next sync succeeds without them: the failed lines may never reach the
+disk, and where they were the file may read as zeros after a crash, which would end the
+readable text before every later line. So a failed sync fails every line of the file not
+yet on disk (those it covered, and those written while it ran, which may share its pages),
+writes newlines over them (blank lines, skipped on replay; the next sync puts them on disk
+before any later line is acknowledged) and records their tokens for the engine to forget
+(``take_failed``). A line whose write began before a failure it did not see is failed too.
+If the kernel did write a failed line after all and the machine crashes before its blank
+lines reach the disk, replay finds it: the engine counts the first copy of a transaction id
+(``MeteringEngine`` recovery), so a retried batch still counts once.
+
 Files beside the DuckDB file: ``<database>.ingest-<n>.log`` (``log_files`` lists them) and
 the spare ``<database>.ingest-spare`` (``spare_files``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Generic, TypeVar
 
 #: ``fdatasync`` where the platform has it: the data and the size, not the timestamps.
 _sync = getattr(os, "fdatasync", os.fsync)
 _ZEROS = bytes(1 << 20)
+#: What a caller tags its lines with, to learn which of them failed (``take_failed``).
+T = TypeVar("T")
 
 
 def log_files(database: Path) -> list[Path]:
@@ -58,7 +75,7 @@ def _sync_directory(path: Path) -> None:
         os.close(fd)
 
 
-class IngestLog:
+class IngestLog(Generic[T]):
     """A log file of batch lines, made durable by one syncing thread.
 
     ``append`` writes a line and returns a future that completes once the line is on disk.
@@ -66,8 +83,9 @@ class IngestLog:
     meanwhile, whoever wrote it (group commit), so no caller blocks a thread of its own on
     the disk: the server awaits the future on its event loop.
 
-    ``append`` and ``rotate`` are called with the engine's write lock held (lines keep
-    sequence order, and a rotation never races an append).
+    ``append``, ``rotate`` and ``sync`` are called with the engine's write lock held (lines
+    keep sequence order, and a rotation never races an append). Futures are settled with
+    the file lock held: their callbacks must not wait for the log.
     """
 
     def __init__(self, database: Path) -> None:
@@ -80,7 +98,11 @@ class IngestLog:
         self._spare_lock = threading.Lock()  # the spare: taken by rotate, made by recycle
         self._file_lock = threading.Lock()  # the file: syncing, rotating, closing
         self._wake = threading.Condition(threading.Lock())
-        self._waiting: list[Future[None]] = []  # lines written, not yet synced
+        #: Lines written, not yet synced: (future, token, start, end), in file order.
+        self._waiting: list[tuple[Future[None], T | None, int, int]] = []
+        self._failures = 0  # syncs that failed so far
+        self._error: OSError | None = None  # the last one's error
+        self._failed: list[T] = []  # tokens of failed lines, until ``take_failed``
         self._closing = False
         self._file, self._offset = self._open_next(), 0
         self._syncer = threading.Thread(
@@ -103,17 +125,43 @@ class IngestLog:
                 return os.open(path, os.O_WRONLY)
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 
-    def append(self, line: bytes) -> Future[None]:
-        """Write one batch line; the future completes when it is on disk (or fails with the
-        ``OSError`` that kept it from getting there)."""
-        written = os.pwrite(self._file, line, self._offset)
+    def take_failed(self) -> tuple[int, list[T]]:
+        """How many syncs have failed so far, and the tokens of the lines failed since the
+        last call (each reported once). Pass the count to the next ``append``: a failure
+        after it fails that line too, so a caller that decides what a line holds from what
+        it knows succeeded never builds on a line that failed unseen."""
+        with self._wake:
+            failed, self._failed = self._failed, []
+            return self._failures, failed
+
+    def append(
+        self, line: bytes, token: T | None = None, *, failures: int | None = None
+    ) -> Future[None]:
+        """Write one batch line; the future completes when it is on disk, or fails with the
+        ``OSError`` that kept it (or a line before it in the file) from getting there.
+        ``token``: reported by ``take_failed`` if the line fails. ``failures``: the count
+        ``take_failed`` returned (else the count now)."""
+        with self._wake:
+            seen = self._failures if failures is None else failures
+        start = self._offset
+        written = os.pwrite(self._file, line, start)
         while written < len(line):  # a short write (a full disk returns an error instead)
-            written += os.pwrite(self._file, line[written:], self._offset + written)
+            written += os.pwrite(self._file, line[written:], start + written)
         self._offset += written
         durable: Future[None] = Future()
         with self._wake:
-            self._waiting.append(durable)
-            self._wake.notify()
+            if self._failures == seen:
+                self._waiting.append((durable, token, start, self._offset))
+                self._wake.notify()
+                return durable
+            # A sync failed meanwhile: the line may share its pages, or follow a line the
+            # caller built on (a duplicate of it). Failed, and blanked like the others.
+            if token is not None:
+                self._failed.append(token)
+            error = self._error
+        assert error is not None
+        self._blank(start, self._offset)
+        durable.set_exception(error)
         return durable
 
     def _sync_forever(self) -> None:
@@ -124,24 +172,54 @@ class IngestLog:
                 if not self._waiting:
                     return
             with self._file_lock:
-                with self._wake:  # every line written so far; later ones wait for the next
-                    waiting, self._waiting = self._waiting, []
-                try:
-                    _sync(self._file)
-                except OSError as error:
-                    _settle(waiting, error)
-                else:
-                    _settle(waiting)
+                self._sync_waiting(_sync)
+
+    def _sync_waiting(self, sync: Callable[[int], None]) -> None:
+        """Sync the file and settle every line written so far (``_file_lock`` held); later
+        lines wait for the next sync."""
+        with self._wake:
+            waiting, self._waiting = self._waiting, []
+        try:
+            sync(self._file)
+        except OSError as error:
+            self._fail(waiting, error)
+        else:
+            _settle([future for future, *_ in waiting])
+
+    def _fail(self, waiting: list[tuple[Future[None], T | None, int, int]], error: OSError) -> None:
+        """A sync covering ``waiting`` failed: fail them and every line written since, blank
+        them in the file and record their tokens (``_file_lock`` held)."""
+        with self._wake:
+            self._failures += 1
+            self._error = error
+            waiting = waiting + self._waiting
+            self._waiting = []
+            self._failed.extend(token for _, token, _, _ in waiting if token is not None)
+        for _, _, start, end in waiting:
+            self._blank(start, end)
+        _settle([future for future, *_ in waiting], error)
+
+    def _blank(self, start: int, end: int) -> None:
+        """Newlines over a failed line: it reads as blank lines, and its pages are written
+        again by the next sync (the kernel may have dropped them). A write that fails here
+        changes nothing for the line, which is failed already."""
+        with contextlib.suppress(OSError):
+            os.pwrite(self._file, b"\n" * (end - start), start)
+
+    def sync(self) -> None:
+        """Sync now and settle every line written so far (succeeded or failed)."""
+        with self._file_lock:
+            with self._wake:
+                if not self._waiting:
+                    return
+            self._sync_waiting(_sync)
 
     def rotate(self) -> tuple[Path, int]:
         """Close the current file (synced) and start the next one; returns the closed file
         and how many bytes of it hold lines (for ``recycle`` once they are in DuckDB)."""
         with self._file_lock:
-            os.fsync(self._file)
+            self._sync_waiting(os.fsync)  # a failure fails the lines, not the rotation
             os.close(self._file)
-            with self._wake:  # their lines were in the file just synced
-                waiting, self._waiting = self._waiting, []
-            _settle(waiting)
             closed, used = self.path, self._offset
             self._file, self._offset = self._open_next(), 0
         return closed, used
