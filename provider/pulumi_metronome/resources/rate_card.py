@@ -75,6 +75,7 @@ from ._base import (
     unexpected_arguments,
     validate_declaration,
 )
+from .diffs import DiffPlan, plan
 from .ownership import Ownership
 
 ENTITY = "rate_card"
@@ -321,6 +322,10 @@ class RateCardProvider(MetronomeProvider):
         return CheckResult(inputs, [])
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return self.plan(id_, olds, news).result()
+
+    def plan(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffPlan:
+        """The diff, per field, per custom field and per rate (both front ends)."""
         CARDS.see(id_, resource_of(news), "diff", str(news.get("name") or ""))
 
         def differs(field: str) -> bool:
@@ -331,13 +336,20 @@ class RateCardProvider(MetronomeProvider):
 
         replaces = sorted(f for f in IMMUTABLE_FIELDS if differs(f))
         updates = [f for f in (*sorted(MUTABLE_FIELDS), "custom_fields", RATES) if differs(f)]
+        entries: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}
         if RATES in updates and isinstance(news.get(RATES), Mapping):
             unmanaged = set(olds.get(UNMANAGED) or [])
             old_rates = {k: v for k, v in (olds.get(RATES) or {}).items() if k not in unmanaged}
+            entries[RATES] = (old_rates, news[RATES])
             if not any(rate_changes(old_rates, news[RATES])):
                 updates.remove(RATES)
-        return DiffResult(
-            changes=bool(replaces or updates), replaces=replaces, delete_before_replace=False
+        return plan(
+            olds,
+            news,
+            replaces=replaces,
+            updates=updates,
+            keyed=("custom_fields", RATES),
+            entries=entries,
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
