@@ -27,6 +27,7 @@ from pulumi.runtime import rpc
 from ..client import BASE_URL_CONFIG, TOKEN_CONFIG, MetronomeClient, resolve_base_url
 from ..errors import MetronomeError, ProviderRefusal
 from ..models import SpecError, Violation
+from .diffs import DiffPlan
 from .ownership import Ownership
 
 #: Inputs that steer the provider and are not sent to Metronome.
@@ -206,6 +207,11 @@ class MetronomeProvider(ResourceProvider):
             self._token = token or None
             self._base_url = base_url
             self._client = None
+
+    def plan(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffPlan:
+        """The diff of stored outputs ``olds`` and checked inputs ``news``, per field and
+        per entry; ``diff`` answers its summary. Each kind defines it."""
+        raise NotImplementedError
 
     @staticmethod
     def end(

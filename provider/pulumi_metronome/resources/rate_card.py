@@ -181,6 +181,17 @@ def _check(news: Mapping[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
     return inputs, unknown
 
 
+def schedule_by_key(rates: Any) -> Any:
+    """A schedule given as a list of entries (the native plugin's form) in its stored form,
+    a map by readable key; anything else (a map already, unknown or invalid entries) as is."""
+    if not isinstance(rates, list) or is_unknown(rates):
+        return rates
+    try:
+        return schedule_state(_entries(rates))
+    except SpecError:
+        return rates
+
+
 def _starts(body: Mapping[str, Any]) -> datetime:
     return datetime.fromisoformat(str(body["starting_at"]).replace("Z", "+00:00"))
 
