@@ -75,13 +75,12 @@ def plain_map(values: Mapping[str, PropertyValue]) -> dict[str, Any]:
 
 
 def property_value(value: Any) -> PropertyValue:
-    """A plain value from the core as a property value (the core's unknown marker back to
-    an unknown)."""
+    """A plain value from the core as a property value."""
     if value is None:
         return PropertyValue.null()
-    if isinstance(value, str) and value == rpc.UNKNOWN:
-        return PropertyValue.computed()
     if isinstance(value, bool | str):
+        # The core's unknown marker stays the marker string: it is how the engine reads an
+        # unknown, and the SDK (3.272) cannot marshal ``PropertyValue.computed()``.
         return PropertyValue(value)
     if isinstance(value, int | float):
         return PropertyValue(float(value))
