@@ -11,6 +11,7 @@ code.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ class FrontEnds:
                 (camel(f.property), _camel_path(f.property, f.reason)) for f in dyn.failures
             )
             return ours, sorted((f.property, f.reason) for f in plug.failures)
-        return plugin_form(kind, dyn.inputs), plug.inputs
+        return _unordered(plugin_form(kind, dyn.inputs)), _unordered(plug.inputs)
 
     def diff(
         self, kind: str, olds: dict[str, Any], news: dict[str, Any]
@@ -103,6 +104,14 @@ class FrontEnds:
             id_, plugin_form(kind, olds), plugin_form(kind, news), type_=f"metronome:index:{kind}"
         )
         return (dyn.changes, [camel(r) for r in dyn.replaces]), (changes, replaces)
+
+
+def _unordered(inputs: dict[str, Any]) -> dict[str, Any]:
+    """A card's entries in one order on both sides: a stored map comes back from the
+    dynamic provider in the protobuf ``Struct``'s order, not the schedule's."""
+    if isinstance(inputs.get("rates"), list):
+        inputs = {**inputs, "rates": sorted(inputs["rates"], key=json.dumps)}
+    return inputs
 
 
 def _camel_path(field: str, reason: str) -> str:
