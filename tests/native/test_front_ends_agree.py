@@ -110,7 +110,10 @@ def _unordered(inputs: dict[str, Any]) -> dict[str, Any]:
     """A card's entries in one order on both sides: a stored map comes back from the
     dynamic provider in the protobuf ``Struct``'s order, not the schedule's."""
     if isinstance(inputs.get("rates"), list):
-        inputs = {**inputs, "rates": sorted(inputs["rates"], key=json.dumps)}
+        inputs = {
+            **inputs,
+            "rates": sorted(inputs["rates"], key=lambda r: json.dumps(r, sort_keys=True)),
+        }
     return inputs
 
 
