@@ -4,8 +4,8 @@ Nothing here decides anything about Metronome: each request is adapted (property
 plain values with the core's snake_case names, the resource name from the URN, unknowns to
 the core's marker), handed to the kind's core provider (the same classes the dynamic
 provider runs, in ``pulumi_metronome.resources``), and the answer adapted back (camelCase
-names, a rate card's schedule as a list, check failures per camelCase property, the diff
-with its detailed entries). The core is blocking (``requests``): each call runs in a
+names, a rate card's schedule a list in inputs and a map by key in outputs, check failures
+per camelCase property, the diff with its detailed entries). The core is blocking (``requests``): each call runs in a
 thread of a pool much larger than the engine's parallelism, so ``pulumi up`` of many
 resources is not held to a few at a time.
 """
@@ -38,8 +38,8 @@ from . import schema
 
 T = TypeVar("T")
 
-#: Threads serving the core's blocking calls: above the engine's default parallelism
-#: (``pulumi up --parallel``, 4 x CPUs by default) so requests never queue here.
+#: Threads serving the core's blocking calls: more than the engine usually runs at once
+#: (``pulumi up --parallel``), so requests do not queue here.
 MAX_THREADS = 64
 #: The core provider of each kind (the dynamic providers' classes).
 CORES: dict[str, type[MetronomeProvider]] = {
