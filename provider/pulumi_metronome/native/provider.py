@@ -5,9 +5,9 @@ plain values with the core's snake_case names, the resource name from the URN, u
 the core's marker), handed to the kind's core provider (the same classes the dynamic
 provider runs, in ``pulumi_metronome.resources``), and the answer adapted back (camelCase
 names, a rate card's schedule a list in inputs and a map by key in outputs, check failures
-per camelCase property, the diff with its detailed entries). The core is blocking (``requests``): each call runs in a
-thread of a pool much larger than the engine's parallelism, so ``pulumi up`` of many
-resources is not held to a few at a time.
+per camelCase property, the diff with its detailed entries). The core is blocking
+(``requests``): each call runs in a thread of a pool much larger than the engine's
+parallelism, so ``pulumi up`` of many resources is not held to a few at a time.
 """
 
 from __future__ import annotations
