@@ -347,6 +347,16 @@ def test_rate_card_detailed_diffs_and_refusals(plugin: PluginProcess, server: An
     changed = checked(plugin, {**card, "rates": [base, cheaper]}, added, type_=CARD)
     assert plugin.detailed_diff(card_id, outs, changed, type_=CARD)[2] == {"rates[1]": "UPDATE"}
 
+    # An entry for a product created in the same run (its id unknown at preview).
+    pending = {**later, "productId": rpc.UNKNOWN, "startingAt": "2032-01-01T00:00:00Z"}
+    unknown = checked(plugin, {**card, "rates": [base, later, pending]}, added, type_=CARD)
+    assert unknown["rates"][2]["productId"] == rpc.UNKNOWN
+    assert plugin.detailed_diff(card_id, outs, unknown, type_=CARD)[:3] == (
+        "DIFF_SOME",
+        [],
+        {"rates": "UPDATE"},
+    )
+
     # What would rewrite the past or cannot be undone: refused at check, nothing written.
     server.clear_requests()
     retro = plugin.check(added, {**added, "rates": [{**base, "price": 11}, later]}, type_=CARD)
