@@ -2,8 +2,9 @@
 ``metronome:index:*`` resources, with ``pulumi-resource-metronome`` found on ``PATH``.
 
 ``up``, a no-op preview with no call to Metronome, the detailed diff the CLI shows for one
-changed rate, a refusal at preview with no write, and ``pulumi import`` of a rate card by its
-id (tiers included) followed by a preview of the same declaration showing no change.
+changed rate, a refusal at preview with no write, refresh, destroy, and ``pulumi import`` of a
+rate card by its id (tiers included) followed by a preview of the same declaration showing no
+change.
 """
 
 from __future__ import annotations
@@ -122,6 +123,17 @@ def test_up_preview_detailed_diff_and_refusal(metronome: LocalServer, tmp_path: 
     assert "rewrite what was already billed" in refused.stdout + refused.stderr
     assert "Traceback" not in refused.stdout + refused.stderr
     assert writes(metronome) == []
+
+    # A refresh finds what was deployed; destroy archives both.
+    declare(stack, product, card(card_name, 2, product={"ref": "fee"}))
+    stack.refresh()
+    assert stack.preview_json()["changeSummary"] == {"same": 3}
+    metronome.clear_requests()
+    stack.destroy()
+    assert sorted(writes(metronome)) == [
+        "/v1/contract-pricing/products/archive",
+        "/v1/contract-pricing/rate-cards/archive",
+    ]
 
 
 def test_import_by_id_then_the_same_declaration_previews_no_change(
