@@ -11,6 +11,9 @@
 #
 # Usage: scripts/gen-sdk.sh [OUT]   (default OUT: sdk/ of this repository)
 # Files that are not generated are kept: sdk/go/go.mod and go.sum, node_modules.
+#        scripts/gen-sdk.sh --node-modules
+# prints a cached node_modules directory holding what compiling the TypeScript SDK needs
+# (@pulumi/pulumi, typescript, @types/node at the versions below; npm install on first use).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,6 +29,25 @@ die() {
     log "$*"
     exit 1
 }
+
+# What `tsc` needs for sdk/nodejs (within the ranges its generated package.json asks for).
+NPM_PACKAGES=(@pulumi/pulumi@3.269.0 typescript@4.9.5 @types/node@20.19.43)
+if [[ ${1:-} == --node-modules ]]; then
+    NPM_DIR=$CACHE_ROOT/npm-sdk-$(printf '%s\n' "${NPM_PACKAGES[@]}" | sha256sum | cut -c1-16)
+    if [[ ! -e $NPM_DIR/node_modules/.bin/tsc ]]; then
+        command -v npm >/dev/null || die "npm is needed to compile the TypeScript SDK"
+        mkdir -p "$CACHE_ROOT"
+        TMP_NPM=$(mktemp -d "$CACHE_ROOT/.npm-sdk.tmp.XXXXXX")
+        log "npm install ${NPM_PACKAGES[*]} into $NPM_DIR"
+        (cd "$TMP_NPM" && npm install --no-audit --no-fund --silent "${NPM_PACKAGES[@]}" >&2) || {
+            rm -rf "$TMP_NPM"
+            die "npm install failed (see above)"
+        }
+        mv -T "$TMP_NPM" "$NPM_DIR" 2>/dev/null || rm -rf "$TMP_NPM"
+    fi
+    printf '%s\n' "$NPM_DIR/node_modules"
+    exit 0
+fi
 
 [[ -x $PYTHON ]] || die "no Python at $PYTHON: run 'source scripts/env.sh' first (or set PYTHON)"
 GO=$(command -v go || true)
