@@ -32,6 +32,7 @@ from ..models import (
     parse_model,
 )
 from ..models.rate_card import card_fields, parse_rate
+from ..native.schema import TOKENS, core_name, to_core
 
 #: How Pulumi marks a value that is not known until apply.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -138,9 +139,26 @@ def resource_name(urn: str) -> str:
 
 def kind_of(type_token: str) -> str | None:
     if not type_token.startswith(TYPE_PREFIX):
-        return None
+        return native_kind(type_token)
     kind = type_token[len(TYPE_PREFIX) :]
     return kind if kind in KINDS else None
+
+
+def native_kind(type_token: str) -> str | None:
+    """The kind of a native provider's resource (``metronome:index:RateCard``), else None."""
+    kind = TOKENS.get(type_token)
+    return kind if kind in KINDS else None
+
+
+def core_form(type_token: str, props: Any, deps: Any) -> tuple[Any, Any]:
+    """A resource's properties and property dependencies in the core's names: a native
+    resource's (camelCase, as its schema names them) converted by the schema's own
+    ``to_core``; a dynamic resource's (and anything malformed) as they are."""
+    if native_kind(type_token) is None or not isinstance(props, Mapping):
+        return props, deps
+    if isinstance(deps, Mapping):
+        deps = {core_name(type_token, k): v for k, v in deps.items()}
+    return to_core(type_token, props), deps
 
 
 def is_unknown(value: Any) -> bool:
@@ -200,10 +218,12 @@ def load_state(export: Mapping[str, Any]) -> Pricing:
         kind = kind_of(str(item.get("type", "")))
         if kind is None or item.get("delete") or item.get("pendingReplacement"):
             continue
-        props = item.get("outputs") or item.get("inputs") or {}
-        raws.append(
-            _Raw(item["urn"], kind, item.get("id"), props, item.get("propertyDependencies") or {})
+        props, deps = core_form(
+            str(item["type"]),
+            item.get("outputs") or item.get("inputs") or {},
+            item.get("propertyDependencies") or {},
         )
+        raws.append(_Raw(item["urn"], kind, item.get("id"), props, deps))
     return _build(raws)
 
 
@@ -235,8 +255,12 @@ def load_plan(preview: Mapping[str, Any], now: Pricing) -> Pricing:
             id_: str | None = None
         else:
             id_ = new.get("id") or old.get("id") or (kept.id if kept else None)
-        props = new.get("inputs") or {}
-        raws[urn] = _Raw(urn, kind, id_, props, new.get("propertyDependencies") or {})
+        props, deps = core_form(
+            str((new or old).get("type", "")),
+            new.get("inputs") or {},
+            new.get("propertyDependencies") or {},
+        )
+        raws[urn] = _Raw(urn, kind, id_, props, deps)
     return _build(raws.values())
 
 

@@ -631,6 +631,11 @@ def schema_name(token: str, core_name: str) -> str:
     return _resource_shape(token).from_core.get(core_name, (core_name, None))[0]
 
 
+def core_name(token: str, name: str) -> str:
+    """The core's name of one of a resource's schema properties (unknown names as given)."""
+    return _resource_shape(token).to_core.get(name, (name, None))[0]
+
+
 def schema_path(token: str, path: str) -> str:
     """A violation's field path in schema names: ``property_filters[1].in_values`` ->
     ``propertyFilters[1].inValues``; map keys (``pricing_group_values['model_size']``)
