@@ -33,6 +33,7 @@ from ..models import (
     parse_model,
 )
 from ..models.rate_card import card_fields, parse_rate
+from ..native.schema import TOKENS, core_name, to_core
 
 #: How Pulumi marks a value that is not known until apply.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -142,9 +143,26 @@ def resource_name(urn: str) -> str:
 
 def kind_of(type_token: str) -> str | None:
     if not type_token.startswith(TYPE_PREFIX):
-        return None
+        return native_kind(type_token)
     kind = type_token[len(TYPE_PREFIX) :]
     return kind if kind in KINDS else None
+
+
+def native_kind(type_token: str) -> str | None:
+    """The kind of a native provider's resource (``metronome:index:RateCard``), else None."""
+    kind = TOKENS.get(type_token)
+    return kind if kind in KINDS else None
+
+
+def core_form(type_token: str, props: Any, deps: Any) -> tuple[Any, Any]:
+    """A resource's properties and property dependencies in the core's names: a native
+    resource's (camelCase, as its schema names them) converted by the schema's own
+    ``to_core``; a dynamic resource's (and anything malformed) as they are."""
+    if native_kind(type_token) is None or not isinstance(props, Mapping):
+        return props, deps
+    if isinstance(deps, Mapping):
+        deps = {core_name(type_token, k): v for k, v in deps.items()}
+    return to_core(type_token, props), deps
 
 
 def is_unknown(value: Any) -> bool:
@@ -250,6 +268,7 @@ def load_state(export: Any, source: str = "the state export") -> Pricing:
         )
         id_ = _text(item.get("id"), source, f"{field}.id", required=False) or None
         deps = _deps(item.get("propertyDependencies"), source, f"{field}.propertyDependencies")
+        props, deps = core_form(str(type_), props, deps)
         raws[urn] = _Raw(urn, kind, id_, props, deps)
     return _build(raws.values(), source)
 
@@ -296,6 +315,7 @@ def load_plan(preview: Any, now: Pricing, source: str = "the plan") -> Pricing:
         deps = _deps(
             new.get("propertyDependencies"), source, f"{field}.newState.propertyDependencies"
         )
+        props, deps = core_form(str(type_), props, deps)
         raws[urn] = _Raw(urn, kind, id_, props, deps)
     return _build(raws.values(), source)
 
