@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes the Pulumi CLI available on a machine that cannot reach Pulumi's download site, only
 # the Go module proxy. Prints ONE line on stdout: the absolute directory holding `pulumi`,
-# `pulumi-language-python`, `pulumi-language-python-exec` and `pulumi-resource-pulumi-python`.
-# Everything else goes to stderr. Usage:
+# `pulumi-language-python`, `pulumi-language-python-exec`, `pulumi-resource-pulumi-python`
+# and `pulumi-language-yaml`. Everything else goes to stderr. Usage:
 #
 #   BIN=$(scripts/install-pulumi-cli.sh) && export PATH="$BIN:$PATH"
 #
@@ -11,6 +11,8 @@
 # (3) otherwise the CLI is built with Go from the module in scripts/pulumi-cli: 5-6 minutes on
 # 2 cores from empty Go caches (downloads ~1.4 GB of modules, fills ~1.6 GB of build cache),
 # ~15 s when Go's module and build caches are warm. A cache hit takes well under a second.
+# The YAML language host is built and cached on its own (scripts/build-pulumi-yaml.sh, see
+# there) and linked into the same bin directory, so a CLI rebuild never rebuilds it.
 #
 # Versions: the CLI is the version of github.com/pulumi/pulumi/pkg/v3 and sdk/v3 required by
 # scripts/pulumi-cli/go.mod (the two must match); the Python SDK is the `pulumi==X.Y.Z` pin in
@@ -83,6 +85,19 @@ if [[ -f $PYPROJECT ]]; then
     fi
 fi
 
+# The YAML language host: built and cached by its own script, linked into a bin directory.
+YAML_SCRIPT=$SCRIPT_DIR/build-pulumi-yaml.sh
+link_yaml_host() { # $1: a bin directory; (re)links pulumi-language-yaml there in one rename
+    local exe tmp
+    exe=$("$YAML_SCRIPT") ||
+        die "the YAML language host pulumi-language-yaml could not be built (see above)." \
+            "Fix that and rerun; to build it alone: bash $YAML_SCRIPT"
+    [[ $(readlink "$1/pulumi-language-yaml" 2>/dev/null || true) == "$exe" ]] && return 0
+    tmp=$1/.pulumi-language-yaml.link.$$
+    ln -sfn "$exe" "$tmp" && mv -T "$tmp" "$1/pulumi-language-yaml" ||
+        die "could not link $exe into $1"
+}
+
 # --- 2. An official install already on PATH ----------------------------------------------
 if command -v pulumi >/dev/null && command -v pulumi-language-python >/dev/null &&
     command -v pulumi-resource-pulumi-python >/dev/null; then
@@ -93,6 +108,8 @@ if command -v pulumi >/dev/null && command -v pulumi-language-python >/dev/null 
     else
         log "using pulumi $found from PATH ($dir)"
     fi
+    command -v pulumi-language-yaml >/dev/null ||
+        log "warning: no pulumi-language-yaml on PATH: YAML programs will not run (build it with: bash $YAML_SCRIPT)"
     printf '%s\n' "$dir"
     exit 0
 fi
@@ -119,6 +136,7 @@ cache_ok() { # $1: a pulumi-cli-v<version> dir
 
 if cache_ok "$DEST"; then
     log "using cached pulumi v$VERSION"
+    link_yaml_host "$BIN"
     printf '%s\n' "$BIN"
     exit 0
 fi
@@ -179,6 +197,7 @@ chmod 0755 "$TMP"/bin/*
 
 got=$(PULUMI_SKIP_UPDATE_CHECK=true "$TMP/bin/pulumi" version 2>/dev/null || true)
 [[ $got == "v$VERSION" ]] || cant_build "the built pulumi reports version '${got}', expected v$VERSION."
+link_yaml_host "$TMP/bin"
 printf '%s\n' "$STAMP" >"$TMP/build-stamp"
 
 # Move into place in one rename, so an interrupted run never leaves a half-filled cache.
