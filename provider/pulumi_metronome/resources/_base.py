@@ -27,6 +27,7 @@ from pulumi.runtime import rpc
 from ..client import BASE_URL_CONFIG, TOKEN_CONFIG, MetronomeClient, resolve_base_url
 from ..errors import MetronomeError, ProviderRefusal
 from ..models import SpecError, Violation
+from .diffs import DiffPlan
 from .ownership import Ownership
 
 #: Inputs that steer the provider and are not sent to Metronome.
@@ -193,11 +194,24 @@ class MetronomeProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Keep the stack's credentials; refuse a malformed base URL here, at preview."""
-        self._token = req.config.get(TOKEN_CONFIG) or None
-        base_url = req.config.get(BASE_URL_CONFIG) or None
+        self.use_credentials(req.config.get(TOKEN_CONFIG), req.config.get(BASE_URL_CONFIG))
+
+    def use_credentials(self, token: str | None, base_url: str | None) -> None:
+        """Take the configured token and base URL (None or "": the environment's, then
+        Metronome's); a malformed base URL raises ``ConfigurationError`` naming the setting.
+        Both front ends configure through here."""
+        base_url = base_url or None
         # Raises ConfigurationError naming the setting (config or environment variable).
         resolve_base_url(base_url)
-        self._base_url = base_url
+        with _ONCE_LOCK:
+            self._token = token or None
+            self._base_url = base_url
+            self._client = None
+
+    def plan(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffPlan:
+        """The diff of stored outputs ``olds`` and checked inputs ``news``, per field and
+        per entry; ``diff`` answers its summary. Each kind defines it."""
+        raise NotImplementedError
 
     @staticmethod
     def end(

@@ -42,6 +42,7 @@ from ._base import (
     unexpected_arguments,
     validate_declaration,
 )
+from .diffs import DiffPlan, plan
 from .ownership import Ownership
 
 #: Which resource of this process's operation holds which metric id.
@@ -134,17 +135,20 @@ class BillableMetricProvider(MetronomeProvider):
         return CheckResult(inputs, [])
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return self.plan(id_, olds, news).result()
+
+    def plan(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffPlan:
+        """The diff, per field and per custom field (both front ends)."""
         METRICS.see(id_, resource_of(news), "diff", text_of(news, "name"))
 
         def differs(field: str) -> bool:
             return bool(_empty_as_none(olds.get(field)) != _empty_as_none(news.get(field)))
 
-        replaces = sorted(f for f in IMMUTABLE_FIELDS if differs(f))
-        updates = sorted(f for f in MUTABLE_FIELDS if differs(f))
-        return DiffResult(
-            changes=bool(replaces or updates),
-            replaces=replaces,
-            delete_before_replace=False,
+        return plan(
+            olds,
+            news,
+            replaces=sorted(f for f in IMMUTABLE_FIELDS if differs(f)),
+            updates=sorted(f for f in MUTABLE_FIELDS if differs(f)),
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:

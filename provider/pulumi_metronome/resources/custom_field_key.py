@@ -5,6 +5,7 @@ every change replaces it (Metronome has no update for keys).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -24,6 +25,7 @@ from ._base import (
     unexpected_arguments,
     validate_declaration,
 )
+from .diffs import DiffPlan, plan
 from .ownership import Ownership
 
 FIELDS: tuple[str, ...] = tuple(CustomFieldKeySpec.model_fields)
@@ -50,10 +52,14 @@ class CustomFieldKeyProvider(MetronomeProvider):
         return CheckResult(self._outs(spec, news), [])
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return self.plan(id_, olds, news).result()
+
+    def plan(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffPlan:
+        """Every changed field replaces the key (both front ends)."""
         KEYS.see(id_, resource_of(news), "diff")
         replaces = sorted(f for f in FIELDS if olds.get(f) != news.get(f))
         # The same key cannot be on the list twice: remove the old one first.
-        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
+        return plan(olds, news, replaces=replaces, updates=(), delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec = CustomFieldKeySpec.from_state(props)
@@ -79,7 +85,8 @@ class CustomFieldKeyProvider(MetronomeProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         KEYS.see(id_, resource_of(props), "read")
-        found = self._find(str(props["entity"]), str(props["key"]))
+        entity, key = _entity_and_key(id_, props)
+        found = self._find(entity, key)
         if found is None:
             return ReadResult(None, {})
         spec = CustomFieldKeySpec.model_validate(found.model_dump())
@@ -87,7 +94,7 @@ class CustomFieldKeyProvider(MetronomeProvider):
         return ReadResult(id_, outs, inputs=dict(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        entity, key = str(props["entity"]), str(props["key"])
+        entity, key = _entity_and_key(id_, props)
         self.end(
             KEYS,
             id_,
@@ -108,6 +115,16 @@ class CustomFieldKeyProvider(MetronomeProvider):
             if item.entity == entity and item.key == key:
                 return item
         return None
+
+
+def _entity_and_key(id_: str, props: Mapping[str, Any]) -> tuple[str, str]:
+    """The key's entity and name: from the stored properties, else from the id
+    (``<entity>/<key>``), as when ``pulumi import`` reads a key by its id alone."""
+    entity, key = props.get("entity"), props.get("key")
+    if isinstance(entity, str) and isinstance(key, str):
+        return entity, key
+    entity_part, _, key_part = id_.partition("/")
+    return entity_part, key_part
 
 
 def _validate(known: dict[str, Any], unknown: frozenset[str]) -> None:

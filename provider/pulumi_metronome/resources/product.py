@@ -58,6 +58,7 @@ from ._base import (
     unexpected_arguments,
     validate_declaration,
 )
+from .diffs import DiffPlan, plan
 from .ownership import Ownership
 
 #: Custom fields of contract products live under this entity kind.
@@ -186,12 +187,14 @@ class ProductProvider(MetronomeProvider):
         return failures
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return self.plan(id_, olds, news).result()
+
+    def plan(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffPlan:
+        """The diff, per field and per custom field (both front ends)."""
         PRODUCTS.see(id_, resource_of(news), "diff", str(news.get("name") or ""))
         replaces = ["type"] if _differs(olds, news, "type") else []
         updates = sorted(f for f in (*UPDATABLE_FIELDS, "custom_fields") if _differs(olds, news, f))
-        return DiffResult(
-            changes=bool(replaces or updates), replaces=replaces, delete_before_replace=False
-        )
+        return plan(olds, news, replaces=replaces, updates=updates)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec = ProductSpec.from_state(props)

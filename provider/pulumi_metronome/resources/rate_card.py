@@ -75,6 +75,7 @@ from ._base import (
     unexpected_arguments,
     validate_declaration,
 )
+from .diffs import DiffPlan, plan
 from .ownership import Ownership
 
 ENTITY = "rate_card"
@@ -178,6 +179,17 @@ def _check(news: Mapping[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
     inputs.update({k: data[k] for k in unknown if k != RATES})
     inputs[RATES] = data[RATES] if entries is None else schedule_state(entries)
     return inputs, unknown
+
+
+def schedule_by_key(rates: Any) -> Any:
+    """A schedule given as a list of entries (the native plugin's form) in its stored form,
+    a map by readable key; anything else (a map already, unknown or invalid entries) as is."""
+    if not isinstance(rates, list) or is_unknown(rates):
+        return rates
+    try:
+        return schedule_state(_entries(rates))
+    except SpecError:
+        return rates
 
 
 def _starts(body: Mapping[str, Any]) -> datetime:
@@ -321,6 +333,10 @@ class RateCardProvider(MetronomeProvider):
         return CheckResult(inputs, [])
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return self.plan(id_, olds, news).result()
+
+    def plan(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffPlan:
+        """The diff, per field, per custom field and per rate (both front ends)."""
         CARDS.see(id_, resource_of(news), "diff", str(news.get("name") or ""))
 
         def differs(field: str) -> bool:
@@ -331,13 +347,20 @@ class RateCardProvider(MetronomeProvider):
 
         replaces = sorted(f for f in IMMUTABLE_FIELDS if differs(f))
         updates = [f for f in (*sorted(MUTABLE_FIELDS), "custom_fields", RATES) if differs(f)]
+        entries: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}
         if RATES in updates and isinstance(news.get(RATES), Mapping):
             unmanaged = set(olds.get(UNMANAGED) or [])
             old_rates = {k: v for k, v in (olds.get(RATES) or {}).items() if k not in unmanaged}
+            entries[RATES] = (old_rates, news[RATES])
             if not any(rate_changes(old_rates, news[RATES])):
                 updates.remove(RATES)
-        return DiffResult(
-            changes=bool(replaces or updates), replaces=replaces, delete_before_replace=False
+        return plan(
+            olds,
+            news,
+            replaces=replaces,
+            updates=updates,
+            keyed=("custom_fields", RATES),
+            entries=entries,
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
