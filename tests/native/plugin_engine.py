@@ -46,6 +46,7 @@ __all__ = [
     "METRIC",
     "PLUGIN",
     "PRODUCT",
+    "EngineProcess",
     "PluginProcess",
     "from_struct",
     "to_struct",

@@ -55,6 +55,10 @@ def writes(server: LocalServer) -> list[str]:
     ]
 
 
+def by_content(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
 def checked(
     plugin: PluginProcess,
     news: dict[str, Any],
@@ -199,6 +203,12 @@ def test_check_failures_name_camel_case_properties(plugin: PluginProcess, server
             "groupKeys[0]: Group key 'zone' does not match one of the property filter names.",
         ),
     }
+    empty = plugin.check(
+        {}, tokens_metric("bad", propertyFilters=[{"name": "tokens", "inValues": []}])
+    )
+    assert ("propertyFilters", "propertyFilters[0].inValues: must be non-empty when present") in {
+        (f.property, f.reason) for f in empty.failures
+    }
     assert server.requests() == []
 
 
@@ -330,7 +340,7 @@ def test_rate_card_detailed_diffs_and_refusals(plugin: PluginProcess, server: An
     server.clear_requests()
     outs = plugin.update(card_id, outs, added, type_=CARD)
     assert writes(server) == ["/v1/contract-pricing/rate-cards/addRates"]
-    assert outs["rates"] == added["rates"]
+    assert sorted(outs["rates"].values(), key=by_content) == sorted(added["rates"], key=by_content)
 
     # A change of that future entry: one rate updated.
     cheaper = {**later, "tiers": [{"price": 2, "size": 100}, {"price": 0.5}]}

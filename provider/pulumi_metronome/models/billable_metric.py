@@ -45,16 +45,22 @@ class EventTypeFilter(Wire):
     """Which ``event_type`` values an event may have to match."""
 
     in_values: ValueList | None = None
+    """Event types that match (at least one when set)."""
     not_in_values: ValueList | None = None
+    """Event types that never match (at least one when set)."""
 
 
 class PropertyFilter(Wire):
     """A rule on one event property; all of a metric's filters must pass for an event to match."""
 
     name: NonEmptyStr
+    """The event property the filter is about."""
     exists: StrictBool | None = None
+    """True: the property must be present; false: it must be absent."""
     in_values: ValueList | None = None
+    """Values of which the property must have one."""
     not_in_values: ValueList | None = None
+    """Values the property must not have."""
 
 
 def _not_blank(value: str) -> str:
@@ -92,18 +98,31 @@ class MetricDefinition(Wire):
     """
 
     aggregation_type: AggregationTypeAnyCase | None = None
+    """How matching events become usage: COUNT, LATEST, MAX, SUM or UNIQUE (any case, stored in
+    upper case). Required unless ``sql`` is set."""
     aggregation_key: NonEmptyStr | None = None
+    """The event property whose values are aggregated: required by LATEST, MAX, SUM and UNIQUE, not
+    used by COUNT, and one of the property filters' names."""
     event_type_filter: EventTypeFilter | None = None
+    """Which event types the metric counts."""
     property_filters: list[PropertyFilter] | None = None
+    """Rules on event properties: an event must pass all of them to count."""
     group_keys: list[GroupKey] | None = None
+    """Keys that split usage, each a list of property names (several for a compound key); each
+    property needs a filter with ``exists: true`` or ``in_values``."""
     sql: SqlText | None = None
+    """A SQL query defining the metric instead of an aggregation; set alone, without the other
+    definition fields."""
 
 
 class BillableMetricSpec(MetricDefinition):
     """A billable metric as declared: the body of ``POST /v1/billable-metrics/create``."""
 
     name: MetricName
+    """The metric's display name; changes in place."""
     custom_fields: CustomFields | None = None
+    """Custom field values by key (each key on the allow list of billable metrics: see
+    ``CustomFieldKey``); change in place."""
 
     def create_body(self) -> dict[str, Any]:
         """The JSON body for the create call: unset fields are left out, as Metronome expects."""

@@ -31,9 +31,10 @@ T = TypeVar("T")
 
 class Wire(BaseModel):
     """Base for what we send (request bodies, declarations): unknown fields are an error,
-    so a typo never passes silently."""
+    so a typo never passes silently. A field's docstring is its description (in the
+    provider's schema and the SDKs generated from it)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Returned(BaseModel):

@@ -39,8 +39,11 @@ class CustomFieldKeySpec(Wire):
     """A custom field key on an entity kind's allow list (``/v1/customFields/addKey``)."""
 
     entity: CustomFieldEntity
+    """The kind of object the key is for."""
     key: CustomFieldKeyName
+    """The custom field key (at most 100 characters)."""
     enforce_uniqueness: StrictBool
+    """True: two objects of the kind cannot have the same value for this key."""
 
     @property
     def id(self) -> str:

@@ -40,15 +40,20 @@ class QuantityConversion(Wire):
     """Converts the metric's quantity before pricing (e.g. MB sent, GB priced)."""
 
     conversion_factor: Annotated[Number, Field(gt=0)]
+    """The factor the quantity is multiplied or divided by (more than 0)."""
     operation: Literal["MULTIPLY", "DIVIDE"]
+    """Whether the quantity is multiplied or divided by the factor."""
     name: StrictStr | None = None
+    """A name for the conversion."""
 
 
 class QuantityRounding(Wire):
     """Rounds the (converted) quantity before pricing."""
 
     decimal_places: Annotated[Number, Field(ge=0)]
+    """How many decimal places to keep (a whole number, 0 or more)."""
     rounding_method: Literal["ROUND_UP", "ROUND_DOWN", "ROUND_HALF_UP"]
+    """How to round: ROUND_UP, ROUND_DOWN or ROUND_HALF_UP."""
 
     @field_validator("decimal_places")
     @classmethod
@@ -62,19 +67,36 @@ class _ProductFields(Wire):
     """The fields an update can change: all but ``type`` and ``custom_fields``."""
 
     billable_metric_id: NonEmptyStr | None = None
+    """The billable metric a USAGE product prices (a ``BillableMetric``'s id)."""
     composite_product_ids: list[NonEmptyStr] | None = None
+    """COMPOSITE products: the products whose charges the charge is computed from."""
     composite_tags: list[NonEmptyStr] | None = None
+    """COMPOSITE products: tags selecting the products whose charges the charge is computed from."""
     exclude_free_usage: StrictBool | None = None
+    """COMPOSITE products: leave free usage out of the computed charge."""
     include_composite_spend: StrictBool | None = None
+    """COMPOSITE products: include the spend of other composite products."""
     is_refundable: StrictBool | None = None
+    """Whether the product's charges can be refunded."""
     netsuite_internal_item_id: StrictStr | None = None
+    """The product's item id in NetSuite."""
     netsuite_overage_item_id: StrictStr | None = None
+    """USAGE and COMPOSITE products: the NetSuite item id of overage charges."""
     presentation_group_key: GroupKey | None = None
+    """USAGE products: event properties whose values split the product's invoice lines; with
+    ``pricing_group_key``, one compound group key of the metric."""
     pricing_group_key: GroupKey | None = None
+    """USAGE products: event properties whose values select the price (a rate's
+    ``pricing_group_values``); with ``presentation_group_key``, one compound group key of the
+    metric."""
     quantity_conversion: QuantityConversion | None = None
+    """USAGE products: converts the metric's quantity before pricing."""
     quantity_rounding: QuantityRounding | None = None
+    """USAGE products: rounds the (converted) quantity before pricing."""
     sql_breakdown_granularity: Literal["HOUR", "SERVICE_PERIOD"] | None = None
+    """USAGE products of a SQL metric: usage computed per HOUR or per SERVICE_PERIOD."""
     tags: list[NonEmptyStr] | None = None
+    """Labels of the product (composite products select products by tag)."""
 
     @field_validator("presentation_group_key", "pricing_group_key")
     @classmethod
@@ -96,8 +118,13 @@ class ProductSpec(_ProductFields):
     """A product as declared: the body of ``POST /v1/contract-pricing/products/create``."""
 
     name: NonEmptyStr
+    """The product's name, as invoices show it; changes in place."""
     type: ProductType
+    """What the product charges for: FIXED, USAGE, COMPOSITE, SUBSCRIPTION or PRO_SERVICE
+    (PROFESSIONAL_SERVICE is another name of it). Fixed at creation: a change replaces the
+    product."""
     custom_fields: CustomFields | None = None
+    """Custom field values by key (entity ``contract_product``); change in place."""
 
     @field_validator("name")
     @classmethod

@@ -54,8 +54,11 @@ class Alias(Wire):
     """A name contracts can use for the card, optionally for a period."""
 
     name: NonEmptyStr
+    """The alias."""
     starting_at: Timestamp | None = None
+    """When the alias starts to apply (RFC 3339)."""
     ending_before: Timestamp | None = None
+    """When the alias stops applying (RFC 3339, exclusive)."""
 
     _ends_after_start = field_validator("ending_before")(_after_start)
 
@@ -64,7 +67,9 @@ class CreditTypeConversion(Wire):
     """How many fiat units one unit of a custom pricing unit is worth on this card."""
 
     custom_credit_type_id: NonEmptyStr
+    """The id of the custom credit type (pricing unit)."""
     fiat_per_custom_credit: Annotated[Number, Field(gt=0)]
+    """How many fiat units one unit of it is worth (more than 0)."""
 
 
 def _conversions_once(
@@ -80,11 +85,19 @@ class RateCardSpec(Wire):
     """A rate card as declared: the body of ``POST .../rate-cards/create``."""
 
     name: NonEmptyStr
+    """The card's name; changes in place."""
     description: StrictStr | None = None
+    """What the card is for; changes in place."""
     aliases: list[Alias] | None = None
+    """Other names contracts can use for the card, each optionally for a period; change in place."""
     credit_type_conversions: list[CreditTypeConversion] | None = None
+    """The custom pricing units the card's rates may use, each with its worth in fiat units. Fixed
+    at creation: a change replaces the card."""
     custom_fields: CustomFields | None = None
+    """Custom field values by key (entity ``rate_card``); change in place."""
     fiat_credit_type_id: NonEmptyStr | None = None
+    """The fiat credit type of the card's prices (default: USD in cents). Fixed at creation: a
+    change replaces the card."""
 
     _conversions = field_validator("credit_type_conversions")(_conversions_once)
 
@@ -128,15 +141,20 @@ class Tier(Wire):
     """One tier of a TIERED price: ``size`` units (the last tier: all the rest) at ``price``."""
 
     price: Annotated[Number, Field(ge=0)]
+    """The price per unit in this tier (a fraction, 0 to 1, for TIERED_PERCENTAGE)."""
     size: Annotated[Number, Field(gt=0)] | None = None
+    """How many units the tier holds; every tier but the last needs it."""
 
 
 class CommitRate(Wire):
     """A distinct price used when usage draws down a commit or credit."""
 
     rate_type: RateType
+    """How the commit price applies."""
     price: Annotated[Number, Field(ge=0)] | None = None
+    """The price (FLAT, PERCENTAGE and SUBSCRIPTION rate types)."""
     tiers: Annotated[list[Tier], Field(min_length=1)] | None = None
+    """The tiers, in order (TIERED and TIERED_PERCENTAGE rate types)."""
 
 
 class RateEntry(Wire):
@@ -144,19 +162,37 @@ class RateEntry(Wire):
     ``ending_before``. Also the declaration of one entry of a ``RateCard``'s schedule."""
 
     product_id: NonEmptyStr
+    """The product priced (a ``Product``'s id)."""
     entitled: StrictBool
+    """Whether customers on the card are entitled to the product."""
     rate_type: RateType
+    """How the price applies: FLAT, PERCENTAGE, SUBSCRIPTION, TIERED, TIERED_PERCENTAGE or
+    CUSTOM."""
     starting_at: Timestamp
+    """When the rate takes effect (RFC 3339, inclusive)."""
     ending_before: Timestamp | None = None
+    """When the rate stops (RFC 3339, exclusive); default: at the next entry of the same product,
+    pricing group values and billing frequency."""
     price: Annotated[Number, Field(ge=0)] | None = None
+    """FLAT, PERCENTAGE and SUBSCRIPTION rates: the price per unit in the card's fiat credit type
+    (cents for USD); a fraction, 0 to 1, for PERCENTAGE."""
     tiers: Annotated[list[Tier], Field(min_length=1)] | None = None
+    """TIERED and TIERED_PERCENTAGE rates: the tiers, in order."""
     billing_frequency: BillingFrequency | None = None
+    """SUBSCRIPTION products: how often the rate is billed (required for a FLAT rate)."""
     is_prorated: StrictBool | None = None
+    """SUBSCRIPTION rates: bill partial periods pro rata (true when set)."""
     quantity: Annotated[Number, Field(ge=0)] | None = None
+    """SUBSCRIPTION rates: the default quantity."""
     pricing_group_values: dict[NonEmptyStr, StrictStr] | None = None
+    """The values of the product's pricing group key this rate is for (each key a property of the
+    product's ``pricing_group_key``)."""
     credit_type_id: NonEmptyStr | None = None
+    """The credit type of the price when it is not the card's fiat one (a custom pricing unit)."""
     commit_rate: CommitRate | None = None
+    """A distinct price used when usage draws down a commit or credit."""
     custom_rate: dict[NonEmptyStr, Any] | None = None
+    """CUSTOM rates: the rate's parameters, as Metronome takes them."""
 
     _ends_after_start = field_validator("ending_before")(_after_start)
 

@@ -1,3 +1,3 @@
-"""The native Pulumi provider plugin ``pulumi-resource-metronome``: a schema generated from
-the models (``schema``) and a gRPC front end over the same resource core as the dynamic
-providers (``provider``)."""
+"""The native Pulumi provider plugin: the same resource core as the dynamic providers,
+served over gRPC to programs in every Pulumi language (``schema``: the package schema and
+the property names)."""

@@ -31,7 +31,7 @@ from ..resources import (
     ProductProvider,
     RateCardProvider,
 )
-from ..resources._base import RESOURCE_KEY, MetronomeProvider
+from ..resources._base import RESOURCE_KEY, MetronomeProvider, is_unknown
 from ..resources.diffs import DiffKind, DiffPlan, Path
 from ..resources.rate_card import RATES, schedule_by_key
 from . import schema
@@ -113,17 +113,27 @@ class Kind:
         """Request values in the core's form, with the resource name for ownership."""
         data = schema.to_core(self.token, plain_map(values))
         if self.name == "RateCard" and RATES in data:
-            data[RATES] = schedule_by_key(data[RATES])
+            # Declared as a list, stored as a map (whose order a protobuf Struct loses):
+            # either way, the map by key in the schedule's order.
+            rates = data[RATES]
+            if isinstance(rates, Mapping) and not is_unknown(rates):
+                rates = list(rates.values())
+            data[RATES] = schedule_by_key(rates)
         data[RESOURCE_KEY] = name_of(urn)
         return data
 
     def from_core(
-        self, values: Mapping[str, Any], secrets: frozenset[str] = frozenset()
+        self,
+        values: Mapping[str, Any],
+        secrets: frozenset[str] = frozenset(),
+        *,
+        inputs: bool = False,
     ) -> dict[str, PropertyValue]:
-        """Core values as the plugin's properties; a rate card's schedule as a list of
-        entries in the order of their keys."""
+        """Core values as the plugin's properties. A rate card's schedule is a map by
+        readable key in outputs (as the dynamic provider stores it) and, in ``inputs``, the
+        list of its entries in the order of their keys, as a program declares it."""
         data = {k: v for k, v in values.items() if k != RESOURCE_KEY}
-        if self.name == "RateCard" and isinstance(data.get(RATES), Mapping):
+        if inputs and self.name == "RateCard" and isinstance(data.get(RATES), Mapping):
             data[RATES] = list(data[RATES].values())
         named = schema.from_core(self.token, data)
         out = {k: property_value(v) for k, v in named.items()}
@@ -131,9 +141,15 @@ class Kind:
 
     def camel(self, field: str) -> str:
         """A core field name as the schema names it."""
-        if not field:
-            return field
-        return next(iter(schema.from_core(self.token, {field: None})))
+        return schema.schema_name(self.token, field) if field else field
+
+    def reason(self, field: str, reason: str) -> str:
+        """A check failure's reason with its leading path (``group_keys[0].in_values: ...``)
+        in the schema's names; the rest is the rule's own words."""
+        path, colon, rest = reason.partition(": ")
+        if field and colon and (path == field or path.startswith((f"{field}[", f"{field}."))):
+            return f"{schema.schema_path(self.token, path)}: {rest}"
+        return reason
 
     def diff_path(self, path: Path, olds: Mapping[str, Any], news: Mapping[str, Any]) -> str:
         """A detailed-diff path in the plugin's terms: ``rates[3]`` (the index in the new
@@ -150,13 +166,6 @@ class Kind:
         if _IDENTIFIER.match(key):
             return f"{head}.{key}"
         return f"{head}[{json.dumps(key)}]"
-
-
-def camel_reason(kind: Kind, field: str, reason: str) -> str:
-    """A check failure's reason with its leading path (``group_keys[0]: ...``) renamed."""
-    if field and reason.startswith(field):
-        return kind.camel(field) + reason[len(field) :]
-    return reason
 
 
 # --- the provider -----------------------------------------------------------------------
@@ -208,13 +217,14 @@ class MetronomeNativeProvider(px.Provider):
         news = kind.to_core(request.new_inputs, request.urn)
         result = await self._run(kind.core.check, olds, news)
         failures = [
-            px.CheckFailure(kind.camel(f.property), camel_reason(kind, f.property, f.reason))
+            px.CheckFailure(kind.camel(f.property), kind.reason(f.property, f.reason))
             for f in result.failures or []
         ]
         if failures:
             return px.CheckResponse(inputs=request.new_inputs, failures=failures)
         secrets = secret_names(request.new_inputs)
-        return px.CheckResponse(inputs=kind.from_core(result.inputs or {}, secrets), failures=[])
+        inputs = kind.from_core(result.inputs or {}, secrets, inputs=True)
+        return px.CheckResponse(inputs=inputs, failures=[])
 
     async def diff(self, request: px.DiffRequest) -> px.DiffResponse:
         kind = self._kind(request.urn)
@@ -253,7 +263,7 @@ class MetronomeNativeProvider(px.Provider):
         return px.ReadResponse(
             resource_id=str(result.id),
             properties=kind.from_core(dict(result.outs or {}), secrets),
-            inputs=kind.from_core(result.inputs or {}, secrets),
+            inputs=kind.from_core(result.inputs or {}, secrets, inputs=True),
         )
 
     async def update(self, request: px.UpdateRequest) -> px.UpdateResponse:
