@@ -17,8 +17,8 @@
 // It does not report resource plugins needed by installed Python packages
 // (GetRequiredPackages answers "none"): dynamic providers need none, a native plugin such as
 // pulumi-resource-metronome is found on PATH by its package name, and automatic plugin
-// acquisition is off on our machines anyway. Debugging, type checkers, packing SDKs (Pack)
-// and Python plugins (RunPlugin) are not supported.
+// acquisition is off on our machines anyway. Debugging, type checkers, linking and packing
+// SDKs (Link, Pack) and Python plugins (RunPlugin) are not supported.
 package main
 
 import (
