@@ -10,14 +10,22 @@ measures, each against the same kind of server:
     server (what a hand-written setup script does);
 (c) a no-op `pulumi preview` of the N metrics deployed in (a);
 (d) `pulumi refresh --yes` of them (as typed: a refresh preview, then the refresh);
-(e) `pulumi refresh --yes --skip-preview` (the refresh alone).
+(e) `pulumi refresh --yes --skip-preview` (the refresh alone);
+(f) `pulumi up --yes --skip-preview` of the same N metrics through the native plugin
+    (``pulumi-resource-metronome`` on PATH; a program declaring
+    ``metronome:index:BillableMetric`` resources), on a fresh server;
+(g) a no-op `pulumi preview` of the N metrics deployed in (f);
+(h) a no-op `pulumi preview` of N resources of a do-nothing dynamic provider (check echoes,
+    diff says "no change"): the floor of any dynamic provider, for comparison with (g).
 
 Each row prints the wall time and the API calls the server saw, by kind: a refresh reads
-the metrics with shared list pages (100 per call), not one GET each.
+the metrics with shared list pages (100 per call), not one GET each. The ratios the
+issue's targets speak of are printed at the end: (f)/(b) and (g)/(h).
 
 API calls come from the server's request log. The Pulumi runs use the end-to-end test
 harness (``pulumi_metronome.testing``: a temp project, a file backend, credentials in stack config
-only); the engine runs steps in parallel and the dynamic provider serves 4 requests at once.
+only); the engine runs steps in parallel; the dynamic provider serves 4 requests at once, the
+plugin as many as the engine sends.
 Needs the project's test extras (`EXTRAS=test source scripts/env.sh`).
 """
 
@@ -78,6 +86,52 @@ def declaration(count: int) -> list[dict[str, Any]]:
         )
         for i in range(count)
     ]
+
+
+#: The same declaration through the native plugin: camelCase properties (the schema's).
+NATIVE_PROGRAM = """\
+import json
+import pathlib
+
+import pulumi
+
+from pulumi_metronome.native.schema import from_core
+
+TOKEN = "metronome:index:BillableMetric"
+declaration = json.loads((pathlib.Path(__file__).parent / "declaration.json").read_text())
+for item in declaration.get("metrics", []):
+    pulumi.CustomResource(TOKEN, item["resource"], from_core(TOKEN, item.get("args", {})))
+"""
+
+#: N resources of a dynamic provider that does nothing: the cost of the dynamic machinery.
+NOOP_PROGRAM = """\
+import json
+import pathlib
+
+import pulumi
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, ResourceProvider
+
+
+class Nothing(ResourceProvider):
+    def check(self, olds, news):
+        return CheckResult(news, [])
+
+    def diff(self, id_, olds, news):
+        return DiffResult(changes=False)
+
+    def create(self, props):
+        return CreateResult(props["__name"], props)
+
+
+class Noop(Resource):
+    def __init__(self, name, args):
+        super().__init__(Nothing(), name, {"__name": name, **args})
+
+
+declaration = json.loads((pathlib.Path(__file__).parent / "declaration.json").read_text())
+for item in declaration.get("metrics", []):
+    Noop(item["resource"], item.get("args", {}))
+"""
 
 
 def timed(server: LocalServer, what: str, action: Any) -> Row:
@@ -146,6 +200,43 @@ def main() -> int:
             if created != n:
                 raise SystemExit(f"the SDK run left {created} metrics, expected {n}")
 
+        with LocalServer(latency_ms=latency, tokens=[TOKEN]) as server:
+            native = PulumiStack(
+                Path(tmp) / "native",
+                base_url=server.url,
+                token=server.token,
+                program=NATIVE_PROGRAM,
+            )
+            native.declare(metrics=metrics)
+            rows.append(
+                timed(
+                    server,
+                    f"(f) plugin pulumi up: create {n}",
+                    lambda: native.run("up", "--yes", "--skip-preview"),
+                )
+            )
+            created = live_count(server)
+            if created != n:
+                raise SystemExit(f"the plugin's up left {created} metrics, expected {n}")
+            rows.append(
+                timed(
+                    server, f"(g) plugin pulumi preview: no-op, {n}", lambda: native.run("preview")
+                )
+            )
+        with LocalServer(latency_ms=latency, tokens=[TOKEN]) as server:
+            noop = PulumiStack(
+                Path(tmp) / "noop", base_url=server.url, token=server.token, program=NOOP_PROGRAM
+            )
+            noop.declare(metrics=metrics)
+            noop.run("up", "--yes", "--skip-preview")
+            rows.append(
+                timed(
+                    server,
+                    f"(h) do-nothing dynamic provider pulumi preview: no-op, {n}",
+                    lambda: noop.run("preview"),
+                )
+            )
+
     rows.sort(key=lambda r: r.what)
     width = max(len(r.what) for r in rows)
     print()
@@ -156,6 +247,15 @@ def main() -> int:
             f"{row.what:<{width}}  {row.seconds:>8.1f}  {row.calls:>9}  "
             f"{row.seconds / n:>8.3f}  {row.by_kind()}"
         )
+    seconds = {row.what[:3]: row.seconds for row in rows}
+    print()
+    for label, top, bottom in (
+        ("plugin up / SDK creates in sequence", "(f)", "(b)"),
+        ("dynamic up / SDK creates in sequence", "(a)", "(b)"),
+        ("plugin no-op preview / do-nothing dynamic preview", "(g)", "(h)"),
+        ("dynamic no-op preview / do-nothing dynamic preview", "(c)", "(h)"),
+    ):
+        print(f"{label:<52} {top}/{bottom} = {seconds[top] / seconds[bottom]:.2f}")
     return 0
 
 

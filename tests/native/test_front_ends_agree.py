@@ -12,6 +12,7 @@ code.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,7 +119,13 @@ def _unordered(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _camel_path(field: str, reason: str) -> str:
-    return camel(field) + reason[len(field) :] if field and reason.startswith(field) else reason
+    """The dynamic provider's reason in the plugin's spelling: every snake_case word
+    outside quotes camelCase, ``x=True`` as ``x: true``."""
+    return re.sub(
+        r"(?<!['\w])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(=True)?(?![\w'])",
+        lambda m: camel(m.group(1)) + (": true" if m.group(2) else ""),
+        reason,
+    )
 
 
 @pytest.fixture(scope="module")

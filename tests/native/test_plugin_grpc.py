@@ -354,6 +354,8 @@ def test_rate_card_detailed_diffs_and_refusals(plugin: PluginProcess, server: An
     assert "rewrite what was already billed" in retro.failures[0].reason
     removal = plugin.check(added, {**added, "rates": [base]}, type_=CARD)
     assert "Metronome cannot delete a rate" in removal.failures[0].reason
+    assert "set its endingBefore" in removal.failures[0].reason
+    assert "or set allowRateRemoval: true to leave it" in removal.failures[0].reason
     fiat = plugin.check(added, {**added, "fiatCreditTypeId": "eur"}, type_=CARD)
     assert [f.property for f in fiat.failures] == ["fiatCreditTypeId"]
     assert "replaces the rate card" in fiat.failures[0].reason

@@ -4,10 +4,10 @@ Nothing here decides anything about Metronome: each request is adapted (property
 plain values with the core's snake_case names, the resource name from the URN, unknowns to
 the core's marker), handed to the kind's core provider (the same classes the dynamic
 provider runs, in ``pulumi_metronome.resources``), and the answer adapted back (camelCase
-names, a rate card's schedule as a list, check failures per camelCase property, the diff
-with its detailed entries). The core is blocking (``requests``): each call runs in a
-thread of a pool much larger than the engine's parallelism, so ``pulumi up`` of many
-resources is not held to a few at a time.
+names, a rate card's schedule a list in inputs and a map by key in outputs, check failures
+per camelCase property, the diff with its detailed entries). The core is blocking
+(``requests``): each call runs in a thread of a pool much larger than the engine's
+parallelism, so ``pulumi up`` of many resources is not held to a few at a time.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from . import schema
 
 T = TypeVar("T")
 
-#: Threads serving the core's blocking calls: above the engine's default parallelism
-#: (``pulumi up --parallel``, 4 x CPUs by default) so requests never queue here.
+#: Threads serving the core's blocking calls: more than the engine usually runs at once
+#: (``pulumi up --parallel``), so requests do not queue here.
 MAX_THREADS = 64
 #: The core provider of each kind (the dynamic providers' classes).
 CORES: dict[str, type[MetronomeProvider]] = {
@@ -144,12 +144,14 @@ class Kind:
         return schema.schema_name(self.token, field) if field else field
 
     def reason(self, field: str, reason: str) -> str:
-        """A check failure's reason with its leading path (``group_keys[0].in_values: ...``)
-        in the schema's names; the rest is the rule's own words."""
+        """A check failure's reason in the schema's names: its leading path
+        (``group_keys[0].in_values: ...``), and the properties the rule's words name
+        (``set allow_replace=True`` -> ``set allowReplace: true``); quoted values (a
+        user's property or key names) stay as they are."""
         path, colon, rest = reason.partition(": ")
         if field and colon and (path == field or path.startswith((f"{field}[", f"{field}."))):
-            return f"{schema.schema_path(self.token, path)}: {rest}"
-        return reason
+            reason = f"{schema.schema_path(self.token, path)}: {rest}"
+        return _SNAKE_WORD.sub(_renamed, reason)
 
     def diff_path(self, path: Path, olds: Mapping[str, Any], news: Mapping[str, Any]) -> str:
         """A detailed-diff path in the plugin's terms: ``rates[3]`` (the index in the new
@@ -166,6 +168,28 @@ class Kind:
         if _IDENTIFIER.match(key):
             return f"{head}.{key}"
         return f"{head}[{json.dumps(key)}]"
+
+
+def _property_names(document: Mapping[str, Any]) -> frozenset[str]:
+    """Every property name of the schema (resources and types)."""
+    names: set[str] = set()
+    for section in ("resources", "types"):
+        for spec in document.get(section, {}).values():
+            for key in ("inputProperties", "properties"):
+                names.update(spec.get(key, {}))
+    return frozenset(names)
+
+
+_NAMES = _property_names(schema.package_schema("0.0.0"))
+#: A snake_case word not inside quotes, optionally set to True (``allow_replace=True``).
+_SNAKE_WORD = re.compile(r"(?<!['\"\w])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(=True)?(?![\w'\"])")
+
+
+def _renamed(match: re.Match[str]) -> str:
+    name = schema.camel(match.group(1))
+    if name not in _NAMES:
+        return match.group(0)
+    return f"{name}: true" if match.group(2) else name
 
 
 # --- the provider -----------------------------------------------------------------------
