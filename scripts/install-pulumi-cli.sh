@@ -22,9 +22,9 @@
 # github.com/pulumi/pulumi/pkg/v3` lists no v3.270-v3.273; those are refused) and PyPI serves
 # `pulumi` up to 3.272.0 (`pip index versions pulumi`), so the CLI is built at v3.277.0 and
 # the SDK pinned at 3.272.0. Checked on that pair, with this script's build (Python host
-# with code generation, YAML host v1.25.0): every end-to-end test, `python -m pytest
-# tests/e2e` (the dynamic provider's CLI, pricing and impact tests, and the native plugin's
-# YAML, import and Python-SDK tests), passed. To move the CLI:
+# with code generation, YAML host v1.25.0): the whole suite, `bash scripts/test.sh` (905
+# tests, among them the dynamic provider's CLI, pricing and impact end-to-end tests and the
+# native plugin's YAML, import and Python-SDK ones), passed. To move the CLI:
 # `cd scripts/pulumi-cli && GOTOOLCHAIN=local GOFLAGS=-mod=mod go get \
 #  github.com/pulumi/pulumi/pkg/v3@vX.Y.Z github.com/pulumi/pulumi/sdk/v3@vX.Y.Z && go mod tidy`.
 
