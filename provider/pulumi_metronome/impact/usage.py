@@ -324,8 +324,9 @@ class Events:
         pairs = ", ".join(f"{lit(n)}, {self.columns[n]}" for n in names)
         props = f"json_object({pairs})" if names else "'{}'"
         self.db.execute(
-            "CREATE OR REPLACE TEMP VIEW events AS SELECT seq, transaction_id, customer_id, "
-            f"event_type, ts, {props}::VARCHAR AS props, FALSE AS is_duplicate FROM ev"
+            # (The loaded table keeps no transaction ids; SQL metrics cannot read them.)
+            "CREATE OR REPLACE TEMP VIEW events AS SELECT seq, NULL::VARCHAR AS transaction_id, "
+            f"customer_id, event_type, ts, {props}::VARCHAR AS props, FALSE AS is_duplicate FROM ev"
         )
         scope = Scope(
             tuple(CustomerRef(c) for c in self.customers()), self.period.start, self.period.end
