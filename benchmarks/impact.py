@@ -274,15 +274,20 @@ def baseline_tree(ref: str, into: Path) -> Path:
     return into / "provider"
 
 
-def run(provider: Path, args: list[str]) -> Run:
-    """Run the command with the package in ``provider``; its own rusage from ``wait4``."""
-    started = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-c", RUNNER, str(provider), "impact", *args])
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.monotonic() - started
+def run(provider: Path, args: list[str], log: Path) -> Run:
+    """Run the command with the package in ``provider``; its own rusage from ``wait4``.
+    Its stderr (DuckDB's progress bars) goes to ``log``."""
+    with log.open("wb") as stderr:
+        started = time.monotonic()
+        child = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, str(provider), "impact", *args], stderr=stderr
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.monotonic() - started
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
-        raise SystemExit(f"impact exited with status {child.returncode} ({provider})")
+        tail = log.read_text(errors="replace")[-2000:]
+        raise SystemExit(f"impact exited with status {child.returncode} ({provider}):\n{tail}")
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
@@ -340,7 +345,7 @@ def main() -> None:
                 ]
                 if args.memory_limit:
                     command += ["--memory-limit", args.memory_limit]
-                done = run(provider, command)
+                done = run(provider, command, work / f"impact-{name}.log")
                 runs[name].append(done)
                 print(
                     f"round {round_ + 1} {name}: wall {done.wall:6.1f} s   cpu {done.cpu:6.1f} s   "

@@ -46,8 +46,9 @@ from ..metering.queries import Dialect, Props, Scope, lit, ts_lit
 from ..metering.types import CustomerRef, WindowSize
 from ..models import BillableMetricSpec, SpecError
 
-#: DuckDB's memory limit for the evaluation; beyond it, it spills to its temporary file.
-DEFAULT_MEMORY_LIMIT = "4GB"
+#: DuckDB's memory limit for the evaluation; beyond it, it spills to its temporary file (10
+#: million events take about 1.8 GB loaded: the peak RSS stays near 1.2 GiB with it).
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 class EventsError(ValueError):

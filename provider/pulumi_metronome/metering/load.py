@@ -61,9 +61,9 @@ CREATE OR REPLACE MACRO metronome_number_text(x) AS
          ELSE rtrim(rtrim(x, '0'), '.') END;
 CREATE OR REPLACE MACRO metronome_text(v) AS
     CASE WHEN v IS NULL OR v = 'null' THEN NULL
-         WHEN v[1] = '"' THEN
+         WHEN prefix(v, '"') THEN
             (CASE WHEN contains(v, '\') THEN json_extract_string(v, '$') ELSE v[2:-2] END)
-         WHEN v[1] IN ('{', '[', 't', 'f') THEN v
+         WHEN prefix(v, '{') OR prefix(v, '[') OR prefix(v, 't') OR prefix(v, 'f') THEN v
          ELSE metronome_number_text(v) END;
 CREATE OR REPLACE MACRO metronome_texts(j) AS to_json(map_from_entries(list_filter(
     list_transform(map_entries(json_transform(j, '"MAP(VARCHAR, JSON)"')),
