@@ -276,7 +276,7 @@ def baseline_tree(ref: str, into: Path) -> Path:
 
 def run(provider: Path, args: list[str], log: Path) -> Run:
     """Run the command with the package in ``provider``; its own rusage from ``wait4``.
-    Its stderr (DuckDB's progress bars) goes to ``log``."""
+    Its stderr (progress lines with their times, DuckDB's progress bars) goes to ``log``."""
     with log.open("wb") as stderr:
         started = time.monotonic()
         child = subprocess.Popen(
@@ -341,7 +341,6 @@ def main() -> None:
                     str(work / f"impact-{name}.md"),
                     "--rate-cards",
                     str(work / "rate-cards.json"),
-                    "--quiet",
                 ]
                 if args.memory_limit:
                     command += ["--memory-limit", args.memory_limit]

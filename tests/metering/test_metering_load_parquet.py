@@ -156,3 +156,58 @@ def test_properties_of_valid_json_that_is_no_object_are_named(tmp_path: Path) ->
     assert [(v.field, v.message) for v in caught.value.violations] == [
         ("events[1].properties", "must be an object")
     ]
+
+
+def beta_and_acme(path: Path) -> Path:
+    return parquet(
+        path,
+        [
+            ("a", "acme", "call", T, '{"n": 2.50, "r": "eu"}'),
+            ("b", "acme", "call", T, '{"n": 4, "r": "us"}'),
+            ("c", "beta", "call", T, '{"n": "1.25", "r": "eu"}'),
+            ("a", "beta", "call", T, '{"n": 100, "r": "eu"}'),  # a duplicate: ignored
+            ("d", "beta", "view", T, '{"n": 7}'),
+        ],
+    )
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_impact_events_in_memory_or_compressed_on_disk_give_the_same_usage(
+    tmp_path: Path, on_disk: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The impact loads a file in memory when it fits in half the memory limit, else into a
+    compressed temporary database file (here: told the events are too many)."""
+    from pulumi_metronome.impact.usage import Events, aggregate_sql
+    from pulumi_metronome.models import BillableMetricSpec
+
+    if on_disk:
+        monkeypatch.setattr(Events, "_estimated_bytes", lambda self: float("inf"))
+    spec = BillableMetricSpec.model_validate(
+        {
+            "name": "eu",
+            "aggregation_type": "SUM",
+            "aggregation_key": "n",
+            "event_type_filter": {"in_values": ["call"]},
+            "property_filters": [{"name": "r", "in_values": ["eu"]}],
+        }
+    )
+    path = beta_and_acme(tmp_path / "e.parquet")
+    with Events(path, ["n", "r"], numeric=["n"]) as events:
+        assert (events.read_count, events.count) == (5, 4)
+        found = events.totals([("eu", aggregate_sql(spec, events.layout))])
+        database = events.db.execute("SELECT current_database()").fetchone()
+    assert {k: v["eu"] for k, v in found.items()} == {
+        ("acme",): Decimal("2.5"),
+        ("beta",): Decimal("1.25"),
+    }
+    assert database == (("disk",) if on_disk else ("memory",))
+
+
+def test_impact_estimates_the_loaded_size_and_reads_the_memory_limit(tmp_path: Path) -> None:
+    from pulumi_metronome.impact.usage import Events
+
+    path = beta_and_acme(tmp_path / "e.parquet")
+    with Events(path, ["n", "r"], numeric=["n"], memory_limit="2GiB") as events:
+        # 5 events (the file's metadata) x (48 + 16 x (2 texts + 1 decimal)) bytes.
+        assert events._estimated_bytes() == 5 * 96
+        assert events._limit_bytes() == 2 * 2**30

@@ -28,6 +28,7 @@ the engine's SQL module (``metering.sql``) over a view of the loaded table (``sq
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import time
@@ -178,11 +179,6 @@ class Events:
         self.numbers = {name: f"n{j}" for j, name in enumerate(numbers)}
         self.layout = Layout(self.columns, self.numbers)
         self._dir = tempfile.TemporaryDirectory(prefix="pulumi-metronome-impact-")
-        # The loaded table goes to a database file in the temporary directory: DuckDB writes
-        # it compressed as it loads (10 million events: about 1.8 GB in memory, a fraction
-        # of that compressed) and keeps it in its buffer pool under the memory limit, so the
-        # queries read it from memory without spilling. Dictionary compression only (FSST
-        # and the float codecs cost more time to write than they save).
         self.db = duckdb.connect(":memory:")
         threads = os.cpu_count() or 2
         self.db.execute(f"SET memory_limit = {lit(memory_limit)}")
@@ -190,10 +186,46 @@ class Events:
         self.db.execute("SET TimeZone = 'UTC'")
         self.db.execute("SET preserve_insertion_order = false")
         self.db.execute(f"SET temp_directory = {lit(self._dir.name)}")
-        self.db.execute("SET disabled_compression_methods = 'fsst,dict_fsst,chimp,patas,alp,alprd'")
-        self.db.execute(f"ATTACH {lit(str(Path(self._dir.name) / 'events.duckdb'))} AS loaded")
-        self.db.execute("USE loaded")
+        # In memory when the loaded table takes at most half the memory limit (the fastest);
+        # otherwise in a database file in the temporary directory, which DuckDB writes
+        # compressed as it loads (10 million events: about 1.8 GB in memory, a fraction of
+        # that compressed) and reads through its buffer pool under the limit, without
+        # spilling. Dictionary compression only (FSST and the float codecs cost more time to
+        # write than they save).
+        if self._estimated_bytes() > self._limit_bytes() / 2:
+            self.db.execute(
+                "SET disabled_compression_methods = 'fsst,dict_fsst,chimp,patas,alp,alprd'"
+            )
+            self.db.execute(f"ATTACH {lit(str(Path(self._dir.name) / 'events.duckdb'))} AS disk")
+            self.db.execute("USE disk")
+            progress("the events would take over half the memory limit: loading them compressed")
         self._load(start, end)
+
+    def _estimated_bytes(self) -> float:
+        """The loaded table's size in memory, estimated: per event 48 bytes (sequence,
+        timestamp, customer, event type) and 16 per property text and exact decimal; the
+        events a Parquet file's metadata counts, or one per 100 bytes of JSON lines (20 when
+        compressed)."""
+        width = 48 + 16 * (len(self.columns) + len(self.numbers))
+        try:
+            row = self.db.execute(
+                f"SELECT sum(num_rows) FROM parquet_file_metadata({lit(str(self.path))})"
+            ).fetchone()
+            events = float(row[0]) if row and row[0] is not None else 0.0
+        except duckdb.Error:  # not Parquet: JSON lines (a broken file is the loader's to name)
+            size = self.path.stat().st_size
+            events = size / (20 if self.path.name.lower().endswith(".gz") else 100)
+        return events * width
+
+    def _limit_bytes(self) -> float:
+        """DuckDB's memory limit in bytes (it shows it as e.g. ``953.6 MiB``)."""
+        row = self.db.execute("SELECT current_setting('memory_limit')").fetchone()
+        found = re.fullmatch(r"([0-9.]+)\s*([KMGT]?i?B|bytes)", str(row[0] if row else ""))
+        if found is None:
+            return 0.0
+        units = {"bytes": 1, "B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+        units |= {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+        return float(found[1]) * units.get(found[2], 0)
 
     def close(self) -> None:
         self.db.close()
