@@ -276,11 +276,13 @@ def baseline_tree(ref: str, into: Path) -> Path:
 
 def run(provider: Path, args: list[str], log: Path) -> Run:
     """Run the command with the package in ``provider``; its own rusage from ``wait4``.
-    Its stderr (progress lines with their times, DuckDB's progress bars) goes to ``log``."""
+    Its output (progress lines with their times, DuckDB's progress bars) goes to ``log``."""
     with log.open("wb") as stderr:
         started = time.monotonic()
         child = subprocess.Popen(
-            [sys.executable, "-c", RUNNER, str(provider), "impact", *args], stderr=stderr
+            [sys.executable, "-c", RUNNER, str(provider), "impact", *args],
+            stdout=stderr,
+            stderr=stderr,
         )
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.monotonic() - started
