@@ -10,10 +10,10 @@ file and needs every metric of two pricings over them. So:
    directly (never through Python), checks every event's fields, dedupes by
    ``transaction_id`` (the first event in file order wins, as on ingest), and keeps one
    column per property that any metric reads, holding the property's *text* (the engine's
-   rule, in SQL), plus an exact decimal for aggregated ones. The table is a temporary database
-   file, written compressed, read through DuckDB's buffer pool under a memory limit, so
-   memory stays bounded whatever the file's size (beyond it DuckDB spills to a temporary
-   directory).
+   rule, in SQL), plus an exact decimal for aggregated ones. The table stays in memory when
+   it takes at most half of DuckDB's memory limit; a larger one goes to a temporary
+   database file, written compressed and read through DuckDB's buffer pool under the limit,
+   so memory stays bounded whatever the file's size.
 2. **One pass per question** (``totals``): every metric is one aggregate column of the same
    ``GROUP BY`` query. A metric sees only the events it matches because its property
    columns are masked with its match condition (``CASE WHEN match THEN p END``), so the
