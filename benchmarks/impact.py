@@ -1,27 +1,34 @@
-"""Benchmark: the whole pricing-impact report over a month of events.
+"""Benchmark: the whole pricing-impact report over a month of events, this code vs a baseline.
 
-    python benchmarks/impact.py [--events 10000000] [--customers 2000] [--keep DIR]
+    python benchmarks/impact.py [--events 10000000] [--customers 2000] [--rounds 2]
+        [--baseline REF] [--memory-limit SIZE] [--keep DIR]
 
 Generates (with DuckDB, into a temporary directory) a Parquet file of ``--events`` events
 over October 2026 for ``--customers`` customers, a stack export with 20 billable metrics,
 20 USAGE products (two priced by model and region) and 2 rate cards (FLAT and TIERED
 rates and a subscription; half of the customers on each, by a mapping file), and a plan
 that changes three metric filters and a tier price and moves one product to another
-metric. Then it runs the real command,
-``pulumi-metronome impact``, as a child process and prints its wall time and peak RSS
-(the target: at most 60 s on a 2-core machine, memory bounded).
+metric. Then it runs the real command, ``pulumi-metronome impact``, as a child process,
+alternately with the code of this tree and with the code of git ref ``--baseline``
+(``git archive`` into a temporary directory; ``none`` skips it): old, new, old, new, ...
+(``--rounds`` pairs, so both see the same load on a shared machine). Per run it prints
+the wall time, the CPU time (user + system) and the peak RSS of the child
+(``os.wait4``), then the medians, and whether both codes wrote the same report.
+Targets (10 million events, 2 cores): at most 15 s and 1.5 GiB peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -239,15 +246,71 @@ def documents() -> tuple[dict[str, Any], dict[str, Any]]:
     return state, plan(*steps)
 
 
+#: The code before the loading rework (the figures of docs/benchmarks-impact.md compare to it).
+DEFAULT_BASELINE = "fc23788"
+#: Runs ``pulumi_metronome.impact.cli`` from the package folder given as first argument.
+RUNNER = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from pulumi_metronome.impact.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of the command: wall and CPU seconds, peak RSS in MiB."""
+
+    wall: float
+    cpu: float
+    rss: float
+
+
+def baseline_tree(ref: str, into: Path) -> Path:
+    """The ``provider`` folder of git ref ``ref``, extracted into ``into``."""
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(
+        ["git", "-C", str(root), "archive", ref, "provider"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "provider"
+
+
+def run(provider: Path, args: list[str], log: Path) -> Run:
+    """Run the command with the package in ``provider``; its own rusage from ``wait4``.
+    Its output (progress lines with their times, DuckDB's progress bars) goes to ``log``."""
+    with log.open("wb") as stderr:
+        started = time.monotonic()
+        child = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, str(provider), "impact", *args],
+            stdout=stderr,
+            stderr=stderr,
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.monotonic() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        tail = log.read_text(errors="replace")[-2000:]
+        raise SystemExit(f"impact exited with status {child.returncode} ({provider}):\n{tail}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--customers", type=int, default=2000)
-    parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--rounds", type=int, default=2, help="old/new pairs (default 2)")
+    parser.add_argument(
+        "--baseline",
+        default=DEFAULT_BASELINE,
+        help=f"git ref of the code to compare with (default {DEFAULT_BASELINE}); none: skip",
+    )
+    parser.add_argument(
+        "--memory-limit", help="DuckDB memory limit for both (default: each code's own)"
+    )
     parser.add_argument("--keep", help="generate into this directory and keep the files")
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="impact-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="impact-bench-code-"))
     try:
         events = work / "events.parquet"
         if not events.exists():
@@ -263,36 +326,55 @@ def main() -> None:
         # Half of the customers on each card.
         cards = {f"cust-{i}": ("standard", "enterprise")[i % 2] for i in range(args.customers)}
         (work / "rate-cards.json").write_text(json.dumps(cards))
-        command = [
-            str(Path(sys.executable).with_name("pulumi-metronome")),
-            "impact",
-            "--state",
-            str(work / "state.json"),
-            "--plan",
-            str(work / "plan.json"),
-            "--events",
-            str(events),
-            "--output",
-            str(work / "impact.md"),
-            "--memory-limit",
-            args.memory_limit,
-            "--rate-cards",
-            str(work / "rate-cards.json"),
-        ]
-        started = time.monotonic()
-        subprocess.run(command, check=True)
-        wall = time.monotonic() - started
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        report = (work / "impact.md").read_text()
+        codes = {"new": Path(__file__).resolve().parents[1] / "provider"}
+        if args.baseline != "none":
+            codes = {"old": baseline_tree(args.baseline, scratch), **codes}
+        runs: dict[str, list[Run]] = {name: [] for name in codes}
+        for round_ in range(args.rounds):
+            for name, provider in codes.items():
+                command = [
+                    "--state",
+                    str(work / "state.json"),
+                    "--plan",
+                    str(work / "plan.json"),
+                    "--events",
+                    str(events),
+                    "--output",
+                    str(work / f"impact-{name}.md"),
+                    "--rate-cards",
+                    str(work / "rate-cards.json"),
+                ]
+                if args.memory_limit:
+                    command += ["--memory-limit", args.memory_limit]
+                done = run(provider, command, work / f"impact-{name}.log")
+                runs[name].append(done)
+                print(
+                    f"round {round_ + 1} {name}: wall {done.wall:6.1f} s   cpu {done.cpu:6.1f} s   "
+                    f"peak RSS {done.rss:6,.0f} MiB",
+                    flush=True,
+                )
+        report = (work / "impact-new.md").read_text()
         print()
         print(f"events               {args.events:>12,}")
         print(f"customers            {args.customers:>12,}")
         print("metrics / rate cards           20 / 2")
-        print(f"wall time (s)        {wall:>12.1f}   target <= 60")
-        limit = args.memory_limit
-        print(f"peak RSS (MiB)       {peak_kib / 1024:>12.0f}   (DuckDB memory limit {limit})")
-        print(f"report               {len(report.splitlines()):>12,} lines ({work / 'impact.md'})")
+        print(f"report               {len(report.splitlines()):>12,} lines")
+        limit = args.memory_limit or "each code's default"
+        print(f"DuckDB memory limit  {limit:>12}   cores: {os.cpu_count()}")
+        print(f"medians of {args.rounds} run(s)     wall (s)   cpu (s)   peak RSS (MiB)")
+        for name, each in runs.items():
+            label = f"{name} ({args.baseline})" if name == "old" else name
+            print(
+                f"  {label:18s} {statistics.median(r.wall for r in each):9.1f} "
+                f"{statistics.median(r.cpu for r in each):9.1f} "
+                f"{statistics.median(r.rss for r in each):13,.0f}"
+            )
+        print("  target (new)            15.0                    1,536")
+        if "old" in runs:
+            same = (work / "impact-old.md").read_text() == report
+            print(f"same report old/new  {'yes' if same else 'NO':>12}")
     finally:
+        shutil.rmtree(scratch, ignore_errors=True)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 

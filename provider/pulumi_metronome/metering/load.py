@@ -55,16 +55,15 @@ CREATE OR REPLACE MACRO metronome_scientific(x) AS metronome_trimmed(
         + coalesce(TRY_CAST(regexp_extract(x, '[eE]([+-]?[0-9]+)$', 1) AS INTEGER), 0));
 CREATE OR REPLACE MACRO metronome_number_text(x) AS
     CASE WHEN contains(x, 'e') OR contains(x, 'E') THEN metronome_scientific(x)
-         WHEN contains(x, '.') THEN
-            (CASE WHEN rtrim(rtrim(x, '0'), '.') IN ('-0', '') THEN '0'
-                  ELSE rtrim(rtrim(x, '0'), '.') END)
-         WHEN x = '-0' THEN '0'
-         ELSE x END;
+         WHEN NOT contains(x, '.') THEN (CASE WHEN x = '-0' THEN '0' ELSE x END)
+         WHEN NOT (suffix(x, '0') OR suffix(x, '.')) THEN x
+         WHEN rtrim(rtrim(x, '0'), '.') IN ('-0', '') THEN '0'
+         ELSE rtrim(rtrim(x, '0'), '.') END;
 CREATE OR REPLACE MACRO metronome_text(v) AS
     CASE WHEN v IS NULL OR v = 'null' THEN NULL
-         WHEN v[1] = '"' THEN
+         WHEN prefix(v, '"') THEN
             (CASE WHEN contains(v, '\') THEN json_extract_string(v, '$') ELSE v[2:-2] END)
-         WHEN v[1] IN ('{', '[', 't', 'f') THEN v
+         WHEN prefix(v, '{') OR prefix(v, '[') OR prefix(v, 't') OR prefix(v, 'f') THEN v
          ELSE metronome_number_text(v) END;
 CREATE OR REPLACE MACRO metronome_texts(j) AS to_json(map_from_entries(list_filter(
     list_transform(map_entries(json_transform(j, '"MAP(VARCHAR, JSON)"')),
@@ -171,7 +170,9 @@ def _json_normalized(source: str) -> str:
     )
 
 
-def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> str:
+def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, str | None]:
+    """The relation to check and keep, and for a text ``properties`` column the one to keep
+    checking it on the way (see ``_load``), or None."""
     source = f"read_parquet({lit(str(path))}, file_row_number = true)"
     described = db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     types = {str(r[0]): str(r[1]).upper() for r in described}
@@ -232,34 +233,46 @@ def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> str:
         select.append('CAST("timestamp" AS VARCHAR) AS ts_text' if ts_kind else "NULL AS ts_text")
         select.append("NULL::TIMESTAMP AS ts_value")
     props = types.get("properties")
+    guarded = None
     if props is None:
         select.append("NULL::VARCHAR AS properties")
     elif props in ("VARCHAR", "JSON"):
+        # Kept as is when it is an object; anything else stops the scan (an object not
+        # written with "{" first, e.g. after a space, only takes the slower way).
+        text = "CAST(properties AS VARCHAR)"
+        guard = (
+            f"CASE WHEN properties IS NULL OR prefix({text}, '{{') THEN {text} "
+            "ELSE error('properties: not an object') END AS properties"
+        )
+        guarded = f"SELECT {', '.join([*select, guard])} FROM {source}"
         select.append("TRY_CAST(properties AS JSON)::VARCHAR AS properties")
     else:
         select.append("to_json(properties)::VARCHAR AS properties")
-    return f"SELECT {', '.join(select + kinds)} FROM {source}"
+    return f"SELECT {', '.join(select + kinds)} FROM {source}", guarded
 
 
-def _source(db: duckdb.DuckDBPyConnection, events: Any) -> tuple[str, Path | None]:
+def _source(db: duckdb.DuckDBPyConnection, events: Any) -> tuple[str, str | None, Path | None]:
+    """``(relation to check and keep, relation to keep checking properties or None, file)``
+    of ``events``."""
     if isinstance(events, str | Path):
         path = Path(events)
         if not path.is_file():
             raise SpecError([Violation("events", f"no such file: {path}")])
         if path.suffix.lower() == ".parquet":
-            return _parquet_normalized(db, path), path
+            return (*_parquet_normalized(db, path), path)
         reader = f"read_ndjson_objects({lit(str(path))})"
         source = f"(SELECT row_number() OVER () - 1 AS row, json FROM {reader})"
-        return _json_normalized(source), path
+        return _json_normalized(source), None, path
     if isinstance(events, Mapping) or not isinstance(events, Iterable):
         raise SpecError(
             [Violation("events", "must be a list of events, a JSON-lines path or a Parquet path")]
         )
-    return _json_normalized(_list_source(db, list(events))), None
+    return _json_normalized(_list_source(db, list(events))), None, None
 
 
-def _problems_sql() -> str:
-    """Per row, the list of (field, message) it breaks, as the ``Event`` model words them."""
+def _checks() -> list[tuple[str, str, str]]:
+    """``(field, condition, message)`` per rule of an event, as the ``Event`` model words them
+    (the condition holds on a row that breaks the rule)."""
     limit = TRANSACTION_ID_MAX_LENGTH
     checks = [
         ("''", "NOT is_object", "'must be an object (an event)'"),
@@ -295,6 +308,23 @@ def _problems_sql() -> str:
         "ELSE 'must be an object' END"
     )
     checks.append(("'properties'", f"is_object AND {props_message} IS NOT NULL", props_message))
+    return checks
+
+
+def _bad_sql(properties: bool = True) -> str:
+    """Whether a row breaks any rule (``properties``: that one too): one boolean, cheap
+    enough for the whole file (the list of problems is built only when some row breaks one)."""
+    conditions = [
+        f"coalesce({cond}, FALSE)"
+        for field, cond, _ in _checks()
+        if properties or field != "'properties'"
+    ]
+    return "(" + " OR ".join([*conditions, "len(unknown) > 0"]) + ")"
+
+
+def _problems_sql() -> str:
+    """Per row, the list of (field, message) it breaks, as the ``Event`` model words them."""
+    checks = _checks()
     items = ", ".join(
         f"CASE WHEN {cond} THEN {{'f': {field}, 'm': {message}}} END"
         for field, cond, message in checks
@@ -321,7 +351,8 @@ def load(
     ``texts="columns"`` (one-pass evaluation of many metrics, as the impact does) keeps
     instead one column ``t<i>`` per name of ``properties`` holding its text and ``n<j>``
     per name of ``numbers`` holding it as an exact decimal (the engine's number rule), and
-    neither ``properties`` nor ``props``.
+    neither ``properties`` nor ``props`` nor ``transaction_id`` (read only to drop duplicates;
+    10 million ids are 160 MB of memory).
     """
     install(db)
     row = db.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
@@ -347,10 +378,11 @@ def _load(
     numbers: Sequence[str],
     texts: Literal["object", "columns"],
 ) -> Loaded:
-    normalized, path = _source(db, events)
+    normalized, guarded, path = _source(db, events)
     where = f" of {path}" if path is not None else ""
     names = list(dict.fromkeys(properties)) if properties is not None else None
     extracted = ""
+    outer = "*"
     if names is None:
         if texts == "columns":
             raise ValueError("texts='columns' needs the property names")
@@ -360,12 +392,15 @@ def _load(
             paths = ", ".join(_path(n) for n in names)
             extracted = f", CAST(json_extract(properties, [{paths}]) AS VARCHAR[]) AS x"
         if texts == "columns":
-            kept = ", ".join(
+            # Each text once (the macro is the costliest part of loading); the exact
+            # decimals of aggregated properties from their text columns.
+            kept = ", ".join(f"{text_sql(f'x[{i + 1}]')} AS t{i}" for i in range(len(names)))
+            outer = ", ".join(
                 [
-                    "NULL AS no_properties",
-                    *(f"{text_sql(f'x[{i + 1}]')} AS t{i}" for i in range(len(names))),
+                    "seq, {ids}customer_id, event_type, ts",
+                    *(f"t{i}" for i in range(len(names))),
                     *(
-                        f"{DUCKDB.number(text_sql(f'x[{names.index(n) + 1}]'))} AS n{j}"
+                        f"{DUCKDB.number(f't{names.index(n)}')} AS n{j}"
                         for j, n in enumerate(numbers)
                     ),
                 ]
@@ -374,32 +409,64 @@ def _load(
             pairs = ", ".join(f"{lit(n)}, {text_sql(f'x[{i + 1}]')}" for i, n in enumerate(names))
             kept = f"properties, json_object({pairs})::VARCHAR AS props"
     ts = "coalesce(ts_value, CAST(timezone('UTC', TRY_CAST(ts_text AS TIMESTAMPTZ)) AS TIMESTAMP))"
-    try:
-        # One scan for the first problems (in order), one to keep the events.
-        found = db.execute(
+    # A text properties column (Parquet) whose properties are parsed while keeping is
+    # checked then: the check scan does not read it (a JSON parse per event less).
+    deferred = guarded is not None and bool(names)
+
+    def keep(source: str) -> None:
+        # One scan keeps the events: one JSON parse per event for the properties read.
+        # The columns layout keeps the transaction ids only to drop duplicates.
+        ids = "transaction_id, " if texts != "columns" or hashes < read else ""
+        select = outer.replace("{ids}", ids)
+        db.execute(
+            f"CREATE OR REPLACE TABLE {table} AS SELECT {select} FROM (SELECT seq, "
+            f"transaction_id, customer_id, event_type, ts, {kept} FROM (SELECT row + 1 AS "
+            f"seq, transaction_id, customer_id, event_type, {ts} AS ts, "
+            f"coalesce(properties, '{{}}') AS properties{extracted} FROM ({source})))"
+        )
+
+    def problems() -> list[tuple[int, str, str]]:
+        return db.execute(
             f"SELECT row, p.f, p.m FROM (SELECT row, unnest({_problems_sql()}) AS p "
             f"FROM ({normalized})) ORDER BY row LIMIT {MAX_PROBLEMS}"
         ).fetchall()
-        if not found:
-            db.execute(
-                f"CREATE OR REPLACE TABLE {table} AS SELECT seq, transaction_id, customer_id, "
-                f"event_type, ts, {kept} FROM (SELECT row + 1 AS seq, transaction_id, "
-                f"customer_id, event_type, {ts} AS ts, coalesce(properties, '{{}}') AS "
-                f"properties{extracted} FROM ({normalized}))"
-            )
-            if texts == "columns":
-                db.execute(f"ALTER TABLE {table} DROP COLUMN no_properties")
+
+    try:
+        # One scan checks every event (one boolean per row) and counts the distinct hashes of
+        # the transaction ids (as many as events: no duplicates, without holding the ids);
+        # the list of problems is built only for a file that has some.
+        row = db.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {_bad_sql(not deferred)}), "
+            f"count(DISTINCT hash(transaction_id)) FROM ({normalized})"
+        ).fetchone()
+        assert row is not None
+        read, bad, hashes = int(row[0]), int(row[1]), int(row[2])
+        found = problems() if bad else []
+        if not found and guarded is not None and deferred:
+            try:
+                keep(guarded)
+            except duckdb.Error:
+                # Properties that are not an object, or not JSON: the whole check says which
+                # (or, for an object the guard does not recognise, keeps it the slower way).
+                found = problems()
+                if not found:
+                    keep(normalized)
+        elif not found:
+            keep(normalized)
         db.execute("DROP TABLE IF EXISTS metronome_input")
-        if found:
+        if found or bad:
             raise SpecError(
                 [
                     Violation(f"events[{row}]" + (f".{field}" if field else ""), message)
                     for row, field, message in found
                 ]
             )
-        row = db.execute(f"SELECT count(*), count(DISTINCT transaction_id) FROM {table}").fetchone()
-        assert row is not None
-        read, distinct = int(row[0]), int(row[1])
+        distinct = read
+        if hashes < read:
+            # Equal hashes: duplicates (or, rarely, two ids with one hash): count exactly.
+            row = db.execute(f"SELECT count(DISTINCT transaction_id) FROM {table}").fetchone()
+            assert row is not None
+            distinct = int(row[0])
         if distinct < read:
             # The first event with a transaction id wins (list or file order), as on ingest.
             db.execute(
@@ -407,6 +474,8 @@ def _load(
                 f"IN (SELECT transaction_id FROM {table} GROUP BY 1 HAVING count(*) > 1) "
                 "QUALIFY seq <> min(seq) OVER (PARTITION BY transaction_id))"
             )
+        if texts == "columns" and hashes < read:
+            db.execute(f"ALTER TABLE {table} DROP COLUMN transaction_id")
     except duckdb.Error as error:
         raise SpecError([Violation("events", f"cannot read the events{where}: {error}")]) from None
     return Loaded(table, read, distinct)

@@ -1,0 +1,213 @@
+"""The loader's Parquet paths as the pricing impact uses them (``texts="columns"``): a text
+properties column is checked while it is parsed, duplicates are dropped before the
+transaction ids are let go, and number texts take their fast path.
+
+Expected values are written by hand from the semantics file's text rule and the event
+rules (``models.event``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pulumi_metronome.metering.load import load
+from pulumi_metronome.models import SpecError
+
+
+def parquet(
+    path: Path, rows: list[tuple[str | None, str | None, str | None, str | None, str | None]]
+) -> Path:
+    """A Parquet file of events with a text ``properties`` column, rows in this order."""
+    db = duckdb.connect()
+    db.execute(
+        "CREATE TABLE e (transaction_id VARCHAR, customer_id VARCHAR, event_type VARCHAR, "
+        "timestamp VARCHAR, properties VARCHAR)"
+    )
+    db.executemany("INSERT INTO e VALUES (?, ?, ?, ?, ?)", rows)
+    db.execute(f"COPY (SELECT * FROM e) TO '{path}' (FORMAT parquet)")
+    db.close()
+    return path
+
+
+T = "2026-10-01T10:00:00Z"
+
+
+def columns(path: Path) -> tuple[duckdb.DuckDBPyConnection, list[tuple[object, ...]]]:
+    db = duckdb.connect()
+    db.execute("SET TimeZone = 'UTC'")
+    load(db, path, table="ev", properties=["n", "r"], numbers=["n"], texts="columns")
+    return db, db.execute("SELECT seq, customer_id, t0, t1, n0 FROM ev ORDER BY seq").fetchall()
+
+
+def test_objects_written_any_way_are_kept_with_their_texts(tmp_path: Path) -> None:
+    path = parquet(
+        tmp_path / "e.parquet",
+        [
+            ("a", "acme", "call", T, '{"n": 2.50, "r": "eu"}'),
+            # Not "{" first: the slower way, same result.
+            ("b", "acme", "call", T, ' \n{"n": 10.0}'),
+            ("c", "beta", "call", T, None),
+            ("d", "beta", "call", T, "null"),
+            ("e", "beta", "call", T, '{"n": "1.10", "r": 7}'),
+        ],
+    )
+    db, rows = columns(path)
+    assert rows == [
+        (1, "acme", "2.5", "eu", Decimal("2.5")),
+        (2, "acme", "10", None, Decimal("10")),
+        (3, "beta", None, None, None),
+        (4, "beta", None, None, None),
+        (5, "beta", "1.10", "7", Decimal("1.1")),
+    ]
+    names = [r[0] for r in db.execute("DESCRIBE ev").fetchall()]
+    assert "transaction_id" not in names
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "number"),
+    [
+        ("2.50", "2.5", Decimal("2.5")),
+        ("1.05", "1.05", Decimal("1.05")),
+        ("10.0", "10", Decimal("10")),
+        ("100", "100", Decimal("100")),
+        ("-0.0", "0", Decimal("0")),
+        ("-0", "0", Decimal("0")),
+        ("0.000", "0", Decimal("0")),
+        ("-12.5", "-12.5", Decimal("-12.5")),
+        ("2.5e2", "250", Decimal("250")),
+    ],
+)
+def test_number_texts(tmp_path: Path, value: str, text: str, number: Decimal) -> None:
+    path = parquet(tmp_path / "e.parquet", [("a", "acme", "call", T, '{"n": ' + value + "}")])
+    _, rows = columns(path)
+    assert rows == [(1, "acme", text, None, number)]
+
+
+def test_properties_not_an_object_are_named(tmp_path: Path) -> None:
+    path = parquet(
+        tmp_path / "e.parquet",
+        [
+            ("a", "acme", "call", T, '{"n": 1}'),
+            ("b", "acme", "call", T, "[1, 2]"),
+            ("c", "acme", "call", T, '{"n": '),
+            ("d", "acme", "call", T, '"text"'),
+        ],
+    )
+    with pytest.raises(SpecError) as caught:
+        columns(path)
+    assert [(v.field, v.message) for v in caught.value.violations] == [
+        ("events[1].properties", "must be an object"),
+        ("events[2].properties", "must be an object"),
+        ("events[3].properties", "must be an object"),
+    ]
+
+
+def test_every_problem_is_named_when_properties_and_fields_break(tmp_path: Path) -> None:
+    path = parquet(
+        tmp_path / "e.parquet",
+        [
+            ("a", "", "call", T, '{"n": 1}'),
+            ("b", "acme", "call", T, "[1]"),
+        ],
+    )
+    with pytest.raises(SpecError) as caught:
+        columns(path)
+    assert [(v.field, v.message) for v in caught.value.violations] == [
+        ("events[0].customer_id", "must not be empty"),
+        ("events[1].properties", "must be an object"),
+    ]
+
+
+def test_first_event_of_a_transaction_id_wins_then_ids_are_dropped(tmp_path: Path) -> None:
+    path = parquet(
+        tmp_path / "e.parquet",
+        [
+            ("a", "acme", "call", T, '{"n": 1}'),
+            ("b", "acme", "call", T, '{"n": 2}'),
+            ("a", "beta", "call", T, '{"n": 3}'),
+            ("c", "beta", "call", T, '{"n": 4}'),
+            ("b", "beta", "call", T, '{"n": 5}'),
+        ],
+    )
+    db = duckdb.connect()
+    loaded = load(db, path, table="ev", properties=["n"], numbers=["n"], texts="columns")
+    assert (loaded.read, loaded.kept, loaded.duplicates) == (5, 3, 2)
+    rows = db.execute("SELECT seq, customer_id, t0, n0 FROM ev ORDER BY seq").fetchall()
+    assert rows == [
+        (1, "acme", "1", Decimal("1")),
+        (2, "acme", "2", Decimal("2")),
+        (4, "beta", "4", Decimal("4")),
+    ]
+    names = [r[0] for r in db.execute("DESCRIBE ev").fetchall()]
+    assert "transaction_id" not in names
+
+
+def test_properties_of_valid_json_that_is_no_object_are_named(tmp_path: Path) -> None:
+    path = parquet(
+        tmp_path / "e.parquet",
+        [("a", "acme", "call", T, '{"n": 1}'), ("b", "acme", "call", T, "[1]")],
+    )
+    with pytest.raises(SpecError) as caught:
+        columns(path)
+    assert [(v.field, v.message) for v in caught.value.violations] == [
+        ("events[1].properties", "must be an object")
+    ]
+
+
+def beta_and_acme(path: Path) -> Path:
+    return parquet(
+        path,
+        [
+            ("a", "acme", "call", T, '{"n": 2.50, "r": "eu"}'),
+            ("b", "acme", "call", T, '{"n": 4, "r": "us"}'),
+            ("c", "beta", "call", T, '{"n": "1.25", "r": "eu"}'),
+            ("a", "beta", "call", T, '{"n": 100, "r": "eu"}'),  # a duplicate: ignored
+            ("d", "beta", "view", T, '{"n": 7}'),
+        ],
+    )
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_impact_events_in_memory_or_compressed_on_disk_give_the_same_usage(
+    tmp_path: Path, on_disk: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The impact loads a file in memory when it fits in half the memory limit, else into a
+    compressed temporary database file (here: told the events are too many)."""
+    from pulumi_metronome.impact.usage import Events, aggregate_sql
+    from pulumi_metronome.models import BillableMetricSpec
+
+    if on_disk:
+        monkeypatch.setattr(Events, "_estimated_bytes", lambda self: float("inf"))
+    spec = BillableMetricSpec.model_validate(
+        {
+            "name": "eu",
+            "aggregation_type": "SUM",
+            "aggregation_key": "n",
+            "event_type_filter": {"in_values": ["call"]},
+            "property_filters": [{"name": "r", "in_values": ["eu"]}],
+        }
+    )
+    path = beta_and_acme(tmp_path / "e.parquet")
+    with Events(path, ["n", "r"], numeric=["n"]) as events:
+        assert (events.read_count, events.count) == (5, 4)
+        found = events.totals([("eu", aggregate_sql(spec, events.layout))])
+        database = events.db.execute("SELECT current_database()").fetchone()
+    assert {k: v["eu"] for k, v in found.items()} == {
+        ("acme",): Decimal("2.5"),
+        ("beta",): Decimal("1.25"),
+    }
+    assert database == (("disk",) if on_disk else ("memory",))
+
+
+def test_impact_estimates_the_loaded_size_and_reads_the_memory_limit(tmp_path: Path) -> None:
+    from pulumi_metronome.impact.usage import Events
+
+    path = beta_and_acme(tmp_path / "e.parquet")
+    with Events(path, ["n", "r"], numeric=["n"], memory_limit="2GiB") as events:
+        # 5 events (the file's metadata) x (48 + 16 x (2 texts + 1 decimal)) bytes.
+        assert events._estimated_bytes() == 5 * 96
+        assert events._limit_bytes() == 2 * 2**30
