@@ -43,6 +43,7 @@ engine sends. Needs the project's test extras and the CLI with the YAML language
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import statistics
@@ -230,6 +231,46 @@ def expect(server: LocalServer, n: int, what: str) -> None:
         raise SystemExit(f"{what} left {created} metrics, expected {n}")
 
 
+def plugin_call_cost(metrics: list[dict[str, Any]], rounds: int = 5) -> list[float]:
+    """The plugin's own cost per resource of a no-op preview, in ms: the ``Check`` and the
+    ``Diff`` the engine sends for each resource (one resource after another), answered by
+    the plugin's gRPC servicer in this process, request messages in and out, without the
+    socket. One figure per round of all ``metrics``."""
+    from pulumi.runtime import rpc
+    from pulumi.runtime.proto import provider_pb2
+
+    from pulumi_metronome.native.__main__ import Servicer, version
+    from pulumi_metronome.native.provider import MetronomeNativeProvider
+
+    class Context:
+        async def abort(self, code: Any, details: str) -> None:
+            raise SystemExit(f"the plugin refused a benchmark request: {details}")
+
+    async def measure() -> list[float]:
+        provider = MetronomeNativeProvider(version())
+        servicer = Servicer([], provider.version, provider, engine_address="")
+        config = {"metronome:baseUrl": "http://127.0.0.1:1"}
+        await servicer.Configure(provider_pb2.ConfigureRequest(variables=config), Context())
+        urns = [f"urn:pulumi:bench::bench::{METRIC_TOKEN}::{m['resource']}" for m in metrics]
+        news = [await rpc.serialize_properties(m["args"], {}) for m in native_declaration(metrics)]
+        checked = []
+        for urn, new in zip(urns, news, strict=True):
+            request = provider_pb2.CheckRequest(urn=urn, news=new)
+            checked.append((await servicer.Check(request, Context())).inputs)
+        figures = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for i, (urn, new, old) in enumerate(zip(urns, news, checked, strict=True)):
+                check = provider_pb2.CheckRequest(urn=urn, news=new, olds=old)
+                await servicer.Check(check, Context())
+                diff = provider_pb2.DiffRequest(urn=urn, id=f"id-{i}", olds=old, news=old)
+                await servicer.Diff(diff, Context())
+            figures.append((time.perf_counter() - start) / len(metrics) * 1000)
+        return figures
+
+    return asyncio.run(measure())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--metrics", type=int, default=200, help="metrics to create (200)")
@@ -246,6 +287,13 @@ def main() -> int:
     rows = Rows()
     print(f"{latency:g} ms added per call; {n} metrics; load average {load():.1f}", flush=True)
     print(f"tuned: pulumi up --parallel {parallel} with PULUMI_SKIP_CHECKPOINTS=true", flush=True)
+    calls = plugin_call_cost(metrics)
+    own = (
+        "the plugin's own Check + Diff per resource (in-process, through its servicer): "
+        + ", ".join(f"{ms:.2f}" for ms in calls)
+        + f" ms; median {statistics.median(calls):.2f} ms"
+    )
+    print(own, flush=True)
 
     def server() -> LocalServer:
         return servers.enter_context(LocalServer(latency_ms=latency, tokens=[TOKEN]))
@@ -371,6 +419,7 @@ def main() -> int:
     print(
         "(g)/(h) pair by pair, each pair run back to back: " + ", ".join(f"{r:.2f}" for r in pairs)
     )
+    print(own)
     print(f"load average at the end {load():.1f}")
     return 0
 
