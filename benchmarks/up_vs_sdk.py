@@ -26,6 +26,10 @@ measures, each against the same kind of server:
 (i), (i'), (j): (f), (f') and (g) with a YAML program (``runtime: yaml``: resources
     registered without a Python interpreter), which shows the plugin's own cost.
 
+First, the plugin's own cost per resource of a no-op preview: the Check and the Diff the
+engine sends for each resource, answered in this process by the plugin's gRPC servicer
+(request messages in and out, no socket), in ms, one figure per round of the N.
+
 (g) and (h) run alternately, ``--pairs`` times each (g h g h ...), so that both see the same
 machine load; each pair's ratio is printed, and the ratio of the medians. Every row prints
 the load average when it started (this machine is shared), its wall time and the API calls
