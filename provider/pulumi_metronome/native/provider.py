@@ -239,7 +239,11 @@ class MetronomeNativeProvider(px.Provider):
         kind = self._kind(request.urn)
         olds = kind.to_core(request.old_inputs, request.urn) if request.old_inputs else {}
         news = kind.to_core(request.new_inputs, request.urn)
-        result = await self._run(kind.core.check, olds, news)
+        # Inline, not in the pool: check and plan never touch the network (the core
+        # builds its client on first use by create, read, update or delete), and the
+        # engine sends them one resource at a time, so a thread hop would only add its
+        # wake-up to every resource of a preview.
+        result = kind.core.check(olds, news)
         failures = [
             px.CheckFailure(kind.camel(f.property), kind.reason(f.property, f.reason))
             for f in result.failures or []
@@ -254,7 +258,7 @@ class MetronomeNativeProvider(px.Provider):
         kind = self._kind(request.urn)
         olds = kind.to_core(request.old_state, request.urn)
         news = kind.to_core(request.new_inputs, request.urn)
-        decided: DiffPlan = await self._run(kind.core.plan, request.resource_id, olds, news)
+        decided: DiffPlan = kind.core.plan(request.resource_id, olds, news)
         detailed = {
             kind.diff_path(path, olds, news): px.PropertyDiff(_TO_PULUMI_KIND[change], True)
             for path, change in decided.detailed.items()
