@@ -46,6 +46,7 @@ from .custom_field import (
     CustomFields,
     CustomFieldValue,
 )
+from .pricing_unit import PRICING_UNIT_FIELDS, PricingUnit, PricingUnitSpec
 from .product import (
     HOUR_BOUNDARY_MESSAGE,
     PRODUCT_TYPES,
@@ -106,6 +107,7 @@ __all__ = [
     "IMMUTABLE_FIELDS",
     "KEYED_AGGREGATIONS",
     "MUTABLE_FIELDS",
+    "PRICING_UNIT_FIELDS",
     "PRODUCT_TYPES",
     "RATE_TYPES",
     "SPEC_FIELDS",
@@ -131,6 +133,8 @@ __all__ = [
     "MetricDefinition",
     "MetricName",
     "NonEmptyStr",
+    "PricingUnit",
+    "PricingUnitSpec",
     "Product",
     "ProductSpec",
     "ProductState",
