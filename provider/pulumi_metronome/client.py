@@ -41,6 +41,8 @@ from .models import BillableMetric as LiveBillableMetric
 from .models import (
     BillableMetricSpec,
     CustomFieldKeySpec,
+    PricingUnit,
+    PricingUnitSpec,
     Product,
     ProductSpec,
     ProductUpdate,
@@ -249,6 +251,21 @@ class MetronomeClient:
             "POST", f"{_CARDS}/getRateSchedule", params={"limit": 100}, json=body
         ):
             yield ScheduledRate.model_validate(item)
+
+    # -------------------------------------------------------------------- pricing units
+
+    def create_pricing_unit(self, spec: PricingUnitSpec) -> str:
+        """Create a custom pricing unit and return its id; safe to retry (one at most)."""
+        body = self._call("POST", "/v1/credit-types/create", json=spec.create_body())
+        return str(body["data"]["id"])
+
+    def list_pricing_units(self) -> Iterator[PricingUnit]:
+        """Every live unit, fiat currencies included (``is_currency``)."""
+        for item in self._pages("GET", "/v1/credit-types/list", params={"limit": 100}):
+            yield PricingUnit.model_validate(item)
+
+    def archive_pricing_unit(self, unit_id: str) -> None:
+        self._call("POST", "/v1/credit-types/archive", json={"id": unit_id})
 
     # -------------------------------------------------------------------- custom fields
 

@@ -28,6 +28,7 @@ from ..errors import ProviderRefusal
 from ..resources import (
     BillableMetricProvider,
     CustomFieldKeyProvider,
+    PricingUnitProvider,
     ProductProvider,
     RateCardProvider,
 )
@@ -45,6 +46,7 @@ MAX_THREADS = 64
 CORES: dict[str, type[MetronomeProvider]] = {
     "BillableMetric": BillableMetricProvider,
     "CustomFieldKey": CustomFieldKeyProvider,
+    "PricingUnit": PricingUnitProvider,
     "Product": ProductProvider,
     "RateCard": RateCardProvider,
 }

@@ -48,6 +48,7 @@ _KINDS: tuple[tuple[type[Any], type[BaseModel]], ...] = (
     (resources.BillableMetric, models.BillableMetricSpec),
     (resources.CustomFieldKey, models.CustomFieldKeySpec),
     (resources.Product, models.ProductSpec),
+    (resources.PricingUnit, models.PricingUnitSpec),
     (resources.RateCard, models.RateCardSpec),
 )
 

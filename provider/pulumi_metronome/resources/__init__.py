@@ -15,6 +15,7 @@ from .billable_metric import (
     PropertyFilterArgs,
 )
 from .custom_field_key import CustomFieldKey, CustomFieldKeyProvider
+from .pricing_unit import PricingUnit, PricingUnitProvider
 from .product import Product, ProductProvider, QuantityConversionArgs, QuantityRoundingArgs
 from .rate_card import AliasArgs, RateArgs, RateCard, RateCardProvider, TierArgs
 
@@ -25,6 +26,8 @@ __all__ = [
     "CustomFieldKey",
     "CustomFieldKeyProvider",
     "EventTypeFilterArgs",
+    "PricingUnit",
+    "PricingUnitProvider",
     "Product",
     "ProductProvider",
     "PropertyFilterArgs",
