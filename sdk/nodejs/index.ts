@@ -15,6 +15,11 @@ export type CustomFieldKey = import("./customFieldKey").CustomFieldKey;
 export const CustomFieldKey: typeof import("./customFieldKey").CustomFieldKey = null as any;
 utilities.lazyLoad(exports, ["CustomFieldKey"], () => require("./customFieldKey"));
 
+export { PricingUnitArgs } from "./pricingUnit";
+export type PricingUnit = import("./pricingUnit").PricingUnit;
+export const PricingUnit: typeof import("./pricingUnit").PricingUnit = null as any;
+utilities.lazyLoad(exports, ["PricingUnit"], () => require("./pricingUnit"));
+
 export { ProductArgs } from "./product";
 export type Product = import("./product").Product;
 export const Product: typeof import("./product").Product = null as any;
@@ -51,6 +56,8 @@ const _module = {
                 return new BillableMetric(name, <any>undefined, { urn })
             case "metronome:index:CustomFieldKey":
                 return new CustomFieldKey(name, <any>undefined, { urn })
+            case "metronome:index:PricingUnit":
+                return new PricingUnit(name, <any>undefined, { urn })
             case "metronome:index:Product":
                 return new Product(name, <any>undefined, { urn })
             case "metronome:index:RateCard":
