@@ -27,6 +27,7 @@ from .pricing_store import PricingStore
 from .request_log import RequestLog, RequestLogMiddleware
 from .routers import (
     admin,
+    alerts,
     billable_metrics,
     custom_fields,
     customers,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.engines = engines
     app.state.pricing = PricingStore(store)
     app.state.pricing_units = pricing_units.PricingUnitStore(store)
+    app.state.alerts = alerts.AlertStore(store)
     app.state.faults = FaultInjector(settings.faults, seed=settings.seed)
     app.state.request_log = RequestLog(settings.request_log_size)
 
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(products.router)
     app.include_router(rate_cards.router)
     app.include_router(pricing_units.router)
+    app.include_router(alerts.router)
     app.include_router(admin.router)
     install_error_handlers(app)
     install_openapi(app)

@@ -3,9 +3,11 @@ models, shaped like the official SDK's types (``metronome.types.v1.pricing_unit_
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Any, Literal
 
-from pulumi_metronome.models import PricingUnitSpec
+from pydantic import BaseModel, StrictBool
+
+from pulumi_metronome.models import AlertSpec, NonEmptyStr, PricingUnitSpec, Wire
 
 
 class PricingUnitItem(BaseModel):
@@ -21,5 +23,55 @@ class PricingUnitPage(BaseModel):
     next_page: str | None
 
 
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (PricingUnitSpec,)
-RESPONSE_MODELS: tuple[type[BaseModel], ...] = (PricingUnitPage,)
+class ArchiveAlertBody(Wire):
+    """``AlertArchiveParams``."""
+
+    id: NonEmptyStr
+    release_uniqueness_key: StrictBool | None = None
+
+
+class CustomerAlertBody(Wire):
+    """``AlertRetrieveParams`` (the filters it also takes are accepted, not applied)."""
+
+    alert_id: NonEmptyStr
+    customer_id: NonEmptyStr
+    alert_specifiers: list[dict[str, Any]] | None = None
+    group_values: list[dict[str, Any]] | None = None
+    plans_or_contracts: Literal["PLANS", "CONTRACTS"] | None = None
+    seat_filter: dict[str, Any] | None = None
+
+
+class CreditTypeData(BaseModel):
+    id: str
+    name: str
+
+
+class CustomerAlertItem(BaseModel):
+    """``CustomerAlert.alert``: the fields every alert has (the rest as created)."""
+
+    id: str
+    name: str
+    status: Literal["enabled", "archived", "disabled"]
+    threshold: float
+    type: str
+    updated_at: str
+    credit_type: CreditTypeData | None = None
+    uniqueness_key: str | None = None
+
+
+class CustomerAlertData(BaseModel):
+    alert: CustomerAlertItem
+    customer_status: Literal["ok", "in_alarm", "evaluating"] | None
+
+
+class CustomerAlertEnvelope(BaseModel):
+    data: CustomerAlertData
+
+
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    PricingUnitSpec,
+    AlertSpec,
+    ArchiveAlertBody,
+    CustomerAlertBody,
+)
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (PricingUnitPage, CustomerAlertEnvelope)

@@ -6,6 +6,14 @@ Per kind: a strict ``*Spec`` (what we send, with ``to_state``/``from_state`` for
 and a tolerant model of what Metronome returns.
 """
 
+from .alert import (
+    ALERT_FIELDS,
+    ALERT_TYPES,
+    AlertSpec,
+    AlertType,
+    CustomerAlert,
+    parse_alert_spec,
+)
 from .billable_metric import (
     AGGREGATION_TYPES,
     IMMUTABLE_FIELDS,
@@ -97,6 +105,8 @@ from .rules import on_hour, parse_with_rules, rfc3339
 
 __all__ = [
     "AGGREGATION_TYPES",
+    "ALERT_FIELDS",
+    "ALERT_TYPES",
     "BILLABLE_METRIC_ENTITY",
     "BILLING_FREQUENCIES",
     "CUSTOM_FIELDS",
@@ -116,6 +126,8 @@ __all__ = [
     "USD_CENTS_ID",
     "USD_CENTS_NAME",
     "AggregationType",
+    "AlertSpec",
+    "AlertType",
     "Alias",
     "BillableMetric",
     "BillableMetricSpec",
@@ -127,6 +139,7 @@ __all__ = [
     "CustomFieldKeySpec",
     "CustomFieldValue",
     "CustomFields",
+    "CustomerAlert",
     "EventTypeFilter",
     "GetRateScheduleBody",
     "GetRatesBody",
@@ -162,6 +175,7 @@ __all__ = [
     "describe",
     "metric_violations",
     "on_hour",
+    "parse_alert_spec",
     "parse_metric_spec",
     "parse_model",
     "parse_product_spec",
