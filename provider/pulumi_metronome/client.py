@@ -37,9 +37,10 @@ from .errors import (
     TransportError,
     bounded,
 )
-from .models import BillableMetric as LiveBillableMetric
 from .models import (
+    AlertSpec,
     BillableMetricSpec,
+    CustomerAlert,
     CustomFieldKeySpec,
     PricingUnit,
     PricingUnitSpec,
@@ -53,6 +54,7 @@ from .models import (
     ScheduledRate,
     rfc3339,
 )
+from .models import BillableMetric as LiveBillableMetric
 from .models import CustomFieldKey as LiveCustomFieldKey
 
 DEFAULT_BASE_URL = "https://api.metronome.com"
@@ -266,6 +268,27 @@ class MetronomeClient:
 
     def archive_pricing_unit(self, unit_id: str) -> None:
         self._call("POST", "/v1/credit-types/archive", json={"id": unit_id})
+
+    # ------------------------------------------------------------------------- alerts
+
+    def create_alert(self, spec: AlertSpec) -> str:
+        """Create an alert and return its id; a ``uniqueness_key`` already held is a 409."""
+        body = self._call("POST", "/v1/alerts/create", json=spec.create_body())
+        return str(body["data"]["id"])
+
+    def get_customer_alert(self, customer_id: str, alert_id: str) -> CustomerAlert:
+        body = self._call(
+            "POST",
+            "/v1/customer-alerts/get",
+            json={"customer_id": customer_id, "alert_id": alert_id},
+        )
+        return CustomerAlert.model_validate(body["data"])
+
+    def archive_alert(self, alert_id: str) -> None:
+        """Archive an alert and release its uniqueness key (the alert is gone for good)."""
+        self._call(
+            "POST", "/v1/alerts/archive", json={"id": alert_id, "release_uniqueness_key": True}
+        )
 
     # -------------------------------------------------------------------- custom fields
 

@@ -5,6 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "./utilities";
 
 // Export members:
+export { AlertArgs } from "./alert";
+export type Alert = import("./alert").Alert;
+export const Alert: typeof import("./alert").Alert = null as any;
+utilities.lazyLoad(exports, ["Alert"], () => require("./alert"));
+
 export { BillableMetricArgs } from "./billableMetric";
 export type BillableMetric = import("./billableMetric").BillableMetric;
 export const BillableMetric: typeof import("./billableMetric").BillableMetric = null as any;
@@ -52,6 +57,8 @@ const _module = {
     version: utilities.getVersion(),
     construct: (name: string, type: string, urn: string): pulumi.Resource => {
         switch (type) {
+            case "metronome:index:Alert":
+                return new Alert(name, <any>undefined, { urn })
             case "metronome:index:BillableMetric":
                 return new BillableMetric(name, <any>undefined, { urn })
             case "metronome:index:CustomFieldKey":

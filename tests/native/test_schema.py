@@ -32,12 +32,14 @@ KEY = "metronome:index:CustomFieldKey"
 PRODUCT = "metronome:index:Product"
 CARD = "metronome:index:RateCard"
 UNIT = "metronome:index:PricingUnit"
+ALERT = "metronome:index:Alert"
 MODELS: dict[str, type[BaseModel]] = {
     METRIC: models.BillableMetricSpec,
     KEY: models.CustomFieldKeySpec,
     PRODUCT: models.ProductSpec,
     CARD: models.RateCardSpec,
     UNIT: models.PricingUnitSpec,
+    ALERT: models.AlertSpec,
 }
 #: The arguments of each resource that are not fields of its model, written out by hand.
 CONTROLS: dict[str, set[str]] = {
@@ -46,6 +48,7 @@ CONTROLS: dict[str, set[str]] = {
     PRODUCT: {"adoptExisting", "allowReplace", "updateStartingAt"},
     CARD: {"adoptExisting", "allowReplace", "allowRetroactiveRates", "allowRateRemoval", "rates"},
     UNIT: {"adoptExisting", "allowReplace"},
+    ALERT: {"allowReplace"},
 }
 
 
@@ -144,6 +147,7 @@ def test_required_inputs_and_defaults_are_the_resource_arguments() -> None:
         PRODUCT: ["type"],
         CARD: [],
         UNIT: [],
+        ALERT: ["alertType", "threshold"],
     }
     assert resources[KEY]["inputProperties"]["entity"]["default"] == "billable_metric"
     assert resources[KEY]["inputProperties"]["enforceUniqueness"]["default"] is False
@@ -156,6 +160,7 @@ def test_required_inputs_and_defaults_are_the_resource_arguments() -> None:
         PRODUCT: "name",
         CARD: "name",
         UNIT: "name",
+        ALERT: "name",
     }
 
 

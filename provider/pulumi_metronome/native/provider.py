@@ -26,6 +26,7 @@ from pulumi.runtime import rpc
 
 from ..errors import ProviderRefusal
 from ..resources import (
+    AlertProvider,
     BillableMetricProvider,
     CustomFieldKeyProvider,
     PricingUnitProvider,
@@ -44,6 +45,7 @@ T = TypeVar("T")
 MAX_THREADS = 64
 #: The core provider of each kind (the dynamic providers' classes).
 CORES: dict[str, type[MetronomeProvider]] = {
+    "Alert": AlertProvider,
     "BillableMetric": BillableMetricProvider,
     "CustomFieldKey": CustomFieldKeyProvider,
     "PricingUnit": PricingUnitProvider,

@@ -49,6 +49,7 @@ _KINDS: tuple[tuple[type[Any], type[BaseModel]], ...] = (
     (resources.CustomFieldKey, models.CustomFieldKeySpec),
     (resources.Product, models.ProductSpec),
     (resources.PricingUnit, models.PricingUnitSpec),
+    (resources.Alert, models.AlertSpec),
     (resources.RateCard, models.RateCardSpec),
 )
 

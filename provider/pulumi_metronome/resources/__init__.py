@@ -8,6 +8,7 @@ delete) and its ``pulumi.dynamic.Resource`` class. Shared plumbing lives once: `
 resource; adoption).
 """
 
+from .alert import Alert, AlertProvider
 from .billable_metric import (
     BillableMetric,
     BillableMetricProvider,
@@ -20,6 +21,8 @@ from .product import Product, ProductProvider, QuantityConversionArgs, QuantityR
 from .rate_card import AliasArgs, RateArgs, RateCard, RateCardProvider, TierArgs
 
 __all__ = [
+    "Alert",
+    "AlertProvider",
     "AliasArgs",
     "BillableMetric",
     "BillableMetricProvider",

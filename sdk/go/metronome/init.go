@@ -21,6 +21,8 @@ func (m *module) Version() semver.Version {
 
 func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi.Resource, err error) {
 	switch typ {
+	case "metronome:index:Alert":
+		r = &Alert{}
 	case "metronome:index:BillableMetric":
 		r = &BillableMetric{}
 	case "metronome:index:CustomFieldKey":

@@ -7,6 +7,7 @@ from . import _utilities
 import typing
 # Export this package's modules as members:
 from ._enums import *
+from .alert import *
 from .billable_metric import *
 from .custom_field_key import *
 from .pricing_unit import *
@@ -31,6 +32,7 @@ _utilities.register(
   "mod": "index",
   "fqn": "pulumi_metronome_sdk",
   "classes": {
+   "metronome:index:Alert": "Alert",
    "metronome:index:BillableMetric": "BillableMetric",
    "metronome:index:CustomFieldKey": "CustomFieldKey",
    "metronome:index:PricingUnit": "PricingUnit",
