@@ -33,6 +33,7 @@ from .routers import (
     customers,
     events,
     ingest,
+    notifications,
     pricing_units,
     products,
     rate_cards,
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.pricing = PricingStore(store)
     app.state.pricing_units = pricing_units.PricingUnitStore(store)
     app.state.alerts = alerts.AlertStore(store)
+    app.state.notifications = notifications.NotificationStore(store)
     app.state.faults = FaultInjector(settings.faults, seed=settings.seed)
     app.state.request_log = RequestLog(settings.request_log_size)
 
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(rate_cards.router)
     app.include_router(pricing_units.router)
     app.include_router(alerts.router)
+    app.include_router(notifications.router)
     app.include_router(admin.router)
     install_error_handlers(app)
     install_openapi(app)

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, StrictBool
+from pydantic import BaseModel, Field, StrictBool
 
-from pulumi_metronome.models import AlertSpec, NonEmptyStr, PricingUnitSpec, Wire
+from pulumi_metronome.models import (
+    AlertSpec,
+    NonEmptyStr,
+    NotificationEdit,
+    NotificationSpec,
+    PricingUnitSpec,
+    Wire,
+)
 
 
 class PricingUnitItem(BaseModel):
@@ -68,10 +75,53 @@ class CustomerAlertEnvelope(BaseModel):
     data: CustomerAlertData
 
 
+class ListNotificationsBody(Wire):
+    """``OffsetListParams``."""
+
+    archive_filter: Literal["ARCHIVED", "NOT_ARCHIVED", "ALL"] | None = None
+    cursor: str | None = None
+    limit: float | None = Field(default=None, ge=1, le=400)
+
+
+class NotificationPolicyOut(BaseModel):
+    offset: str
+    type: str
+
+
+class NotificationConfig(BaseModel):
+    """``LifecycleEventOffsetNotificationConfig``."""
+
+    id: str
+    name: str
+    policy: NotificationPolicyOut
+    type: str
+    environment_type: str
+    created_at: str
+    created_by: str
+    archived_at: str | None = None
+
+
+class NotificationEnvelope(BaseModel):
+    data: NotificationConfig
+
+
+class NotificationPage(BaseModel):
+    data: list[NotificationConfig]
+    cursor: str | None
+
+
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     PricingUnitSpec,
     AlertSpec,
     ArchiveAlertBody,
     CustomerAlertBody,
+    NotificationSpec,
+    NotificationEdit,
+    ListNotificationsBody,
 )
-RESPONSE_MODELS: tuple[type[BaseModel], ...] = (PricingUnitPage, CustomerAlertEnvelope)
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    PricingUnitPage,
+    CustomerAlertEnvelope,
+    NotificationEnvelope,
+    NotificationPage,
+)

@@ -54,6 +54,12 @@ from .custom_field import (
     CustomFields,
     CustomFieldValue,
 )
+from .notification import (
+    NOTIFICATION_FIELDS,
+    Notification,
+    NotificationEdit,
+    NotificationSpec,
+)
 from .pricing_unit import PRICING_UNIT_FIELDS, PricingUnit, PricingUnitSpec
 from .product import (
     HOUR_BOUNDARY_MESSAGE,
@@ -117,6 +123,7 @@ __all__ = [
     "IMMUTABLE_FIELDS",
     "KEYED_AGGREGATIONS",
     "MUTABLE_FIELDS",
+    "NOTIFICATION_FIELDS",
     "PRICING_UNIT_FIELDS",
     "PRODUCT_TYPES",
     "RATE_TYPES",
@@ -146,6 +153,9 @@ __all__ = [
     "MetricDefinition",
     "MetricName",
     "NonEmptyStr",
+    "Notification",
+    "NotificationEdit",
+    "NotificationSpec",
     "PricingUnit",
     "PricingUnitSpec",
     "Product",
