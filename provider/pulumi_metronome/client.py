@@ -42,6 +42,9 @@ from .models import (
     BillableMetricSpec,
     CustomerAlert,
     CustomFieldKeySpec,
+    Notification,
+    NotificationEdit,
+    NotificationSpec,
     PricingUnit,
     PricingUnitSpec,
     Product,
@@ -289,6 +292,23 @@ class MetronomeClient:
         self._call(
             "POST", "/v1/alerts/archive", json={"id": alert_id, "release_uniqueness_key": True}
         )
+
+    # ------------------------------------------------------------------ notifications
+
+    def create_notification(self, spec: NotificationSpec) -> Notification:
+        """Create an offset notification; a ``uniqueness_key`` already held is a 409."""
+        body = self._call("POST", "/v2/notifications/create", json=spec.create_body())
+        return Notification.model_validate(body["data"])
+
+    def get_notification(self, notification_id: str) -> Notification:
+        body = self._call("POST", "/v2/notifications/get", json={"id": notification_id})
+        return Notification.model_validate(body["data"])
+
+    def edit_notification(self, edit: NotificationEdit) -> None:
+        self._call("POST", "/v2/notifications/edit", json=edit.model_dump(mode="json"))
+
+    def archive_notification(self, notification_id: str) -> None:
+        self._call("POST", "/v2/notifications/archive", json={"id": notification_id})
 
     # -------------------------------------------------------------------- custom fields
 

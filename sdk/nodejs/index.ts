@@ -20,6 +20,11 @@ export type CustomFieldKey = import("./customFieldKey").CustomFieldKey;
 export const CustomFieldKey: typeof import("./customFieldKey").CustomFieldKey = null as any;
 utilities.lazyLoad(exports, ["CustomFieldKey"], () => require("./customFieldKey"));
 
+export { NotificationArgs } from "./notification";
+export type Notification = import("./notification").Notification;
+export const Notification: typeof import("./notification").Notification = null as any;
+utilities.lazyLoad(exports, ["Notification"], () => require("./notification"));
+
 export { PricingUnitArgs } from "./pricingUnit";
 export type PricingUnit = import("./pricingUnit").PricingUnit;
 export const PricingUnit: typeof import("./pricingUnit").PricingUnit = null as any;
@@ -63,6 +68,8 @@ const _module = {
                 return new BillableMetric(name, <any>undefined, { urn })
             case "metronome:index:CustomFieldKey":
                 return new CustomFieldKey(name, <any>undefined, { urn })
+            case "metronome:index:Notification":
+                return new Notification(name, <any>undefined, { urn })
             case "metronome:index:PricingUnit":
                 return new PricingUnit(name, <any>undefined, { urn })
             case "metronome:index:Product":

@@ -33,6 +33,7 @@ PRODUCT = "metronome:index:Product"
 CARD = "metronome:index:RateCard"
 UNIT = "metronome:index:PricingUnit"
 ALERT = "metronome:index:Alert"
+NOTIFICATION = "metronome:index:Notification"
 MODELS: dict[str, type[BaseModel]] = {
     METRIC: models.BillableMetricSpec,
     KEY: models.CustomFieldKeySpec,
@@ -40,6 +41,7 @@ MODELS: dict[str, type[BaseModel]] = {
     CARD: models.RateCardSpec,
     UNIT: models.PricingUnitSpec,
     ALERT: models.AlertSpec,
+    NOTIFICATION: models.NotificationSpec,
 }
 #: The arguments of each resource that are not fields of its model, written out by hand.
 CONTROLS: dict[str, set[str]] = {
@@ -49,6 +51,7 @@ CONTROLS: dict[str, set[str]] = {
     CARD: {"adoptExisting", "allowReplace", "allowRetroactiveRates", "allowRateRemoval", "rates"},
     UNIT: {"adoptExisting", "allowReplace"},
     ALERT: {"allowReplace"},
+    NOTIFICATION: {"allowReplace"},
 }
 
 
@@ -148,6 +151,7 @@ def test_required_inputs_and_defaults_are_the_resource_arguments() -> None:
         CARD: [],
         UNIT: [],
         ALERT: ["alertType", "threshold"],
+        NOTIFICATION: ["policy"],
     }
     assert resources[KEY]["inputProperties"]["entity"]["default"] == "billable_metric"
     assert resources[KEY]["inputProperties"]["enforceUniqueness"]["default"] is False
@@ -161,6 +165,7 @@ def test_required_inputs_and_defaults_are_the_resource_arguments() -> None:
         CARD: "name",
         UNIT: "name",
         ALERT: "name",
+        NOTIFICATION: "name",
     }
 
 

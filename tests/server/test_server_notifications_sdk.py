@@ -99,3 +99,11 @@ def test_bad_requests_name_the_field(client: Metronome) -> None:
         offsets.create(name="n", policy={"offset": "P1D"})  # type: ignore[typeddict-item]
     with pytest.raises(metronome.NotFoundError):
         offsets.retrieve(id=str(uuid.uuid4()))
+
+
+def test_v2_routes_need_the_token(server: LocalServer) -> None:
+    with (
+        Metronome(bearer_token="wrong", base_url=server.url, max_retries=0) as client,
+        pytest.raises(metronome.AuthenticationError),
+    ):
+        client.v2.notifications.offset.list().data  # noqa: B018

@@ -50,6 +50,7 @@ _KINDS: tuple[tuple[type[Any], type[BaseModel]], ...] = (
     (resources.Product, models.ProductSpec),
     (resources.PricingUnit, models.PricingUnitSpec),
     (resources.Alert, models.AlertSpec),
+    (resources.Notification, models.NotificationSpec),
     (resources.RateCard, models.RateCardSpec),
 )
 

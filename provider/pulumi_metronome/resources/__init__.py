@@ -16,6 +16,7 @@ from .billable_metric import (
     PropertyFilterArgs,
 )
 from .custom_field_key import CustomFieldKey, CustomFieldKeyProvider
+from .notification import Notification, NotificationProvider
 from .pricing_unit import PricingUnit, PricingUnitProvider
 from .product import Product, ProductProvider, QuantityConversionArgs, QuantityRoundingArgs
 from .rate_card import AliasArgs, RateArgs, RateCard, RateCardProvider, TierArgs
@@ -29,6 +30,8 @@ __all__ = [
     "CustomFieldKey",
     "CustomFieldKeyProvider",
     "EventTypeFilterArgs",
+    "Notification",
+    "NotificationProvider",
     "PricingUnit",
     "PricingUnitProvider",
     "Product",

@@ -27,6 +27,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &BillableMetric{}
 	case "metronome:index:CustomFieldKey":
 		r = &CustomFieldKey{}
+	case "metronome:index:Notification":
+		r = &Notification{}
 	case "metronome:index:PricingUnit":
 		r = &PricingUnit{}
 	case "metronome:index:Product":

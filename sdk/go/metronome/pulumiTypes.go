@@ -1290,6 +1290,70 @@ func (o EventTypeFilterPtrOutput) NotInValues() pulumi.StringArrayOutput {
 	}).(pulumi.StringArrayOutput)
 }
 
+// When the notification is sent: `offset` from a lifecycle event of type `type`.
+type NotificationPolicy struct {
+	// An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+	Offset string `pulumi:"offset"`
+	// The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+	Type string `pulumi:"type"`
+}
+
+// NotificationPolicyInput is an input type that accepts NotificationPolicyArgs and NotificationPolicyOutput values.
+// You can construct a concrete instance of `NotificationPolicyInput` via:
+//
+//	NotificationPolicyArgs{...}
+type NotificationPolicyInput interface {
+	pulumi.Input
+
+	ToNotificationPolicyOutput() NotificationPolicyOutput
+	ToNotificationPolicyOutputWithContext(context.Context) NotificationPolicyOutput
+}
+
+// When the notification is sent: `offset` from a lifecycle event of type `type`.
+type NotificationPolicyArgs struct {
+	// An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+	Offset pulumi.StringInput `pulumi:"offset"`
+	// The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+	Type pulumi.StringInput `pulumi:"type"`
+}
+
+func (NotificationPolicyArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationPolicy)(nil)).Elem()
+}
+
+func (i NotificationPolicyArgs) ToNotificationPolicyOutput() NotificationPolicyOutput {
+	return i.ToNotificationPolicyOutputWithContext(context.Background())
+}
+
+func (i NotificationPolicyArgs) ToNotificationPolicyOutputWithContext(ctx context.Context) NotificationPolicyOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationPolicyOutput)
+}
+
+// When the notification is sent: `offset` from a lifecycle event of type `type`.
+type NotificationPolicyOutput struct{ *pulumi.OutputState }
+
+func (NotificationPolicyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationPolicy)(nil)).Elem()
+}
+
+func (o NotificationPolicyOutput) ToNotificationPolicyOutput() NotificationPolicyOutput {
+	return o
+}
+
+func (o NotificationPolicyOutput) ToNotificationPolicyOutputWithContext(ctx context.Context) NotificationPolicyOutput {
+	return o
+}
+
+// An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+func (o NotificationPolicyOutput) Offset() pulumi.StringOutput {
+	return o.ApplyT(func(v NotificationPolicy) string { return v.Offset }).(pulumi.StringOutput)
+}
+
+// The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+func (o NotificationPolicyOutput) Type() pulumi.StringOutput {
+	return o.ApplyT(func(v NotificationPolicy) string { return v.Type }).(pulumi.StringOutput)
+}
+
 // A rule on one event property; all of a metric's filters must pass for an event to match.
 type PropertyFilter struct {
 	// True: the property must be present; false: it must be absent.
@@ -2145,6 +2209,7 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*CreditTypeConversionArrayInput)(nil)).Elem(), CreditTypeConversionArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*EventTypeFilterInput)(nil)).Elem(), EventTypeFilterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*EventTypeFilterPtrInput)(nil)).Elem(), EventTypeFilterArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NotificationPolicyInput)(nil)).Elem(), NotificationPolicyArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PropertyFilterInput)(nil)).Elem(), PropertyFilterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PropertyFilterArrayInput)(nil)).Elem(), PropertyFilterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*QuantityConversionInput)(nil)).Elem(), QuantityConversionArgs{})
@@ -2175,6 +2240,7 @@ func init() {
 	pulumi.RegisterOutputType(CreditTypeConversionArrayOutput{})
 	pulumi.RegisterOutputType(EventTypeFilterOutput{})
 	pulumi.RegisterOutputType(EventTypeFilterPtrOutput{})
+	pulumi.RegisterOutputType(NotificationPolicyOutput{})
 	pulumi.RegisterOutputType(PropertyFilterOutput{})
 	pulumi.RegisterOutputType(PropertyFilterArrayOutput{})
 	pulumi.RegisterOutputType(QuantityConversionOutput{})

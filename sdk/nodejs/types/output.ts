@@ -161,6 +161,20 @@ export interface EventTypeFilter {
 }
 
 /**
+ * When the notification is sent: `offset` from a lifecycle event of type `type`.
+ */
+export interface NotificationPolicy {
+    /**
+     * An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+     */
+    offset: string;
+    /**
+     * The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+     */
+    type: string;
+}
+
+/**
  * A rule on one event property; all of a metric's filters must pass for an event to match.
  */
 export interface PropertyFilter {

@@ -10,6 +10,7 @@ from ._enums import *
 from .alert import *
 from .billable_metric import *
 from .custom_field_key import *
+from .notification import *
 from .pricing_unit import *
 from .product import *
 from .provider import *
@@ -35,6 +36,7 @@ _utilities.register(
    "metronome:index:Alert": "Alert",
    "metronome:index:BillableMetric": "BillableMetric",
    "metronome:index:CustomFieldKey": "CustomFieldKey",
+   "metronome:index:Notification": "Notification",
    "metronome:index:PricingUnit": "PricingUnit",
    "metronome:index:Product": "Product",
    "metronome:index:RateCard": "RateCard"

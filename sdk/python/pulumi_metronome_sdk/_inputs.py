@@ -36,6 +36,8 @@ __all__ = [
     'CreditTypeConversionArgsDict',
     'EventTypeFilterArgs',
     'EventTypeFilterArgsDict',
+    'NotificationPolicyArgs',
+    'NotificationPolicyArgsDict',
     'PropertyFilterArgs',
     'PropertyFilterArgsDict',
     'QuantityConversionArgs',
@@ -635,6 +637,58 @@ class EventTypeFilterArgs:
     @not_in_values.setter
     def not_in_values(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
         pulumi.set(self, "not_in_values", value)
+
+
+class NotificationPolicyArgsDict(TypedDict):
+    """
+    When the notification is sent: `offset` from a lifecycle event of type `type`.
+    """
+    offset: pulumi.Input[_builtins.str]
+    """
+    An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+    """
+    type: pulumi.Input[_builtins.str]
+    """
+    The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+    """
+
+@pulumi.input_type
+class NotificationPolicyArgs:
+    def __init__(__self__, *,
+                 offset: pulumi.Input[_builtins.str],
+                 type: pulumi.Input[_builtins.str]):
+        """
+        When the notification is sent: `offset` from a lifecycle event of type `type`.
+
+        :param pulumi.Input[_builtins.str] offset: An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+        :param pulumi.Input[_builtins.str] type: The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+        """
+        pulumi.set(__self__, "offset", offset)
+        pulumi.set(__self__, "type", type)
+
+    @_builtins.property
+    @pulumi.getter
+    def offset(self) -> pulumi.Input[_builtins.str]:
+        """
+        An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+        """
+        return pulumi.get(self, "offset")
+
+    @offset.setter
+    def offset(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "offset", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[_builtins.str]:
+        """
+        The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "type", value)
 
 
 class PropertyFilterArgsDict(TypedDict):

@@ -27,6 +27,7 @@ __all__ = [
     'CommitRate',
     'CreditTypeConversion',
     'EventTypeFilter',
+    'NotificationPolicy',
     'PropertyFilter',
     'QuantityConversion',
     'QuantityRounding',
@@ -544,6 +545,40 @@ class EventTypeFilter(dict):
         Event types that never match (at least one when set).
         """
         return pulumi.get(self, "not_in_values")
+
+
+@pulumi.output_type
+class NotificationPolicy(dict):
+    """
+    When the notification is sent: `offset` from a lifecycle event of type `type`.
+    """
+    def __init__(__self__, *,
+                 offset: _builtins.str,
+                 type: _builtins.str):
+        """
+        When the notification is sent: `offset` from a lifecycle event of type `type`.
+
+        :param _builtins.str offset: An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+        :param _builtins.str type: The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+        """
+        pulumi.set(__self__, "offset", offset)
+        pulumi.set(__self__, "type", type)
+
+    @_builtins.property
+    @pulumi.getter
+    def offset(self) -> _builtins.str:
+        """
+        An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+        """
+        return pulumi.get(self, "offset")
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> _builtins.str:
+        """
+        The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+        """
+        return pulumi.get(self, "type")
 
 
 @pulumi.output_type
