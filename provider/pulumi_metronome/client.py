@@ -48,6 +48,7 @@ from .models import (
     PricingUnit,
     PricingUnitSpec,
     Product,
+    ProductOrderBody,
     ProductSpec,
     ProductUpdate,
     RateCard,
@@ -240,6 +241,11 @@ class MetronomeClient:
 
     def archive_rate_card(self, card_id: str) -> None:
         self._call("POST", f"{_CARDS}/archive", json={"id": card_id})
+
+    def set_product_order(self, card_id: str, product_ids: list[str]) -> None:
+        """Set the order of the card's products on invoices."""
+        body = ProductOrderBody(rate_card_id=card_id, product_order=product_ids)
+        self._call("POST", f"{_CARDS}/setRateCardProductsOrder", json=body.model_dump(mode="json"))
 
     def add_rates(self, card_id: str, rates: list[RateEntry]) -> None:
         """Add rates to a card, all or none (a rate with the key of a stored one replaces it)."""

@@ -35,6 +35,7 @@ from .routers import (
     ingest,
     notifications,
     pricing_units,
+    product_orders,
     products,
     rate_cards,
     usage,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.pricing_units = pricing_units.PricingUnitStore(store)
     app.state.alerts = alerts.AlertStore(store)
     app.state.notifications = notifications.NotificationStore(store)
+    app.state.product_orders = product_orders.ProductOrders(store)
     app.state.faults = FaultInjector(settings.faults, seed=settings.seed)
     app.state.request_log = RequestLog(settings.request_log_size)
 
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(pricing_units.router)
     app.include_router(alerts.router)
     app.include_router(notifications.router)
+    app.include_router(product_orders.router)
     app.include_router(admin.router)
     install_error_handlers(app)
     install_openapi(app)

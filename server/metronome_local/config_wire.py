@@ -13,6 +13,7 @@ from pulumi_metronome.models import (
     NotificationEdit,
     NotificationSpec,
     PricingUnitSpec,
+    ProductOrderBody,
     Wire,
 )
 
@@ -118,6 +119,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     NotificationSpec,
     NotificationEdit,
     ListNotificationsBody,
+    ProductOrderBody,
 )
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     PricingUnitPage,

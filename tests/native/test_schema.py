@@ -38,7 +38,7 @@ MODELS: dict[str, type[BaseModel]] = {
     METRIC: models.BillableMetricSpec,
     KEY: models.CustomFieldKeySpec,
     PRODUCT: models.ProductSpec,
-    CARD: models.RateCardSpec,
+    CARD: models.RateCardDeclaration,
     UNIT: models.PricingUnitSpec,
     ALERT: models.AlertSpec,
     NOTIFICATION: models.NotificationSpec,

@@ -81,6 +81,7 @@ from .product import (
     required_violations,
     type_violations,
 )
+from .product_order import PRODUCT_ORDER, ProductOrderBody, RateCardDeclaration
 from .rate_card import (
     BILLING_FREQUENCIES,
     RATE_TYPES,
@@ -125,6 +126,7 @@ __all__ = [
     "MUTABLE_FIELDS",
     "NOTIFICATION_FIELDS",
     "PRICING_UNIT_FIELDS",
+    "PRODUCT_ORDER",
     "PRODUCT_TYPES",
     "RATE_TYPES",
     "SPEC_FIELDS",
@@ -159,6 +161,7 @@ __all__ = [
     "PricingUnit",
     "PricingUnitSpec",
     "Product",
+    "ProductOrderBody",
     "ProductSpec",
     "ProductState",
     "ProductStateUpdate",
@@ -168,6 +171,7 @@ __all__ = [
     "QuantityConversion",
     "QuantityRounding",
     "RateCard",
+    "RateCardDeclaration",
     "RateCardSpec",
     "RateCardUpdate",
     "RateEntry",

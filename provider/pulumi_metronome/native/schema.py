@@ -51,7 +51,7 @@ _KINDS: tuple[tuple[type[Any], type[BaseModel]], ...] = (
     (resources.PricingUnit, models.PricingUnitSpec),
     (resources.Alert, models.AlertSpec),
     (resources.Notification, models.NotificationSpec),
-    (resources.RateCard, models.RateCardSpec),
+    (resources.RateCard, models.RateCardDeclaration),
 )
 
 
