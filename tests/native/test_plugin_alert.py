@@ -99,5 +99,5 @@ def test_check_failures_name_camel_case_properties(plugin: PluginProcess) -> Non
         {}, {"alertType": "usage_threshold_reached", "name": "u", "threshold": 1}, type_=ALERT
     )
     assert [(f.property, f.reason) for f in result.failures] == [
-        ("billableMetricId", "is required for usage_threshold_reached alerts")
+        ("billableMetricId", "is required for 'usage_threshold_reached' alerts")
     ]

@@ -141,9 +141,9 @@ def test_check_names_each_broken_rule(
         ("threshold", "Input should be a valid number"),
         (
             "group_values",
-            "is only for spend_threshold_reached alerts, not usage_threshold_reached",
+            "is only for 'spend_threshold_reached' alerts, not 'usage_threshold_reached'",
         ),
-        ("billable_metric_id", "is required for usage_threshold_reached alerts"),
+        ("billable_metric_id", "is required for 'usage_threshold_reached' alerts"),
     ]
     assert writes() == []
 

@@ -116,11 +116,12 @@ def test_a_global_alert_is_seen_by_every_customer_and_priced_in_a_unit(
 def test_rules_of_the_sdk_types_are_400s_naming_the_field(client: Metronome) -> None:
     with pytest.raises(
         metronome.BadRequestError,
-        match="billable_metric_id: is required for usage_threshold_reached",
+        match="billable_metric_id: is required for 'usage_threshold_reached'",
     ):
         client.v1.alerts.create(alert_type="usage_threshold_reached", name="u", threshold=1)
     with pytest.raises(
-        metronome.BadRequestError, match="group_values: is only for spend_threshold_reached alerts"
+        metronome.BadRequestError,
+        match="group_values: is only for 'spend_threshold_reached' alerts",
     ):
         client.v1.alerts.create(
             alert_type="invoice_total_reached",
@@ -129,7 +130,7 @@ def test_rules_of_the_sdk_types_are_400s_naming_the_field(client: Metronome) -> 
             group_values=[{"key": "region"}],
         )
     with pytest.raises(
-        metronome.BadRequestError, match="credit_type_id: cannot be set with access_type QUANTITY"
+        metronome.BadRequestError, match="credit_type_id: cannot be set with access_type 'QUANTITY'"
     ):
         client.v1.alerts.create(
             alert_type="low_remaining_commit_balance_reached",

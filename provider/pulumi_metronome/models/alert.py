@@ -197,18 +197,20 @@ def _type_fields(spec: AlertSpec, present: set[str]) -> list[Violation]:
         if field in present and spec.alert_type not in types:
             out.append(
                 Violation(
-                    field, f"is only for {', '.join(sorted(types))} alerts, not {spec.alert_type}"
+                    field,
+                    f"is only for {', '.join(repr(t) for t in sorted(types))} alerts, "
+                    f"not {spec.alert_type!r}",
                 )
             )
     required = REQUIRED_FOR_TYPE.get(spec.alert_type)
     if required is not None and required not in present:
-        out.append(Violation(required, f"is required for {spec.alert_type} alerts"))
+        out.append(Violation(required, f"is required for {spec.alert_type!r} alerts"))
     return out
 
 
 def _quantity_credit_type(spec: AlertSpec, present: set[str]) -> list[Violation]:
     if spec.access_type == "QUANTITY" and "credit_type_id" in present:
-        return [Violation("credit_type_id", "cannot be set with access_type QUANTITY")]
+        return [Violation("credit_type_id", "cannot be set with access_type 'QUANTITY'")]
     return []
 
 
