@@ -33,10 +33,13 @@ from .models import (
 if TYPE_CHECKING:
     from .metering import evaluate
     from .resources import (
+        Alert,
         AliasArgs,
         BillableMetric,
         CustomFieldKey,
         EventTypeFilterArgs,
+        Notification,
+        PricingUnit,
         Product,
         PropertyFilterArgs,
         QuantityConversionArgs,
@@ -47,10 +50,13 @@ if TYPE_CHECKING:
     )
 
 _RESOURCES = {
+    "Alert",
     "AliasArgs",
     "BillableMetric",
     "CustomFieldKey",
     "EventTypeFilterArgs",
+    "Notification",
+    "PricingUnit",
     "Product",
     "PropertyFilterArgs",
     "QuantityConversionArgs",
@@ -75,6 +81,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AdoptionConflict",
+    "Alert",
     "AliasArgs",
     "BillableMetric",
     "BillableMetricSpec",
@@ -87,7 +94,9 @@ __all__ = [
     "MetronomeClient",
     "MetronomeError",
     "MissingCredentialsError",
+    "Notification",
     "OwnershipConflict",
+    "PricingUnit",
     "Product",
     "PropertyFilter",
     "PropertyFilterArgs",

@@ -37,11 +37,18 @@ from .errors import (
     TransportError,
     bounded,
 )
-from .models import BillableMetric as LiveBillableMetric
 from .models import (
+    AlertSpec,
     BillableMetricSpec,
+    CustomerAlert,
     CustomFieldKeySpec,
+    Notification,
+    NotificationEdit,
+    NotificationSpec,
+    PricingUnit,
+    PricingUnitSpec,
     Product,
+    ProductOrderBody,
     ProductSpec,
     ProductUpdate,
     RateCard,
@@ -51,6 +58,7 @@ from .models import (
     ScheduledRate,
     rfc3339,
 )
+from .models import BillableMetric as LiveBillableMetric
 from .models import CustomFieldKey as LiveCustomFieldKey
 
 DEFAULT_BASE_URL = "https://api.metronome.com"
@@ -234,6 +242,11 @@ class MetronomeClient:
     def archive_rate_card(self, card_id: str) -> None:
         self._call("POST", f"{_CARDS}/archive", json={"id": card_id})
 
+    def set_product_order(self, card_id: str, product_ids: list[str]) -> None:
+        """Set the order of the card's products on invoices."""
+        body = ProductOrderBody(rate_card_id=card_id, product_order=product_ids)
+        self._call("POST", f"{_CARDS}/setRateCardProductsOrder", json=body.model_dump(mode="json"))
+
     def add_rates(self, card_id: str, rates: list[RateEntry]) -> None:
         """Add rates to a card, all or none (a rate with the key of a stored one replaces it)."""
         if rates:
@@ -249,6 +262,59 @@ class MetronomeClient:
             "POST", f"{_CARDS}/getRateSchedule", params={"limit": 100}, json=body
         ):
             yield ScheduledRate.model_validate(item)
+
+    # -------------------------------------------------------------------- pricing units
+
+    def create_pricing_unit(self, spec: PricingUnitSpec) -> str:
+        """Create a custom pricing unit and return its id; safe to retry (one at most)."""
+        body = self._call("POST", "/v1/credit-types/create", json=spec.create_body())
+        return str(body["data"]["id"])
+
+    def list_pricing_units(self) -> Iterator[PricingUnit]:
+        """Every live unit, fiat currencies included (``is_currency``)."""
+        for item in self._pages("GET", "/v1/credit-types/list", params={"limit": 100}):
+            yield PricingUnit.model_validate(item)
+
+    def archive_pricing_unit(self, unit_id: str) -> None:
+        self._call("POST", "/v1/credit-types/archive", json={"id": unit_id})
+
+    # ------------------------------------------------------------------------- alerts
+
+    def create_alert(self, spec: AlertSpec) -> str:
+        """Create an alert and return its id; a ``uniqueness_key`` already held is a 409."""
+        body = self._call("POST", "/v1/alerts/create", json=spec.create_body())
+        return str(body["data"]["id"])
+
+    def get_customer_alert(self, customer_id: str, alert_id: str) -> CustomerAlert:
+        body = self._call(
+            "POST",
+            "/v1/customer-alerts/get",
+            json={"customer_id": customer_id, "alert_id": alert_id},
+        )
+        return CustomerAlert.model_validate(body["data"])
+
+    def archive_alert(self, alert_id: str) -> None:
+        """Archive an alert and release its uniqueness key (the alert is gone for good)."""
+        self._call(
+            "POST", "/v1/alerts/archive", json={"id": alert_id, "release_uniqueness_key": True}
+        )
+
+    # ------------------------------------------------------------------ notifications
+
+    def create_notification(self, spec: NotificationSpec) -> Notification:
+        """Create an offset notification; a ``uniqueness_key`` already held is a 409."""
+        body = self._call("POST", "/v2/notifications/create", json=spec.create_body())
+        return Notification.model_validate(body["data"])
+
+    def get_notification(self, notification_id: str) -> Notification:
+        body = self._call("POST", "/v2/notifications/get", json={"id": notification_id})
+        return Notification.model_validate(body["data"])
+
+    def edit_notification(self, edit: NotificationEdit) -> None:
+        self._call("POST", "/v2/notifications/edit", json=edit.model_dump(mode="json"))
+
+    def archive_notification(self, notification_id: str) -> None:
+        self._call("POST", "/v2/notifications/archive", json={"id": notification_id})
 
     # -------------------------------------------------------------------- custom fields
 

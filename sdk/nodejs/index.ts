@@ -5,6 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "./utilities";
 
 // Export members:
+export { AlertArgs } from "./alert";
+export type Alert = import("./alert").Alert;
+export const Alert: typeof import("./alert").Alert = null as any;
+utilities.lazyLoad(exports, ["Alert"], () => require("./alert"));
+
 export { BillableMetricArgs } from "./billableMetric";
 export type BillableMetric = import("./billableMetric").BillableMetric;
 export const BillableMetric: typeof import("./billableMetric").BillableMetric = null as any;
@@ -14,6 +19,16 @@ export { CustomFieldKeyArgs } from "./customFieldKey";
 export type CustomFieldKey = import("./customFieldKey").CustomFieldKey;
 export const CustomFieldKey: typeof import("./customFieldKey").CustomFieldKey = null as any;
 utilities.lazyLoad(exports, ["CustomFieldKey"], () => require("./customFieldKey"));
+
+export { NotificationArgs } from "./notification";
+export type Notification = import("./notification").Notification;
+export const Notification: typeof import("./notification").Notification = null as any;
+utilities.lazyLoad(exports, ["Notification"], () => require("./notification"));
+
+export { PricingUnitArgs } from "./pricingUnit";
+export type PricingUnit = import("./pricingUnit").PricingUnit;
+export const PricingUnit: typeof import("./pricingUnit").PricingUnit = null as any;
+utilities.lazyLoad(exports, ["PricingUnit"], () => require("./pricingUnit"));
 
 export { ProductArgs } from "./product";
 export type Product = import("./product").Product;
@@ -47,10 +62,16 @@ const _module = {
     version: utilities.getVersion(),
     construct: (name: string, type: string, urn: string): pulumi.Resource => {
         switch (type) {
+            case "metronome:index:Alert":
+                return new Alert(name, <any>undefined, { urn })
             case "metronome:index:BillableMetric":
                 return new BillableMetric(name, <any>undefined, { urn })
             case "metronome:index:CustomFieldKey":
                 return new CustomFieldKey(name, <any>undefined, { urn })
+            case "metronome:index:Notification":
+                return new Notification(name, <any>undefined, { urn })
+            case "metronome:index:PricingUnit":
+                return new PricingUnit(name, <any>undefined, { urn })
             case "metronome:index:Product":
                 return new Product(name, <any>undefined, { urn })
             case "metronome:index:RateCard":

@@ -10,7 +10,7 @@ import * as utilities from "./utilities";
 /**
  * A Metronome rate card with its rates, declared as a schedule of entries.
  *
- * `name`, `description`, `aliases` and `customFields` change in place; an added or changed entry is added to the card (Metronome replaces a rate with the same product, pricing group values, billing frequency and `startingAt`). Changing the credit types replaces the card (`allowReplace`); changing prices before now needs `allowRetroactiveRates`; removing an entry needs `allowRateRemoval` (the rate stays in Metronome). Destroying archives the card.
+ * `name`, `description`, `aliases` and `customFields` change in place; an added or changed entry is added to the card (Metronome replaces a rate with the same product, pricing group values, billing frequency and `startingAt`). Changing the credit types replaces the card (`allowReplace`); changing prices before now needs `allowRetroactiveRates`; removing an entry needs `allowRateRemoval` (the rate stays in Metronome). `productOrder` (product ids) sets the order of the card's products on invoices after its rates, in place. Destroying archives the card.
  */
 export class RateCard extends pulumi.CustomResource {
     /**
@@ -90,6 +90,10 @@ export class RateCard extends pulumi.CustomResource {
      */
     declare public readonly name: pulumi.Output<string>;
     /**
+     * The order of the card's products on invoices (product ids, each once), set after the card and its rates; changes in place. Metronome cannot read it back: the stack keeps the order it set.
+     */
+    declare public readonly productOrder: pulumi.Output<string[] | undefined>;
+    /**
      * The schedule as stored: each rate by its readable key (`<product id> <pricing group values> <billing frequency> from <startingAt>`).
      */
     declare public readonly rates: pulumi.Output<{[key: string]: outputs.Rate}>;
@@ -119,6 +123,7 @@ export class RateCard extends pulumi.CustomResource {
             resourceInputs["description"] = args?.description;
             resourceInputs["fiatCreditTypeId"] = args?.fiatCreditTypeId;
             resourceInputs["name"] = args?.name;
+            resourceInputs["productOrder"] = args?.productOrder;
             resourceInputs["rates"] = args?.rates;
             resourceInputs["unmanagedRates"] = undefined /*out*/;
         } else {
@@ -132,6 +137,7 @@ export class RateCard extends pulumi.CustomResource {
             resourceInputs["description"] = undefined /*out*/;
             resourceInputs["fiatCreditTypeId"] = undefined /*out*/;
             resourceInputs["name"] = undefined /*out*/;
+            resourceInputs["productOrder"] = undefined /*out*/;
             resourceInputs["rates"] = undefined /*out*/;
             resourceInputs["unmanagedRates"] = undefined /*out*/;
         }
@@ -184,6 +190,10 @@ export interface RateCardArgs {
      * The card's name; changes in place. Default: the resource's name.
      */
     name?: pulumi.Input<string | undefined>;
+    /**
+     * The order of the card's products on invoices (product ids, each once), set after the card and its rates; changes in place. Metronome cannot read it back: the stack keeps the order it set.
+     */
+    productOrder?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
      * The card's schedule: each entry a price for a product from `startingAt` until `endingBefore` (or the next entry of the same product, pricing group values and billing frequency). An added or changed entry is added to the card.
      */

@@ -27,11 +27,15 @@ from .pricing_store import PricingStore
 from .request_log import RequestLog, RequestLogMiddleware
 from .routers import (
     admin,
+    alerts,
     billable_metrics,
     custom_fields,
     customers,
     events,
     ingest,
+    notifications,
+    pricing_units,
+    product_orders,
     products,
     rate_cards,
     usage,
@@ -67,6 +71,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.customers = CustomerStore(store)
     app.state.engines = engines
     app.state.pricing = PricingStore(store)
+    app.state.pricing_units = pricing_units.PricingUnitStore(store)
+    app.state.alerts = alerts.AlertStore(store)
+    app.state.notifications = notifications.NotificationStore(store)
+    app.state.product_orders = product_orders.ProductOrders(store)
     app.state.faults = FaultInjector(settings.faults, seed=settings.seed)
     app.state.request_log = RequestLog(settings.request_log_size)
 
@@ -78,6 +86,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(events.router)
     app.include_router(products.router)
     app.include_router(rate_cards.router)
+    app.include_router(pricing_units.router)
+    app.include_router(alerts.router)
+    app.include_router(notifications.router)
+    app.include_router(product_orders.router)
     app.include_router(admin.router)
     install_error_handlers(app)
     install_openapi(app)

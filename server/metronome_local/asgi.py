@@ -13,14 +13,16 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 API_PREFIX = "/v1/"
+#: Every versioned API path (``/v2/notifications/*`` too).
+API_PREFIXES = (API_PREFIX, "/v2/")
 
 
 def is_api_request(scope: Scope) -> bool:
-    """A ``/v1`` HTTP request: the routes that need auth and get faults."""
+    """A ``/v1`` or ``/v2`` HTTP request: the routes that need auth and get faults."""
     if scope["type"] != "http":
         return False
     path: str = scope["path"]
-    return path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
+    return path.startswith(API_PREFIXES) or path in {p.rstrip("/") for p in API_PREFIXES}
 
 
 def notes(scope: Scope) -> dict[str, Any]:

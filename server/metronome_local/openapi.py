@@ -21,7 +21,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from pulumi_metronome.models import BillableMetricSpec, CustomFieldKeySpec, customer, usage
 
-from . import pricing_wire, wire
+from . import config_wire, pricing_wire, wire
 from .idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
 
 _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
@@ -41,6 +41,7 @@ _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     usage.UsageGroupsBody,
     usage.SearchEventsBody,
     *pricing_wire.REQUEST_MODELS,
+    *config_wire.REQUEST_MODELS,
 )
 _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     wire.ErrorBody,
@@ -55,6 +56,7 @@ _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     usage.UsageGroupsPage,
     usage.SearchedEvents,
     *pricing_wire.RESPONSE_MODELS,
+    *config_wire.RESPONSE_MODELS,
 )
 _REFS, _DEFS = models_json_schema(
     [(m, "validation") for m in _REQUEST_MODELS] + [(m, "serialization") for m in _RESPONSE_MODELS],

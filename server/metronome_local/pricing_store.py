@@ -365,6 +365,7 @@ class PricingStore:
 
     def _cards(self, db: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[dict[str, Any]]:
         fields = self._custom_fields(db, RATE_CARD_ENTITY, [row["id"] for row in rows])
+        units = _unit_names(db)
         out = []
         for row in rows:
             card: dict[str, Any] = {
@@ -374,7 +375,7 @@ class PricingStore:
                 "created_by": row["created_by"],
                 "aliases": [_alias(a) for a in json.loads(row["aliases"])],
                 "credit_type_conversions": [
-                    _conversion(CreditTypeConversion.model_validate(c))
+                    _conversion(CreditTypeConversion.model_validate(c), units)
                     for c in json.loads(row["conversions"])
                 ],
                 "custom_fields": fields[row["id"]],
@@ -551,9 +552,17 @@ def _alias(alias: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _conversion(conversion: CreditTypeConversion) -> dict[str, Any]:
+def _unit_names(db: sqlite3.Connection) -> dict[str, str]:
+    """Declared custom pricing units by id (``/v1/credit-types``), when that table exists."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'credit_types'").fetchone() is None:
+        return {}
+    return {r["id"]: r["name"] for r in db.execute("SELECT id, name FROM credit_types")}
+
+
+def _conversion(conversion: CreditTypeConversion, units: Mapping[str, str]) -> dict[str, Any]:
+    unit_id = conversion.custom_credit_type_id
     return {
-        "custom_credit_type": _credit_type(conversion.custom_credit_type_id),
+        "custom_credit_type": {"id": unit_id, "name": units.get(unit_id, unit_id)},
         # Metronome answers this one as a decimal string.
         "fiat_per_custom_credit": format(conversion.fiat_per_custom_credit, "g"),
     }
@@ -575,6 +584,9 @@ def _segment(
         rate["credit_type"] = _credit_type(
             body.get("credit_type_id") or card["fiat_credit_type"]["id"]
         )
+        for conversion in card["credit_type_conversions"]:
+            if conversion["custom_credit_type"]["id"] == rate["credit_type"]["id"]:
+                rate["credit_type"] = dict(conversion["custom_credit_type"])
     if body.get("pricing_group_values"):
         rate["pricing_group_values"] = body["pricing_group_values"]
     segment: dict[str, Any] = {

@@ -138,6 +138,22 @@ def test_the_demo_stack_goes_up_and_a_second_up_writes_nothing(
     }
     [seat] = by_product["Platform subscription"]
     assert (seat["rate"]["price"], seat["billing_frequency"]) == (4900, "MONTHLY")
+    import requests
+
+    units = requests.get(server.url + "/v1/credit-types/list", headers=server.headers, timeout=10)
+    assert {
+        "id": outputs["pricing_unit_id"],
+        "name": "Fine-tuning credits",
+        "is_currency": False,
+    } in (units.json()["data"])
+    customer = post(server, "/v1/customers", {"name": "demo-customer"})["data"]["id"]
+    body = {"customer_id": customer, "alert_id": outputs["alert_id"]}
+    alert = post(server, "/v1/customer-alerts/get", body)["data"]["alert"]
+    assert (alert["type"], alert["threshold"], alert["status"]) == (
+        "invoice_total_reached",
+        1_000_000,
+        "enabled",
+    )
 
     server.clear_requests()
     stack.up()

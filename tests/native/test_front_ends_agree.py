@@ -24,7 +24,10 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from metronome_local.process import LocalServer
 from pulumi_metronome.resources import (
+    AlertProvider,
     BillableMetricProvider,
+    NotificationProvider,
+    PricingUnitProvider,
     ProductProvider,
     RateCardProvider,
 )
@@ -36,6 +39,9 @@ PROVIDERS = {
     "BillableMetric": BillableMetricProvider,
     "Product": ProductProvider,
     "RateCard": RateCardProvider,
+    "PricingUnit": PricingUnitProvider,
+    "Alert": AlertProvider,
+    "Notification": NotificationProvider,
 }
 
 
@@ -157,6 +163,18 @@ TIERED_LATER = {
     "tiers": [{"price": 2, "size": 100}, {"price": 1}],
 }
 CARD = {"name": "list", "rates": [FLAT_PAST, TIERED_LATER]}
+#: The resource name both front ends see (the plugin takes it from the URN): a derived
+#: uniqueness key depends on it.
+NAMED = {"__resource": "metric"}
+UNIT = {"name": "credits", **NAMED}
+ALERT = {
+    "alert_type": "spend_threshold_reached",
+    "name": "spend",
+    "threshold": 500,
+    "group_values": [{"key": "region", "value": "eu"}],
+    **NAMED,
+}
+NOTIFICATION = {"name": "renewal", "policy": {"offset": "-P7D", "type": "contract.end"}, **NAMED}
 
 CHECKS = {
     "metric valid": ("BillableMetric", {}, METRIC),
@@ -177,6 +195,24 @@ CHECKS = {
     "card retroactive": ("RateCard", CARD, {**CARD, "rates": [{**FLAT_PAST, "price": 11}]}),
     "card removal": ("RateCard", CARD, {**CARD, "rates": [TIERED_LATER]}),
     "card credit type": ("RateCard", CARD, {**CARD, "fiat_credit_type_id": "eur"}),
+    "card product order": ("RateCard", {}, {**CARD, "product_order": ["p-1", "p-2"]}),
+    "card product order repeated": ("RateCard", {}, {**CARD, "product_order": ["p-1", "p-1"]}),
+    "unit valid": ("PricingUnit", {}, UNIT),
+    "unit rename": ("PricingUnit", UNIT, {**UNIT, "name": "tokens"}),
+    "alert valid": ("Alert", {}, ALERT),
+    "alert invalid": ("Alert", {}, {**ALERT, "alert_type": "usage_threshold_reached"}),
+    "alert change": ("Alert", ALERT, {**ALERT, "threshold": 600}),
+    "notification valid": ("Notification", {}, NOTIFICATION),
+    "notification bad offset": (
+        "Notification",
+        {},
+        {**NOTIFICATION, "policy": {"offset": "a week", "type": "contract.end"}},
+    ),
+    "notification type change": (
+        "Notification",
+        NOTIFICATION,
+        {**NOTIFICATION, "policy": {"offset": "-P7D", "type": "contract.start"}},
+    ),
 }
 
 
@@ -217,8 +253,24 @@ DIFFS = {
         {"rates": [*CARD["rates"], {**FLAT_PAST, "starting_at": "2032-01-01T00:00:00Z"}]},
     ),
     "card credit type": ("RateCard", {"fiat_credit_type_id": "eur", "allow_replace": True}),
+    "card product order": ("RateCard", {"product_order": ["p-1"]}),
+    "unit same": ("PricingUnit", {}),
+    "unit rename": ("PricingUnit", {"name": "tokens", "allow_replace": True}),
+    "alert threshold": ("Alert", {"threshold": 600, "allow_replace": True}),
+    "notification offset": (
+        "Notification",
+        {"policy": {"offset": "-P14D", "type": "contract.end"}},
+    ),
+    "notification name": ("Notification", {"name": "renewal 2", "allow_replace": True}),
 }
-BASES = {"BillableMetric": METRIC, "Product": PRODUCT, "RateCard": CARD}
+BASES = {
+    "BillableMetric": METRIC,
+    "Product": PRODUCT,
+    "RateCard": CARD,
+    "PricingUnit": UNIT,
+    "Alert": ALERT,
+    "Notification": NOTIFICATION,
+}
 
 
 @pytest.mark.parametrize("case", sorted(DIFFS))

@@ -31,11 +31,17 @@ METRIC = "metronome:index:BillableMetric"
 KEY = "metronome:index:CustomFieldKey"
 PRODUCT = "metronome:index:Product"
 CARD = "metronome:index:RateCard"
+UNIT = "metronome:index:PricingUnit"
+ALERT = "metronome:index:Alert"
+NOTIFICATION = "metronome:index:Notification"
 MODELS: dict[str, type[BaseModel]] = {
     METRIC: models.BillableMetricSpec,
     KEY: models.CustomFieldKeySpec,
     PRODUCT: models.ProductSpec,
-    CARD: models.RateCardSpec,
+    CARD: models.RateCardDeclaration,
+    UNIT: models.PricingUnitSpec,
+    ALERT: models.AlertSpec,
+    NOTIFICATION: models.NotificationSpec,
 }
 #: The arguments of each resource that are not fields of its model, written out by hand.
 CONTROLS: dict[str, set[str]] = {
@@ -43,6 +49,9 @@ CONTROLS: dict[str, set[str]] = {
     KEY: {"adoptExisting"},
     PRODUCT: {"adoptExisting", "allowReplace", "updateStartingAt"},
     CARD: {"adoptExisting", "allowReplace", "allowRetroactiveRates", "allowRateRemoval", "rates"},
+    UNIT: {"adoptExisting", "allowReplace"},
+    ALERT: {"allowReplace"},
+    NOTIFICATION: {"allowReplace"},
 }
 
 
@@ -140,13 +149,24 @@ def test_required_inputs_and_defaults_are_the_resource_arguments() -> None:
         KEY: [],
         PRODUCT: ["type"],
         CARD: [],
+        UNIT: [],
+        ALERT: ["alertType", "threshold"],
+        NOTIFICATION: ["policy"],
     }
     assert resources[KEY]["inputProperties"]["entity"]["default"] == "billable_metric"
     assert resources[KEY]["inputProperties"]["enforceUniqueness"]["default"] is False
     assert pulumi_type({"$ref": "#/types/metronome:index:Rate"})["properties"]["entitled"][
         "default"
     ]
-    assert schema.AUTONAMED == {METRIC: "name", KEY: "key", PRODUCT: "name", CARD: "name"}
+    assert schema.AUTONAMED == {
+        METRIC: "name",
+        KEY: "key",
+        PRODUCT: "name",
+        CARD: "name",
+        UNIT: "name",
+        ALERT: "name",
+        NOTIFICATION: "name",
+    }
 
 
 def test_enums_are_the_models_literals() -> None:

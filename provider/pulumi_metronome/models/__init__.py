@@ -6,6 +6,14 @@ Per kind: a strict ``*Spec`` (what we send, with ``to_state``/``from_state`` for
 and a tolerant model of what Metronome returns.
 """
 
+from .alert import (
+    ALERT_FIELDS,
+    ALERT_TYPES,
+    AlertSpec,
+    AlertType,
+    CustomerAlert,
+    parse_alert_spec,
+)
 from .billable_metric import (
     AGGREGATION_TYPES,
     IMMUTABLE_FIELDS,
@@ -46,6 +54,13 @@ from .custom_field import (
     CustomFields,
     CustomFieldValue,
 )
+from .notification import (
+    NOTIFICATION_FIELDS,
+    Notification,
+    NotificationEdit,
+    NotificationSpec,
+)
+from .pricing_unit import PRICING_UNIT_FIELDS, PricingUnit, PricingUnitSpec
 from .product import (
     HOUR_BOUNDARY_MESSAGE,
     PRODUCT_TYPES,
@@ -66,6 +81,7 @@ from .product import (
     required_violations,
     type_violations,
 )
+from .product_order import PRODUCT_ORDER, ProductOrderBody, RateCardDeclaration
 from .rate_card import (
     BILLING_FREQUENCIES,
     RATE_TYPES,
@@ -96,6 +112,8 @@ from .rules import on_hour, parse_with_rules, rfc3339
 
 __all__ = [
     "AGGREGATION_TYPES",
+    "ALERT_FIELDS",
+    "ALERT_TYPES",
     "BILLABLE_METRIC_ENTITY",
     "BILLING_FREQUENCIES",
     "CUSTOM_FIELDS",
@@ -106,6 +124,9 @@ __all__ = [
     "IMMUTABLE_FIELDS",
     "KEYED_AGGREGATIONS",
     "MUTABLE_FIELDS",
+    "NOTIFICATION_FIELDS",
+    "PRICING_UNIT_FIELDS",
+    "PRODUCT_ORDER",
     "PRODUCT_TYPES",
     "RATE_TYPES",
     "SPEC_FIELDS",
@@ -114,6 +135,8 @@ __all__ = [
     "USD_CENTS_ID",
     "USD_CENTS_NAME",
     "AggregationType",
+    "AlertSpec",
+    "AlertType",
     "Alias",
     "BillableMetric",
     "BillableMetricSpec",
@@ -125,13 +148,20 @@ __all__ = [
     "CustomFieldKeySpec",
     "CustomFieldValue",
     "CustomFields",
+    "CustomerAlert",
     "EventTypeFilter",
     "GetRateScheduleBody",
     "GetRatesBody",
     "MetricDefinition",
     "MetricName",
     "NonEmptyStr",
+    "Notification",
+    "NotificationEdit",
+    "NotificationSpec",
+    "PricingUnit",
+    "PricingUnitSpec",
     "Product",
+    "ProductOrderBody",
     "ProductSpec",
     "ProductState",
     "ProductStateUpdate",
@@ -141,6 +171,7 @@ __all__ = [
     "QuantityConversion",
     "QuantityRounding",
     "RateCard",
+    "RateCardDeclaration",
     "RateCardSpec",
     "RateCardUpdate",
     "RateEntry",
@@ -158,6 +189,7 @@ __all__ = [
     "describe",
     "metric_violations",
     "on_hour",
+    "parse_alert_spec",
     "parse_metric_spec",
     "parse_model",
     "parse_product_spec",

@@ -26,8 +26,11 @@ from pulumi.runtime import rpc
 
 from ..errors import ProviderRefusal
 from ..resources import (
+    AlertProvider,
     BillableMetricProvider,
     CustomFieldKeyProvider,
+    NotificationProvider,
+    PricingUnitProvider,
     ProductProvider,
     RateCardProvider,
 )
@@ -43,8 +46,11 @@ T = TypeVar("T")
 MAX_THREADS = 64
 #: The core provider of each kind (the dynamic providers' classes).
 CORES: dict[str, type[MetronomeProvider]] = {
+    "Alert": AlertProvider,
     "BillableMetric": BillableMetricProvider,
     "CustomFieldKey": CustomFieldKeyProvider,
+    "Notification": NotificationProvider,
+    "PricingUnit": PricingUnitProvider,
     "Product": ProductProvider,
     "RateCard": RateCardProvider,
 }

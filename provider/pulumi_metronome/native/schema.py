@@ -48,7 +48,10 @@ _KINDS: tuple[tuple[type[Any], type[BaseModel]], ...] = (
     (resources.BillableMetric, models.BillableMetricSpec),
     (resources.CustomFieldKey, models.CustomFieldKeySpec),
     (resources.Product, models.ProductSpec),
-    (resources.RateCard, models.RateCardSpec),
+    (resources.PricingUnit, models.PricingUnitSpec),
+    (resources.Alert, models.AlertSpec),
+    (resources.Notification, models.NotificationSpec),
+    (resources.RateCard, models.RateCardDeclaration),
 )
 
 

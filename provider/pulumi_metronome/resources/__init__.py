@@ -8,6 +8,7 @@ delete) and its ``pulumi.dynamic.Resource`` class. Shared plumbing lives once: `
 resource; adoption).
 """
 
+from .alert import Alert, AlertProvider
 from .billable_metric import (
     BillableMetric,
     BillableMetricProvider,
@@ -15,16 +16,24 @@ from .billable_metric import (
     PropertyFilterArgs,
 )
 from .custom_field_key import CustomFieldKey, CustomFieldKeyProvider
+from .notification import Notification, NotificationProvider
+from .pricing_unit import PricingUnit, PricingUnitProvider
 from .product import Product, ProductProvider, QuantityConversionArgs, QuantityRoundingArgs
 from .rate_card import AliasArgs, RateArgs, RateCard, RateCardProvider, TierArgs
 
 __all__ = [
+    "Alert",
+    "AlertProvider",
     "AliasArgs",
     "BillableMetric",
     "BillableMetricProvider",
     "CustomFieldKey",
     "CustomFieldKeyProvider",
     "EventTypeFilterArgs",
+    "Notification",
+    "NotificationProvider",
+    "PricingUnit",
+    "PricingUnitProvider",
     "Product",
     "ProductProvider",
     "PropertyFilterArgs",

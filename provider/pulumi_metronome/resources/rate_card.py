@@ -43,6 +43,7 @@ from pulumi.dynamic import (
 
 from ..errors import AdoptionConflict, MetronomeError
 from ..models import (
+    PRODUCT_ORDER,
     USD_CENTS_ID,
     RateCardSpec,
     RateCardUpdate,
@@ -51,6 +52,7 @@ from ..models import (
     Violation,
     parse_model,
     parse_rates,
+    parse_value,
 )
 from ..models.rate_card import (
     CARD_FIELDS,
@@ -82,6 +84,8 @@ ENTITY = "rate_card"
 CARDS = Ownership("rate card")
 RATES = "rates"
 UNMANAGED = "unmanaged_rates"
+#: The order of the card's products on invoices, set after the card and its rates.
+ORDER = "product_order"
 ALLOW_REPLACE = "allow_replace"
 ALLOW_RETROACTIVE = "allow_retroactive_rates"
 ALLOW_REMOVAL = "allow_rate_removal"
@@ -160,6 +164,11 @@ def _parse(
         )
     except SpecError as error:
         problems += error.violations
+    if ORDER not in unknown:
+        try:
+            parse_value(PRODUCT_ORDER, data.get(ORDER), ORDER)
+        except SpecError as error:
+            problems += error.violations
     entries: list[RateEntry] | None = None
     if RATES not in unknown:
         try:
@@ -172,10 +181,11 @@ def _parse(
 
 
 def _check(news: Mapping[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
-    data = {k: news[k] for k in (*CARD_FIELDS, RATES) if news.get(k) is not None}
+    data = {k: news[k] for k in (*CARD_FIELDS, RATES, ORDER) if news.get(k) is not None}
     unknown = frozenset(k for k, v in data.items() if is_unknown(v))
     spec, entries = _parse(data, unknown)
     inputs = card_state(spec)
+    inputs[ORDER] = data.get(ORDER) or None
     inputs.update({k: data[k] for k in unknown if k != RATES})
     inputs[RATES] = data[RATES] if entries is None else schedule_state(entries)
     return inputs, unknown
@@ -316,7 +326,7 @@ class RateCardProvider(MetronomeProvider):
     """A Metronome rate card with its schedule of rates."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        extra = unexpected_arguments(news, (*CARD_FIELDS, RATES, UNMANAGED, *CONTROLS))
+        extra = unexpected_arguments(news, (*CARD_FIELDS, RATES, ORDER, UNMANAGED, *CONTROLS))
         failures = [CheckFailure(k, "is not an argument of RateCard") for k in extra]
         try:
             inputs, _ = _check(news)
@@ -346,7 +356,9 @@ class RateCardProvider(MetronomeProvider):
             return bool(norm(olds.get(field)) != norm(news.get(field)))
 
         replaces = sorted(f for f in IMMUTABLE_FIELDS if differs(f))
-        updates = [f for f in (*sorted(MUTABLE_FIELDS), "custom_fields", RATES) if differs(f)]
+        updates = [
+            f for f in (*sorted(MUTABLE_FIELDS), "custom_fields", RATES, ORDER) if differs(f)
+        ]
         entries: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}
         if RATES in updates and isinstance(news.get(RATES), Mapping):
             unmanaged = set(olds.get(UNMANAGED) or [])
@@ -373,6 +385,8 @@ class RateCardProvider(MetronomeProvider):
             CARDS.see(card_id, resource, "create")
             try:
                 self.client.add_rates(card_id, entries)
+                if props.get(ORDER):
+                    self.client.set_product_order(card_id, list(props[ORDER]))
             except MetronomeError:
                 # Never leave a card without its rates: archive it, then report the error.
                 self._archive_quietly(card_id)
@@ -390,6 +404,8 @@ class RateCardProvider(MetronomeProvider):
         )
         schedule = {k: v for k, v in schedule_state(entries).items() if k not in unmanaged}
         outs = {**live_card_state(card), RATES: schedule, UNMANAGED: unmanaged}
+        # Metronome cannot read the product order back: the stack keeps the one it set.
+        outs[ORDER] = props.get(ORDER) or None
         for key in (ADOPT, *CONTROLS):
             outs[key] = bool(props.get(key) or False)
         if resource_of(props) is not None:
@@ -415,6 +431,8 @@ class RateCardProvider(MetronomeProvider):
         added, changed, removed = rate_changes(old_rates, new_rates)
         wanted = set(added) | set(changed)
         self.client.add_rates(id_, [e for e in entries if _key_of(e) in wanted])
+        if news.get(ORDER) and news.get(ORDER) != olds.get(ORDER):
+            self.client.set_product_order(id_, list(news[ORDER]))
         unmanaged = sorted({*(olds.get(UNMANAGED) or []), *removed} - set(new_rates))
         for key in removed:
             print(
@@ -438,6 +456,7 @@ class RateCardProvider(MetronomeProvider):
         unmanaged: list[str],
     ) -> dict[str, Any]:
         outs = {**state, RATES: schedule_state(entries), UNMANAGED: unmanaged}
+        outs[ORDER] = props.get(ORDER) or None
         for key in (ADOPT, *CONTROLS):
             outs[key] = bool(props.get(key) or False)
         if resource_of(props) is not None:
@@ -552,7 +571,8 @@ class RateCard(pulumi.dynamic.Resource, module="metronome", name="RateCard"):
     pricing group values, billing frequency and ``starting_at``). Changing the credit
     types replaces the card (``allow_replace``); changing prices before now needs
     ``allow_retroactive_rates``; removing an entry needs ``allow_rate_removal`` (the rate
-    stays in Metronome). Destroying archives the card.
+    stays in Metronome). ``product_order`` (product ids) sets the order of the card's
+    products on invoices after its rates, in place. Destroying archives the card.
     """
 
     name: pulumi.Output[str]
@@ -572,6 +592,7 @@ class RateCard(pulumi.dynamic.Resource, module="metronome", name="RateCard"):
         credit_type_conversions: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None,
         fiat_credit_type_id: pulumi.Input[str] | None = None,
         custom_fields: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+        product_order: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         allow_replace: bool = False,
         allow_retroactive_rates: bool = False,
         allow_rate_removal: bool = False,
@@ -585,6 +606,7 @@ class RateCard(pulumi.dynamic.Resource, module="metronome", name="RateCard"):
             "credit_type_conversions": plain(credit_type_conversions),
             "fiat_credit_type_id": fiat_credit_type_id,
             "custom_fields": plain(custom_fields),
+            ORDER: plain(product_order),
             RATES: plain(rates) or [],
         }
         checkable = {**props, RATES: _with_placeholders(props[RATES])}

@@ -21,10 +21,16 @@ func (m *module) Version() semver.Version {
 
 func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi.Resource, err error) {
 	switch typ {
+	case "metronome:index:Alert":
+		r = &Alert{}
 	case "metronome:index:BillableMetric":
 		r = &BillableMetric{}
 	case "metronome:index:CustomFieldKey":
 		r = &CustomFieldKey{}
+	case "metronome:index:Notification":
+		r = &Notification{}
+	case "metronome:index:PricingUnit":
+		r = &PricingUnit{}
 	case "metronome:index:Product":
 		r = &Product{}
 	case "metronome:index:RateCard":

@@ -182,6 +182,536 @@ func (in *aggregationTypePtr) ToAggregationTypePtrOutputWithContext(ctx context.
 	return pulumi.ToOutputWithContext(ctx, in).(AggregationTypePtrOutput)
 }
 
+// The values `accessType` takes.
+type AlertAccessType string
+
+const (
+	AlertAccessTypeSPEND    = AlertAccessType("SPEND")
+	AlertAccessTypeQUANTITY = AlertAccessType("QUANTITY")
+)
+
+func (AlertAccessType) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertAccessType)(nil)).Elem()
+}
+
+func (e AlertAccessType) ToAlertAccessTypeOutput() AlertAccessTypeOutput {
+	return pulumi.ToOutput(e).(AlertAccessTypeOutput)
+}
+
+func (e AlertAccessType) ToAlertAccessTypeOutputWithContext(ctx context.Context) AlertAccessTypeOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(AlertAccessTypeOutput)
+}
+
+func (e AlertAccessType) ToAlertAccessTypePtrOutput() AlertAccessTypePtrOutput {
+	return e.ToAlertAccessTypePtrOutputWithContext(context.Background())
+}
+
+func (e AlertAccessType) ToAlertAccessTypePtrOutputWithContext(ctx context.Context) AlertAccessTypePtrOutput {
+	return AlertAccessType(e).ToAlertAccessTypeOutputWithContext(ctx).ToAlertAccessTypePtrOutputWithContext(ctx)
+}
+
+func (e AlertAccessType) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e AlertAccessType) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e AlertAccessType) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e AlertAccessType) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type AlertAccessTypeOutput struct{ *pulumi.OutputState }
+
+func (AlertAccessTypeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertAccessType)(nil)).Elem()
+}
+
+func (o AlertAccessTypeOutput) ToAlertAccessTypeOutput() AlertAccessTypeOutput {
+	return o
+}
+
+func (o AlertAccessTypeOutput) ToAlertAccessTypeOutputWithContext(ctx context.Context) AlertAccessTypeOutput {
+	return o
+}
+
+func (o AlertAccessTypeOutput) ToAlertAccessTypePtrOutput() AlertAccessTypePtrOutput {
+	return o.ToAlertAccessTypePtrOutputWithContext(context.Background())
+}
+
+func (o AlertAccessTypeOutput) ToAlertAccessTypePtrOutputWithContext(ctx context.Context) AlertAccessTypePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v AlertAccessType) *AlertAccessType {
+		return &v
+	}).(AlertAccessTypePtrOutput)
+}
+
+func (o AlertAccessTypeOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o AlertAccessTypeOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e AlertAccessType) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o AlertAccessTypeOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o AlertAccessTypeOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e AlertAccessType) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type AlertAccessTypePtrOutput struct{ *pulumi.OutputState }
+
+func (AlertAccessTypePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**AlertAccessType)(nil)).Elem()
+}
+
+func (o AlertAccessTypePtrOutput) ToAlertAccessTypePtrOutput() AlertAccessTypePtrOutput {
+	return o
+}
+
+func (o AlertAccessTypePtrOutput) ToAlertAccessTypePtrOutputWithContext(ctx context.Context) AlertAccessTypePtrOutput {
+	return o
+}
+
+func (o AlertAccessTypePtrOutput) Elem() AlertAccessTypeOutput {
+	return o.ApplyT(func(v *AlertAccessType) AlertAccessType {
+		if v != nil {
+			return *v
+		}
+		var ret AlertAccessType
+		return ret
+	}).(AlertAccessTypeOutput)
+}
+
+func (o AlertAccessTypePtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o AlertAccessTypePtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *AlertAccessType) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// AlertAccessTypeInput is an input type that accepts values of the AlertAccessType enum
+// A concrete instance of `AlertAccessTypeInput` can be one of the following:
+//
+//	AlertAccessTypeSPEND
+//	AlertAccessTypeQUANTITY
+type AlertAccessTypeInput interface {
+	pulumi.Input
+
+	ToAlertAccessTypeOutput() AlertAccessTypeOutput
+	ToAlertAccessTypeOutputWithContext(context.Context) AlertAccessTypeOutput
+}
+
+var alertAccessTypePtrType = reflect.TypeOf((**AlertAccessType)(nil)).Elem()
+
+type AlertAccessTypePtrInput interface {
+	pulumi.Input
+
+	ToAlertAccessTypePtrOutput() AlertAccessTypePtrOutput
+	ToAlertAccessTypePtrOutputWithContext(context.Context) AlertAccessTypePtrOutput
+}
+
+type alertAccessTypePtr string
+
+func AlertAccessTypePtr(v string) AlertAccessTypePtrInput {
+	return (*alertAccessTypePtr)(&v)
+}
+
+func (*alertAccessTypePtr) ElementType() reflect.Type {
+	return alertAccessTypePtrType
+}
+
+func (in *alertAccessTypePtr) ToAlertAccessTypePtrOutput() AlertAccessTypePtrOutput {
+	return pulumi.ToOutput(in).(AlertAccessTypePtrOutput)
+}
+
+func (in *alertAccessTypePtr) ToAlertAccessTypePtrOutputWithContext(ctx context.Context) AlertAccessTypePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(AlertAccessTypePtrOutput)
+}
+
+// The values `entity` takes.
+type AlertFilterEntity string
+
+const (
+	AlertFilterEntityContract               = AlertFilterEntity("Contract")
+	AlertFilterEntityCommit                 = AlertFilterEntity("Commit")
+	AlertFilterEntityContractCredit         = AlertFilterEntity("ContractCredit")
+	AlertFilterEntityContractCreditOrCommit = AlertFilterEntity("ContractCreditOrCommit")
+)
+
+func (AlertFilterEntity) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertFilterEntity)(nil)).Elem()
+}
+
+func (e AlertFilterEntity) ToAlertFilterEntityOutput() AlertFilterEntityOutput {
+	return pulumi.ToOutput(e).(AlertFilterEntityOutput)
+}
+
+func (e AlertFilterEntity) ToAlertFilterEntityOutputWithContext(ctx context.Context) AlertFilterEntityOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(AlertFilterEntityOutput)
+}
+
+func (e AlertFilterEntity) ToAlertFilterEntityPtrOutput() AlertFilterEntityPtrOutput {
+	return e.ToAlertFilterEntityPtrOutputWithContext(context.Background())
+}
+
+func (e AlertFilterEntity) ToAlertFilterEntityPtrOutputWithContext(ctx context.Context) AlertFilterEntityPtrOutput {
+	return AlertFilterEntity(e).ToAlertFilterEntityOutputWithContext(ctx).ToAlertFilterEntityPtrOutputWithContext(ctx)
+}
+
+func (e AlertFilterEntity) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e AlertFilterEntity) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e AlertFilterEntity) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e AlertFilterEntity) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type AlertFilterEntityOutput struct{ *pulumi.OutputState }
+
+func (AlertFilterEntityOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertFilterEntity)(nil)).Elem()
+}
+
+func (o AlertFilterEntityOutput) ToAlertFilterEntityOutput() AlertFilterEntityOutput {
+	return o
+}
+
+func (o AlertFilterEntityOutput) ToAlertFilterEntityOutputWithContext(ctx context.Context) AlertFilterEntityOutput {
+	return o
+}
+
+func (o AlertFilterEntityOutput) ToAlertFilterEntityPtrOutput() AlertFilterEntityPtrOutput {
+	return o.ToAlertFilterEntityPtrOutputWithContext(context.Background())
+}
+
+func (o AlertFilterEntityOutput) ToAlertFilterEntityPtrOutputWithContext(ctx context.Context) AlertFilterEntityPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v AlertFilterEntity) *AlertFilterEntity {
+		return &v
+	}).(AlertFilterEntityPtrOutput)
+}
+
+func (o AlertFilterEntityOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o AlertFilterEntityOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e AlertFilterEntity) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o AlertFilterEntityOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o AlertFilterEntityOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e AlertFilterEntity) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type AlertFilterEntityPtrOutput struct{ *pulumi.OutputState }
+
+func (AlertFilterEntityPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**AlertFilterEntity)(nil)).Elem()
+}
+
+func (o AlertFilterEntityPtrOutput) ToAlertFilterEntityPtrOutput() AlertFilterEntityPtrOutput {
+	return o
+}
+
+func (o AlertFilterEntityPtrOutput) ToAlertFilterEntityPtrOutputWithContext(ctx context.Context) AlertFilterEntityPtrOutput {
+	return o
+}
+
+func (o AlertFilterEntityPtrOutput) Elem() AlertFilterEntityOutput {
+	return o.ApplyT(func(v *AlertFilterEntity) AlertFilterEntity {
+		if v != nil {
+			return *v
+		}
+		var ret AlertFilterEntity
+		return ret
+	}).(AlertFilterEntityOutput)
+}
+
+func (o AlertFilterEntityPtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o AlertFilterEntityPtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *AlertFilterEntity) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// AlertFilterEntityInput is an input type that accepts values of the AlertFilterEntity enum
+// A concrete instance of `AlertFilterEntityInput` can be one of the following:
+//
+//	AlertFilterEntityContract
+//	AlertFilterEntityCommit
+//	AlertFilterEntityContractCredit
+//	AlertFilterEntityContractCreditOrCommit
+type AlertFilterEntityInput interface {
+	pulumi.Input
+
+	ToAlertFilterEntityOutput() AlertFilterEntityOutput
+	ToAlertFilterEntityOutputWithContext(context.Context) AlertFilterEntityOutput
+}
+
+var alertFilterEntityPtrType = reflect.TypeOf((**AlertFilterEntity)(nil)).Elem()
+
+type AlertFilterEntityPtrInput interface {
+	pulumi.Input
+
+	ToAlertFilterEntityPtrOutput() AlertFilterEntityPtrOutput
+	ToAlertFilterEntityPtrOutputWithContext(context.Context) AlertFilterEntityPtrOutput
+}
+
+type alertFilterEntityPtr string
+
+func AlertFilterEntityPtr(v string) AlertFilterEntityPtrInput {
+	return (*alertFilterEntityPtr)(&v)
+}
+
+func (*alertFilterEntityPtr) ElementType() reflect.Type {
+	return alertFilterEntityPtrType
+}
+
+func (in *alertFilterEntityPtr) ToAlertFilterEntityPtrOutput() AlertFilterEntityPtrOutput {
+	return pulumi.ToOutput(in).(AlertFilterEntityPtrOutput)
+}
+
+func (in *alertFilterEntityPtr) ToAlertFilterEntityPtrOutputWithContext(ctx context.Context) AlertFilterEntityPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(AlertFilterEntityPtrOutput)
+}
+
+// The values `alertType` takes.
+type AlertType string
+
+const (
+	AlertType_Low_credit_balance_reached                                  = AlertType("low_credit_balance_reached")
+	AlertType_Spend_threshold_reached                                     = AlertType("spend_threshold_reached")
+	AlertType_Monthly_invoice_total_spend_threshold_reached               = AlertType("monthly_invoice_total_spend_threshold_reached")
+	AlertType_Low_remaining_days_in_plan_reached                          = AlertType("low_remaining_days_in_plan_reached")
+	AlertType_Low_remaining_credit_percentage_reached                     = AlertType("low_remaining_credit_percentage_reached")
+	AlertType_Usage_threshold_reached                                     = AlertType("usage_threshold_reached")
+	AlertType_Low_remaining_days_for_commit_segment_reached               = AlertType("low_remaining_days_for_commit_segment_reached")
+	AlertType_Low_remaining_commit_balance_reached                        = AlertType("low_remaining_commit_balance_reached")
+	AlertType_Low_remaining_commit_percentage_reached                     = AlertType("low_remaining_commit_percentage_reached")
+	AlertType_Low_remaining_days_for_contract_credit_segment_reached      = AlertType("low_remaining_days_for_contract_credit_segment_reached")
+	AlertType_Low_remaining_contract_credit_balance_reached               = AlertType("low_remaining_contract_credit_balance_reached")
+	AlertType_Low_remaining_contract_credit_percentage_reached            = AlertType("low_remaining_contract_credit_percentage_reached")
+	AlertType_Low_remaining_contract_credit_and_commit_balance_reached    = AlertType("low_remaining_contract_credit_and_commit_balance_reached")
+	AlertType_Low_remaining_contract_credit_and_commit_percentage_reached = AlertType("low_remaining_contract_credit_and_commit_percentage_reached")
+	AlertType_Invoice_total_reached                                       = AlertType("invoice_total_reached")
+	AlertType_Low_remaining_seat_balance_reached                          = AlertType("low_remaining_seat_balance_reached")
+)
+
+func (AlertType) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertType)(nil)).Elem()
+}
+
+func (e AlertType) ToAlertTypeOutput() AlertTypeOutput {
+	return pulumi.ToOutput(e).(AlertTypeOutput)
+}
+
+func (e AlertType) ToAlertTypeOutputWithContext(ctx context.Context) AlertTypeOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(AlertTypeOutput)
+}
+
+func (e AlertType) ToAlertTypePtrOutput() AlertTypePtrOutput {
+	return e.ToAlertTypePtrOutputWithContext(context.Background())
+}
+
+func (e AlertType) ToAlertTypePtrOutputWithContext(ctx context.Context) AlertTypePtrOutput {
+	return AlertType(e).ToAlertTypeOutputWithContext(ctx).ToAlertTypePtrOutputWithContext(ctx)
+}
+
+func (e AlertType) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e AlertType) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e AlertType) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e AlertType) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type AlertTypeOutput struct{ *pulumi.OutputState }
+
+func (AlertTypeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertType)(nil)).Elem()
+}
+
+func (o AlertTypeOutput) ToAlertTypeOutput() AlertTypeOutput {
+	return o
+}
+
+func (o AlertTypeOutput) ToAlertTypeOutputWithContext(ctx context.Context) AlertTypeOutput {
+	return o
+}
+
+func (o AlertTypeOutput) ToAlertTypePtrOutput() AlertTypePtrOutput {
+	return o.ToAlertTypePtrOutputWithContext(context.Background())
+}
+
+func (o AlertTypeOutput) ToAlertTypePtrOutputWithContext(ctx context.Context) AlertTypePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v AlertType) *AlertType {
+		return &v
+	}).(AlertTypePtrOutput)
+}
+
+func (o AlertTypeOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o AlertTypeOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e AlertType) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o AlertTypeOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o AlertTypeOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e AlertType) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type AlertTypePtrOutput struct{ *pulumi.OutputState }
+
+func (AlertTypePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**AlertType)(nil)).Elem()
+}
+
+func (o AlertTypePtrOutput) ToAlertTypePtrOutput() AlertTypePtrOutput {
+	return o
+}
+
+func (o AlertTypePtrOutput) ToAlertTypePtrOutputWithContext(ctx context.Context) AlertTypePtrOutput {
+	return o
+}
+
+func (o AlertTypePtrOutput) Elem() AlertTypeOutput {
+	return o.ApplyT(func(v *AlertType) AlertType {
+		if v != nil {
+			return *v
+		}
+		var ret AlertType
+		return ret
+	}).(AlertTypeOutput)
+}
+
+func (o AlertTypePtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o AlertTypePtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *AlertType) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// AlertTypeInput is an input type that accepts values of the AlertType enum
+// A concrete instance of `AlertTypeInput` can be one of the following:
+//
+//	AlertType_Low_credit_balance_reached
+//	AlertType_Spend_threshold_reached
+//	AlertType_Monthly_invoice_total_spend_threshold_reached
+//	AlertType_Low_remaining_days_in_plan_reached
+//	AlertType_Low_remaining_credit_percentage_reached
+//	AlertType_Usage_threshold_reached
+//	AlertType_Low_remaining_days_for_commit_segment_reached
+//	AlertType_Low_remaining_commit_balance_reached
+//	AlertType_Low_remaining_commit_percentage_reached
+//	AlertType_Low_remaining_days_for_contract_credit_segment_reached
+//	AlertType_Low_remaining_contract_credit_balance_reached
+//	AlertType_Low_remaining_contract_credit_percentage_reached
+//	AlertType_Low_remaining_contract_credit_and_commit_balance_reached
+//	AlertType_Low_remaining_contract_credit_and_commit_percentage_reached
+//	AlertType_Invoice_total_reached
+//	AlertType_Low_remaining_seat_balance_reached
+type AlertTypeInput interface {
+	pulumi.Input
+
+	ToAlertTypeOutput() AlertTypeOutput
+	ToAlertTypeOutputWithContext(context.Context) AlertTypeOutput
+}
+
+var alertTypePtrType = reflect.TypeOf((**AlertType)(nil)).Elem()
+
+type AlertTypePtrInput interface {
+	pulumi.Input
+
+	ToAlertTypePtrOutput() AlertTypePtrOutput
+	ToAlertTypePtrOutputWithContext(context.Context) AlertTypePtrOutput
+}
+
+type alertTypePtr string
+
+func AlertTypePtr(v string) AlertTypePtrInput {
+	return (*alertTypePtr)(&v)
+}
+
+func (*alertTypePtr) ElementType() reflect.Type {
+	return alertTypePtrType
+}
+
+func (in *alertTypePtr) ToAlertTypePtrOutput() AlertTypePtrOutput {
+	return pulumi.ToOutput(in).(AlertTypePtrOutput)
+}
+
+func (in *alertTypePtr) ToAlertTypePtrOutputWithContext(ctx context.Context) AlertTypePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(AlertTypePtrOutput)
+}
+
 // The values `billingFrequency` takes.
 type BillingFrequency string
 
@@ -1409,6 +1939,12 @@ func (in *rateTypePtr) ToRateTypePtrOutputWithContext(ctx context.Context) RateT
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*AggregationTypeInput)(nil)).Elem(), AggregationType("COUNT"))
 	pulumi.RegisterInputType(reflect.TypeOf((*AggregationTypePtrInput)(nil)).Elem(), AggregationType("COUNT"))
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertAccessTypeInput)(nil)).Elem(), AlertAccessType("SPEND"))
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertAccessTypePtrInput)(nil)).Elem(), AlertAccessType("SPEND"))
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertFilterEntityInput)(nil)).Elem(), AlertFilterEntity("Contract"))
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertFilterEntityPtrInput)(nil)).Elem(), AlertFilterEntity("Contract"))
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertTypeInput)(nil)).Elem(), AlertType("low_credit_balance_reached"))
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertTypePtrInput)(nil)).Elem(), AlertType("low_credit_balance_reached"))
 	pulumi.RegisterInputType(reflect.TypeOf((*BillingFrequencyInput)(nil)).Elem(), BillingFrequency("MONTHLY"))
 	pulumi.RegisterInputType(reflect.TypeOf((*BillingFrequencyPtrInput)(nil)).Elem(), BillingFrequency("MONTHLY"))
 	pulumi.RegisterInputType(reflect.TypeOf((*CustomFieldEntityInput)(nil)).Elem(), CustomFieldEntity("alert"))
@@ -1425,6 +1961,12 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*RateTypePtrInput)(nil)).Elem(), RateType("FLAT"))
 	pulumi.RegisterOutputType(AggregationTypeOutput{})
 	pulumi.RegisterOutputType(AggregationTypePtrOutput{})
+	pulumi.RegisterOutputType(AlertAccessTypeOutput{})
+	pulumi.RegisterOutputType(AlertAccessTypePtrOutput{})
+	pulumi.RegisterOutputType(AlertFilterEntityOutput{})
+	pulumi.RegisterOutputType(AlertFilterEntityPtrOutput{})
+	pulumi.RegisterOutputType(AlertTypeOutput{})
+	pulumi.RegisterOutputType(AlertTypePtrOutput{})
 	pulumi.RegisterOutputType(BillingFrequencyOutput{})
 	pulumi.RegisterOutputType(BillingFrequencyPtrOutput{})
 	pulumi.RegisterOutputType(CustomFieldEntityOutput{})

@@ -13,6 +13,719 @@ import (
 
 var _ = internal.GetEnvOrDefault
 
+// Scopes the alert to contracts, commits or credits with a custom field value.
+type AlertCustomFieldFilter struct {
+	// The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
+	Entity AlertFilterEntity `pulumi:"entity"`
+	// The custom field key.
+	Key string `pulumi:"key"`
+	// The custom field value.
+	Value string `pulumi:"value"`
+}
+
+// AlertCustomFieldFilterInput is an input type that accepts AlertCustomFieldFilterArgs and AlertCustomFieldFilterOutput values.
+// You can construct a concrete instance of `AlertCustomFieldFilterInput` via:
+//
+//	AlertCustomFieldFilterArgs{...}
+type AlertCustomFieldFilterInput interface {
+	pulumi.Input
+
+	ToAlertCustomFieldFilterOutput() AlertCustomFieldFilterOutput
+	ToAlertCustomFieldFilterOutputWithContext(context.Context) AlertCustomFieldFilterOutput
+}
+
+// Scopes the alert to contracts, commits or credits with a custom field value.
+type AlertCustomFieldFilterArgs struct {
+	// The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
+	Entity AlertFilterEntityInput `pulumi:"entity"`
+	// The custom field key.
+	Key pulumi.StringInput `pulumi:"key"`
+	// The custom field value.
+	Value pulumi.StringInput `pulumi:"value"`
+}
+
+func (AlertCustomFieldFilterArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertCustomFieldFilter)(nil)).Elem()
+}
+
+func (i AlertCustomFieldFilterArgs) ToAlertCustomFieldFilterOutput() AlertCustomFieldFilterOutput {
+	return i.ToAlertCustomFieldFilterOutputWithContext(context.Background())
+}
+
+func (i AlertCustomFieldFilterArgs) ToAlertCustomFieldFilterOutputWithContext(ctx context.Context) AlertCustomFieldFilterOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertCustomFieldFilterOutput)
+}
+
+// AlertCustomFieldFilterArrayInput is an input type that accepts AlertCustomFieldFilterArray and AlertCustomFieldFilterArrayOutput values.
+// You can construct a concrete instance of `AlertCustomFieldFilterArrayInput` via:
+//
+//	AlertCustomFieldFilterArray{ AlertCustomFieldFilterArgs{...} }
+type AlertCustomFieldFilterArrayInput interface {
+	pulumi.Input
+
+	ToAlertCustomFieldFilterArrayOutput() AlertCustomFieldFilterArrayOutput
+	ToAlertCustomFieldFilterArrayOutputWithContext(context.Context) AlertCustomFieldFilterArrayOutput
+}
+
+type AlertCustomFieldFilterArray []AlertCustomFieldFilterInput
+
+func (AlertCustomFieldFilterArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertCustomFieldFilter)(nil)).Elem()
+}
+
+func (i AlertCustomFieldFilterArray) ToAlertCustomFieldFilterArrayOutput() AlertCustomFieldFilterArrayOutput {
+	return i.ToAlertCustomFieldFilterArrayOutputWithContext(context.Background())
+}
+
+func (i AlertCustomFieldFilterArray) ToAlertCustomFieldFilterArrayOutputWithContext(ctx context.Context) AlertCustomFieldFilterArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertCustomFieldFilterArrayOutput)
+}
+
+// Scopes the alert to contracts, commits or credits with a custom field value.
+type AlertCustomFieldFilterOutput struct{ *pulumi.OutputState }
+
+func (AlertCustomFieldFilterOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertCustomFieldFilter)(nil)).Elem()
+}
+
+func (o AlertCustomFieldFilterOutput) ToAlertCustomFieldFilterOutput() AlertCustomFieldFilterOutput {
+	return o
+}
+
+func (o AlertCustomFieldFilterOutput) ToAlertCustomFieldFilterOutputWithContext(ctx context.Context) AlertCustomFieldFilterOutput {
+	return o
+}
+
+// The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
+func (o AlertCustomFieldFilterOutput) Entity() AlertFilterEntityOutput {
+	return o.ApplyT(func(v AlertCustomFieldFilter) AlertFilterEntity { return v.Entity }).(AlertFilterEntityOutput)
+}
+
+// The custom field key.
+func (o AlertCustomFieldFilterOutput) Key() pulumi.StringOutput {
+	return o.ApplyT(func(v AlertCustomFieldFilter) string { return v.Key }).(pulumi.StringOutput)
+}
+
+// The custom field value.
+func (o AlertCustomFieldFilterOutput) Value() pulumi.StringOutput {
+	return o.ApplyT(func(v AlertCustomFieldFilter) string { return v.Value }).(pulumi.StringOutput)
+}
+
+type AlertCustomFieldFilterArrayOutput struct{ *pulumi.OutputState }
+
+func (AlertCustomFieldFilterArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertCustomFieldFilter)(nil)).Elem()
+}
+
+func (o AlertCustomFieldFilterArrayOutput) ToAlertCustomFieldFilterArrayOutput() AlertCustomFieldFilterArrayOutput {
+	return o
+}
+
+func (o AlertCustomFieldFilterArrayOutput) ToAlertCustomFieldFilterArrayOutputWithContext(ctx context.Context) AlertCustomFieldFilterArrayOutput {
+	return o
+}
+
+func (o AlertCustomFieldFilterArrayOutput) Index(i pulumi.IntInput) AlertCustomFieldFilterOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) AlertCustomFieldFilter {
+		return vs[0].([]AlertCustomFieldFilter)[vs[1].(int)]
+	}).(AlertCustomFieldFilterOutput)
+}
+
+// Scopes a spend alert to a group key (and value) of individual line items.
+type AlertGroupValue struct {
+	// The group key.
+	Key string `pulumi:"key"`
+	// The group value (every value when left out).
+	Value *string `pulumi:"value"`
+}
+
+// AlertGroupValueInput is an input type that accepts AlertGroupValueArgs and AlertGroupValueOutput values.
+// You can construct a concrete instance of `AlertGroupValueInput` via:
+//
+//	AlertGroupValueArgs{...}
+type AlertGroupValueInput interface {
+	pulumi.Input
+
+	ToAlertGroupValueOutput() AlertGroupValueOutput
+	ToAlertGroupValueOutputWithContext(context.Context) AlertGroupValueOutput
+}
+
+// Scopes a spend alert to a group key (and value) of individual line items.
+type AlertGroupValueArgs struct {
+	// The group key.
+	Key pulumi.StringInput `pulumi:"key"`
+	// The group value (every value when left out).
+	Value pulumi.StringPtrInput `pulumi:"value"`
+}
+
+func (AlertGroupValueArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertGroupValue)(nil)).Elem()
+}
+
+func (i AlertGroupValueArgs) ToAlertGroupValueOutput() AlertGroupValueOutput {
+	return i.ToAlertGroupValueOutputWithContext(context.Background())
+}
+
+func (i AlertGroupValueArgs) ToAlertGroupValueOutputWithContext(ctx context.Context) AlertGroupValueOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertGroupValueOutput)
+}
+
+// AlertGroupValueArrayInput is an input type that accepts AlertGroupValueArray and AlertGroupValueArrayOutput values.
+// You can construct a concrete instance of `AlertGroupValueArrayInput` via:
+//
+//	AlertGroupValueArray{ AlertGroupValueArgs{...} }
+type AlertGroupValueArrayInput interface {
+	pulumi.Input
+
+	ToAlertGroupValueArrayOutput() AlertGroupValueArrayOutput
+	ToAlertGroupValueArrayOutputWithContext(context.Context) AlertGroupValueArrayOutput
+}
+
+type AlertGroupValueArray []AlertGroupValueInput
+
+func (AlertGroupValueArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertGroupValue)(nil)).Elem()
+}
+
+func (i AlertGroupValueArray) ToAlertGroupValueArrayOutput() AlertGroupValueArrayOutput {
+	return i.ToAlertGroupValueArrayOutputWithContext(context.Background())
+}
+
+func (i AlertGroupValueArray) ToAlertGroupValueArrayOutputWithContext(ctx context.Context) AlertGroupValueArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertGroupValueArrayOutput)
+}
+
+// Scopes a spend alert to a group key (and value) of individual line items.
+type AlertGroupValueOutput struct{ *pulumi.OutputState }
+
+func (AlertGroupValueOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertGroupValue)(nil)).Elem()
+}
+
+func (o AlertGroupValueOutput) ToAlertGroupValueOutput() AlertGroupValueOutput {
+	return o
+}
+
+func (o AlertGroupValueOutput) ToAlertGroupValueOutputWithContext(ctx context.Context) AlertGroupValueOutput {
+	return o
+}
+
+// The group key.
+func (o AlertGroupValueOutput) Key() pulumi.StringOutput {
+	return o.ApplyT(func(v AlertGroupValue) string { return v.Key }).(pulumi.StringOutput)
+}
+
+// The group value (every value when left out).
+func (o AlertGroupValueOutput) Value() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v AlertGroupValue) *string { return v.Value }).(pulumi.StringPtrOutput)
+}
+
+type AlertGroupValueArrayOutput struct{ *pulumi.OutputState }
+
+func (AlertGroupValueArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertGroupValue)(nil)).Elem()
+}
+
+func (o AlertGroupValueArrayOutput) ToAlertGroupValueArrayOutput() AlertGroupValueArrayOutput {
+	return o
+}
+
+func (o AlertGroupValueArrayOutput) ToAlertGroupValueArrayOutputWithContext(ctx context.Context) AlertGroupValueArrayOutput {
+	return o
+}
+
+func (o AlertGroupValueArrayOutput) Index(i pulumi.IntInput) AlertGroupValueOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) AlertGroupValue {
+		return vs[0].([]AlertGroupValue)[vs[1].(int)]
+	}).(AlertGroupValueOutput)
+}
+
+// Scopes a seat balance alert to a seat group key (and value).
+type AlertSeatFilter struct {
+	// The seat group key (e.g. "seat_id", "user_id").
+	SeatGroupKey string `pulumi:"seatGroupKey"`
+	// The seat the alert is scoped to (every seat when left out).
+	SeatGroupValue *string `pulumi:"seatGroupValue"`
+}
+
+// AlertSeatFilterInput is an input type that accepts AlertSeatFilterArgs and AlertSeatFilterOutput values.
+// You can construct a concrete instance of `AlertSeatFilterInput` via:
+//
+//	AlertSeatFilterArgs{...}
+type AlertSeatFilterInput interface {
+	pulumi.Input
+
+	ToAlertSeatFilterOutput() AlertSeatFilterOutput
+	ToAlertSeatFilterOutputWithContext(context.Context) AlertSeatFilterOutput
+}
+
+// Scopes a seat balance alert to a seat group key (and value).
+type AlertSeatFilterArgs struct {
+	// The seat group key (e.g. "seat_id", "user_id").
+	SeatGroupKey pulumi.StringInput `pulumi:"seatGroupKey"`
+	// The seat the alert is scoped to (every seat when left out).
+	SeatGroupValue pulumi.StringPtrInput `pulumi:"seatGroupValue"`
+}
+
+func (AlertSeatFilterArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSeatFilter)(nil)).Elem()
+}
+
+func (i AlertSeatFilterArgs) ToAlertSeatFilterOutput() AlertSeatFilterOutput {
+	return i.ToAlertSeatFilterOutputWithContext(context.Background())
+}
+
+func (i AlertSeatFilterArgs) ToAlertSeatFilterOutputWithContext(ctx context.Context) AlertSeatFilterOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSeatFilterOutput)
+}
+
+func (i AlertSeatFilterArgs) ToAlertSeatFilterPtrOutput() AlertSeatFilterPtrOutput {
+	return i.ToAlertSeatFilterPtrOutputWithContext(context.Background())
+}
+
+func (i AlertSeatFilterArgs) ToAlertSeatFilterPtrOutputWithContext(ctx context.Context) AlertSeatFilterPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSeatFilterOutput).ToAlertSeatFilterPtrOutputWithContext(ctx)
+}
+
+// AlertSeatFilterPtrInput is an input type that accepts AlertSeatFilterArgs, AlertSeatFilterPtr and AlertSeatFilterPtrOutput values.
+// You can construct a concrete instance of `AlertSeatFilterPtrInput` via:
+//
+//	        AlertSeatFilterArgs{...}
+//
+//	or:
+//
+//	        nil
+type AlertSeatFilterPtrInput interface {
+	pulumi.Input
+
+	ToAlertSeatFilterPtrOutput() AlertSeatFilterPtrOutput
+	ToAlertSeatFilterPtrOutputWithContext(context.Context) AlertSeatFilterPtrOutput
+}
+
+type alertSeatFilterPtrType AlertSeatFilterArgs
+
+func AlertSeatFilterPtr(v *AlertSeatFilterArgs) AlertSeatFilterPtrInput {
+	return (*alertSeatFilterPtrType)(v)
+}
+
+func (*alertSeatFilterPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**AlertSeatFilter)(nil)).Elem()
+}
+
+func (i *alertSeatFilterPtrType) ToAlertSeatFilterPtrOutput() AlertSeatFilterPtrOutput {
+	return i.ToAlertSeatFilterPtrOutputWithContext(context.Background())
+}
+
+func (i *alertSeatFilterPtrType) ToAlertSeatFilterPtrOutputWithContext(ctx context.Context) AlertSeatFilterPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSeatFilterPtrOutput)
+}
+
+// Scopes a seat balance alert to a seat group key (and value).
+type AlertSeatFilterOutput struct{ *pulumi.OutputState }
+
+func (AlertSeatFilterOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSeatFilter)(nil)).Elem()
+}
+
+func (o AlertSeatFilterOutput) ToAlertSeatFilterOutput() AlertSeatFilterOutput {
+	return o
+}
+
+func (o AlertSeatFilterOutput) ToAlertSeatFilterOutputWithContext(ctx context.Context) AlertSeatFilterOutput {
+	return o
+}
+
+func (o AlertSeatFilterOutput) ToAlertSeatFilterPtrOutput() AlertSeatFilterPtrOutput {
+	return o.ToAlertSeatFilterPtrOutputWithContext(context.Background())
+}
+
+func (o AlertSeatFilterOutput) ToAlertSeatFilterPtrOutputWithContext(ctx context.Context) AlertSeatFilterPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v AlertSeatFilter) *AlertSeatFilter {
+		return &v
+	}).(AlertSeatFilterPtrOutput)
+}
+
+// The seat group key (e.g. "seat_id", "user_id").
+func (o AlertSeatFilterOutput) SeatGroupKey() pulumi.StringOutput {
+	return o.ApplyT(func(v AlertSeatFilter) string { return v.SeatGroupKey }).(pulumi.StringOutput)
+}
+
+// The seat the alert is scoped to (every seat when left out).
+func (o AlertSeatFilterOutput) SeatGroupValue() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v AlertSeatFilter) *string { return v.SeatGroupValue }).(pulumi.StringPtrOutput)
+}
+
+type AlertSeatFilterPtrOutput struct{ *pulumi.OutputState }
+
+func (AlertSeatFilterPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**AlertSeatFilter)(nil)).Elem()
+}
+
+func (o AlertSeatFilterPtrOutput) ToAlertSeatFilterPtrOutput() AlertSeatFilterPtrOutput {
+	return o
+}
+
+func (o AlertSeatFilterPtrOutput) ToAlertSeatFilterPtrOutputWithContext(ctx context.Context) AlertSeatFilterPtrOutput {
+	return o
+}
+
+func (o AlertSeatFilterPtrOutput) Elem() AlertSeatFilterOutput {
+	return o.ApplyT(func(v *AlertSeatFilter) AlertSeatFilter {
+		if v != nil {
+			return *v
+		}
+		var ret AlertSeatFilter
+		return ret
+	}).(AlertSeatFilterOutput)
+}
+
+// The seat group key (e.g. "seat_id", "user_id").
+func (o AlertSeatFilterPtrOutput) SeatGroupKey() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *AlertSeatFilter) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.SeatGroupKey
+	}).(pulumi.StringPtrOutput)
+}
+
+// The seat the alert is scoped to (every seat when left out).
+func (o AlertSeatFilterPtrOutput) SeatGroupValue() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *AlertSeatFilter) *string {
+		if v == nil {
+			return nil
+		}
+		return v.SeatGroupValue
+	}).(pulumi.StringPtrOutput)
+}
+
+// Which commits and credits count towards the remaining balance or percentage.
+type AlertSpecifier struct {
+	// The custom field filters of the commits and credits that count.
+	CustomFieldFilters []AlertSpecifierFilter `pulumi:"customFieldFilters"`
+	// Balances matching the filters above that are left out anyway.
+	Exclude []AlertSpecifierExclude `pulumi:"exclude"`
+}
+
+// AlertSpecifierInput is an input type that accepts AlertSpecifierArgs and AlertSpecifierOutput values.
+// You can construct a concrete instance of `AlertSpecifierInput` via:
+//
+//	AlertSpecifierArgs{...}
+type AlertSpecifierInput interface {
+	pulumi.Input
+
+	ToAlertSpecifierOutput() AlertSpecifierOutput
+	ToAlertSpecifierOutputWithContext(context.Context) AlertSpecifierOutput
+}
+
+// Which commits and credits count towards the remaining balance or percentage.
+type AlertSpecifierArgs struct {
+	// The custom field filters of the commits and credits that count.
+	CustomFieldFilters AlertSpecifierFilterArrayInput `pulumi:"customFieldFilters"`
+	// Balances matching the filters above that are left out anyway.
+	Exclude AlertSpecifierExcludeArrayInput `pulumi:"exclude"`
+}
+
+func (AlertSpecifierArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpecifier)(nil)).Elem()
+}
+
+func (i AlertSpecifierArgs) ToAlertSpecifierOutput() AlertSpecifierOutput {
+	return i.ToAlertSpecifierOutputWithContext(context.Background())
+}
+
+func (i AlertSpecifierArgs) ToAlertSpecifierOutputWithContext(ctx context.Context) AlertSpecifierOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSpecifierOutput)
+}
+
+// AlertSpecifierArrayInput is an input type that accepts AlertSpecifierArray and AlertSpecifierArrayOutput values.
+// You can construct a concrete instance of `AlertSpecifierArrayInput` via:
+//
+//	AlertSpecifierArray{ AlertSpecifierArgs{...} }
+type AlertSpecifierArrayInput interface {
+	pulumi.Input
+
+	ToAlertSpecifierArrayOutput() AlertSpecifierArrayOutput
+	ToAlertSpecifierArrayOutputWithContext(context.Context) AlertSpecifierArrayOutput
+}
+
+type AlertSpecifierArray []AlertSpecifierInput
+
+func (AlertSpecifierArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertSpecifier)(nil)).Elem()
+}
+
+func (i AlertSpecifierArray) ToAlertSpecifierArrayOutput() AlertSpecifierArrayOutput {
+	return i.ToAlertSpecifierArrayOutputWithContext(context.Background())
+}
+
+func (i AlertSpecifierArray) ToAlertSpecifierArrayOutputWithContext(ctx context.Context) AlertSpecifierArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSpecifierArrayOutput)
+}
+
+// Which commits and credits count towards the remaining balance or percentage.
+type AlertSpecifierOutput struct{ *pulumi.OutputState }
+
+func (AlertSpecifierOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpecifier)(nil)).Elem()
+}
+
+func (o AlertSpecifierOutput) ToAlertSpecifierOutput() AlertSpecifierOutput {
+	return o
+}
+
+func (o AlertSpecifierOutput) ToAlertSpecifierOutputWithContext(ctx context.Context) AlertSpecifierOutput {
+	return o
+}
+
+// The custom field filters of the commits and credits that count.
+func (o AlertSpecifierOutput) CustomFieldFilters() AlertSpecifierFilterArrayOutput {
+	return o.ApplyT(func(v AlertSpecifier) []AlertSpecifierFilter { return v.CustomFieldFilters }).(AlertSpecifierFilterArrayOutput)
+}
+
+// Balances matching the filters above that are left out anyway.
+func (o AlertSpecifierOutput) Exclude() AlertSpecifierExcludeArrayOutput {
+	return o.ApplyT(func(v AlertSpecifier) []AlertSpecifierExclude { return v.Exclude }).(AlertSpecifierExcludeArrayOutput)
+}
+
+type AlertSpecifierArrayOutput struct{ *pulumi.OutputState }
+
+func (AlertSpecifierArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertSpecifier)(nil)).Elem()
+}
+
+func (o AlertSpecifierArrayOutput) ToAlertSpecifierArrayOutput() AlertSpecifierArrayOutput {
+	return o
+}
+
+func (o AlertSpecifierArrayOutput) ToAlertSpecifierArrayOutputWithContext(ctx context.Context) AlertSpecifierArrayOutput {
+	return o
+}
+
+func (o AlertSpecifierArrayOutput) Index(i pulumi.IntInput) AlertSpecifierOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) AlertSpecifier {
+		return vs[0].([]AlertSpecifier)[vs[1].(int)]
+	}).(AlertSpecifierOutput)
+}
+
+// Balances matching these filters are left out of the specifier.
+type AlertSpecifierExclude struct {
+	// The custom field filters of the balances to leave out.
+	CustomFieldFilters []AlertCustomFieldFilter `pulumi:"customFieldFilters"`
+}
+
+// AlertSpecifierExcludeInput is an input type that accepts AlertSpecifierExcludeArgs and AlertSpecifierExcludeOutput values.
+// You can construct a concrete instance of `AlertSpecifierExcludeInput` via:
+//
+//	AlertSpecifierExcludeArgs{...}
+type AlertSpecifierExcludeInput interface {
+	pulumi.Input
+
+	ToAlertSpecifierExcludeOutput() AlertSpecifierExcludeOutput
+	ToAlertSpecifierExcludeOutputWithContext(context.Context) AlertSpecifierExcludeOutput
+}
+
+// Balances matching these filters are left out of the specifier.
+type AlertSpecifierExcludeArgs struct {
+	// The custom field filters of the balances to leave out.
+	CustomFieldFilters AlertCustomFieldFilterArrayInput `pulumi:"customFieldFilters"`
+}
+
+func (AlertSpecifierExcludeArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpecifierExclude)(nil)).Elem()
+}
+
+func (i AlertSpecifierExcludeArgs) ToAlertSpecifierExcludeOutput() AlertSpecifierExcludeOutput {
+	return i.ToAlertSpecifierExcludeOutputWithContext(context.Background())
+}
+
+func (i AlertSpecifierExcludeArgs) ToAlertSpecifierExcludeOutputWithContext(ctx context.Context) AlertSpecifierExcludeOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSpecifierExcludeOutput)
+}
+
+// AlertSpecifierExcludeArrayInput is an input type that accepts AlertSpecifierExcludeArray and AlertSpecifierExcludeArrayOutput values.
+// You can construct a concrete instance of `AlertSpecifierExcludeArrayInput` via:
+//
+//	AlertSpecifierExcludeArray{ AlertSpecifierExcludeArgs{...} }
+type AlertSpecifierExcludeArrayInput interface {
+	pulumi.Input
+
+	ToAlertSpecifierExcludeArrayOutput() AlertSpecifierExcludeArrayOutput
+	ToAlertSpecifierExcludeArrayOutputWithContext(context.Context) AlertSpecifierExcludeArrayOutput
+}
+
+type AlertSpecifierExcludeArray []AlertSpecifierExcludeInput
+
+func (AlertSpecifierExcludeArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertSpecifierExclude)(nil)).Elem()
+}
+
+func (i AlertSpecifierExcludeArray) ToAlertSpecifierExcludeArrayOutput() AlertSpecifierExcludeArrayOutput {
+	return i.ToAlertSpecifierExcludeArrayOutputWithContext(context.Background())
+}
+
+func (i AlertSpecifierExcludeArray) ToAlertSpecifierExcludeArrayOutputWithContext(ctx context.Context) AlertSpecifierExcludeArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSpecifierExcludeArrayOutput)
+}
+
+// Balances matching these filters are left out of the specifier.
+type AlertSpecifierExcludeOutput struct{ *pulumi.OutputState }
+
+func (AlertSpecifierExcludeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpecifierExclude)(nil)).Elem()
+}
+
+func (o AlertSpecifierExcludeOutput) ToAlertSpecifierExcludeOutput() AlertSpecifierExcludeOutput {
+	return o
+}
+
+func (o AlertSpecifierExcludeOutput) ToAlertSpecifierExcludeOutputWithContext(ctx context.Context) AlertSpecifierExcludeOutput {
+	return o
+}
+
+// The custom field filters of the balances to leave out.
+func (o AlertSpecifierExcludeOutput) CustomFieldFilters() AlertCustomFieldFilterArrayOutput {
+	return o.ApplyT(func(v AlertSpecifierExclude) []AlertCustomFieldFilter { return v.CustomFieldFilters }).(AlertCustomFieldFilterArrayOutput)
+}
+
+type AlertSpecifierExcludeArrayOutput struct{ *pulumi.OutputState }
+
+func (AlertSpecifierExcludeArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertSpecifierExclude)(nil)).Elem()
+}
+
+func (o AlertSpecifierExcludeArrayOutput) ToAlertSpecifierExcludeArrayOutput() AlertSpecifierExcludeArrayOutput {
+	return o
+}
+
+func (o AlertSpecifierExcludeArrayOutput) ToAlertSpecifierExcludeArrayOutputWithContext(ctx context.Context) AlertSpecifierExcludeArrayOutput {
+	return o
+}
+
+func (o AlertSpecifierExcludeArrayOutput) Index(i pulumi.IntInput) AlertSpecifierExcludeOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) AlertSpecifierExclude {
+		return vs[0].([]AlertSpecifierExclude)[vs[1].(int)]
+	}).(AlertSpecifierExcludeOutput)
+}
+
+// A custom field filter of an alert specifier (its value may be left out).
+type AlertSpecifierFilter struct {
+	// The kind of object the custom field is on.
+	Entity AlertFilterEntity `pulumi:"entity"`
+	// The custom field key.
+	Key string `pulumi:"key"`
+	// The custom field value (any value when left out).
+	Value *string `pulumi:"value"`
+}
+
+// AlertSpecifierFilterInput is an input type that accepts AlertSpecifierFilterArgs and AlertSpecifierFilterOutput values.
+// You can construct a concrete instance of `AlertSpecifierFilterInput` via:
+//
+//	AlertSpecifierFilterArgs{...}
+type AlertSpecifierFilterInput interface {
+	pulumi.Input
+
+	ToAlertSpecifierFilterOutput() AlertSpecifierFilterOutput
+	ToAlertSpecifierFilterOutputWithContext(context.Context) AlertSpecifierFilterOutput
+}
+
+// A custom field filter of an alert specifier (its value may be left out).
+type AlertSpecifierFilterArgs struct {
+	// The kind of object the custom field is on.
+	Entity AlertFilterEntityInput `pulumi:"entity"`
+	// The custom field key.
+	Key pulumi.StringInput `pulumi:"key"`
+	// The custom field value (any value when left out).
+	Value pulumi.StringPtrInput `pulumi:"value"`
+}
+
+func (AlertSpecifierFilterArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpecifierFilter)(nil)).Elem()
+}
+
+func (i AlertSpecifierFilterArgs) ToAlertSpecifierFilterOutput() AlertSpecifierFilterOutput {
+	return i.ToAlertSpecifierFilterOutputWithContext(context.Background())
+}
+
+func (i AlertSpecifierFilterArgs) ToAlertSpecifierFilterOutputWithContext(ctx context.Context) AlertSpecifierFilterOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSpecifierFilterOutput)
+}
+
+// AlertSpecifierFilterArrayInput is an input type that accepts AlertSpecifierFilterArray and AlertSpecifierFilterArrayOutput values.
+// You can construct a concrete instance of `AlertSpecifierFilterArrayInput` via:
+//
+//	AlertSpecifierFilterArray{ AlertSpecifierFilterArgs{...} }
+type AlertSpecifierFilterArrayInput interface {
+	pulumi.Input
+
+	ToAlertSpecifierFilterArrayOutput() AlertSpecifierFilterArrayOutput
+	ToAlertSpecifierFilterArrayOutputWithContext(context.Context) AlertSpecifierFilterArrayOutput
+}
+
+type AlertSpecifierFilterArray []AlertSpecifierFilterInput
+
+func (AlertSpecifierFilterArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertSpecifierFilter)(nil)).Elem()
+}
+
+func (i AlertSpecifierFilterArray) ToAlertSpecifierFilterArrayOutput() AlertSpecifierFilterArrayOutput {
+	return i.ToAlertSpecifierFilterArrayOutputWithContext(context.Background())
+}
+
+func (i AlertSpecifierFilterArray) ToAlertSpecifierFilterArrayOutputWithContext(ctx context.Context) AlertSpecifierFilterArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AlertSpecifierFilterArrayOutput)
+}
+
+// A custom field filter of an alert specifier (its value may be left out).
+type AlertSpecifierFilterOutput struct{ *pulumi.OutputState }
+
+func (AlertSpecifierFilterOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AlertSpecifierFilter)(nil)).Elem()
+}
+
+func (o AlertSpecifierFilterOutput) ToAlertSpecifierFilterOutput() AlertSpecifierFilterOutput {
+	return o
+}
+
+func (o AlertSpecifierFilterOutput) ToAlertSpecifierFilterOutputWithContext(ctx context.Context) AlertSpecifierFilterOutput {
+	return o
+}
+
+// The kind of object the custom field is on.
+func (o AlertSpecifierFilterOutput) Entity() AlertFilterEntityOutput {
+	return o.ApplyT(func(v AlertSpecifierFilter) AlertFilterEntity { return v.Entity }).(AlertFilterEntityOutput)
+}
+
+// The custom field key.
+func (o AlertSpecifierFilterOutput) Key() pulumi.StringOutput {
+	return o.ApplyT(func(v AlertSpecifierFilter) string { return v.Key }).(pulumi.StringOutput)
+}
+
+// The custom field value (any value when left out).
+func (o AlertSpecifierFilterOutput) Value() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v AlertSpecifierFilter) *string { return v.Value }).(pulumi.StringPtrOutput)
+}
+
+type AlertSpecifierFilterArrayOutput struct{ *pulumi.OutputState }
+
+func (AlertSpecifierFilterArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AlertSpecifierFilter)(nil)).Elem()
+}
+
+func (o AlertSpecifierFilterArrayOutput) ToAlertSpecifierFilterArrayOutput() AlertSpecifierFilterArrayOutput {
+	return o
+}
+
+func (o AlertSpecifierFilterArrayOutput) ToAlertSpecifierFilterArrayOutputWithContext(ctx context.Context) AlertSpecifierFilterArrayOutput {
+	return o
+}
+
+func (o AlertSpecifierFilterArrayOutput) Index(i pulumi.IntInput) AlertSpecifierFilterOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) AlertSpecifierFilter {
+		return vs[0].([]AlertSpecifierFilter)[vs[1].(int)]
+	}).(AlertSpecifierFilterOutput)
+}
+
 // A name contracts can use for the card, optionally for a period.
 type Alias struct {
 	// When the alias stops applying (RFC 3339, exclusive).
@@ -575,6 +1288,70 @@ func (o EventTypeFilterPtrOutput) NotInValues() pulumi.StringArrayOutput {
 		}
 		return v.NotInValues
 	}).(pulumi.StringArrayOutput)
+}
+
+// When the notification is sent: `offset` from a lifecycle event of type `type`.
+type NotificationPolicy struct {
+	// An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+	Offset string `pulumi:"offset"`
+	// The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+	Type string `pulumi:"type"`
+}
+
+// NotificationPolicyInput is an input type that accepts NotificationPolicyArgs and NotificationPolicyOutput values.
+// You can construct a concrete instance of `NotificationPolicyInput` via:
+//
+//	NotificationPolicyArgs{...}
+type NotificationPolicyInput interface {
+	pulumi.Input
+
+	ToNotificationPolicyOutput() NotificationPolicyOutput
+	ToNotificationPolicyOutputWithContext(context.Context) NotificationPolicyOutput
+}
+
+// When the notification is sent: `offset` from a lifecycle event of type `type`.
+type NotificationPolicyArgs struct {
+	// An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+	Offset pulumi.StringInput `pulumi:"offset"`
+	// The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+	Type pulumi.StringInput `pulumi:"type"`
+}
+
+func (NotificationPolicyArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationPolicy)(nil)).Elem()
+}
+
+func (i NotificationPolicyArgs) ToNotificationPolicyOutput() NotificationPolicyOutput {
+	return i.ToNotificationPolicyOutputWithContext(context.Background())
+}
+
+func (i NotificationPolicyArgs) ToNotificationPolicyOutputWithContext(ctx context.Context) NotificationPolicyOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NotificationPolicyOutput)
+}
+
+// When the notification is sent: `offset` from a lifecycle event of type `type`.
+type NotificationPolicyOutput struct{ *pulumi.OutputState }
+
+func (NotificationPolicyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*NotificationPolicy)(nil)).Elem()
+}
+
+func (o NotificationPolicyOutput) ToNotificationPolicyOutput() NotificationPolicyOutput {
+	return o
+}
+
+func (o NotificationPolicyOutput) ToNotificationPolicyOutputWithContext(ctx context.Context) NotificationPolicyOutput {
+	return o
+}
+
+// An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+func (o NotificationPolicyOutput) Offset() pulumi.StringOutput {
+	return o.ApplyT(func(v NotificationPolicy) string { return v.Offset }).(pulumi.StringOutput)
+}
+
+// The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+func (o NotificationPolicyOutput) Type() pulumi.StringOutput {
+	return o.ApplyT(func(v NotificationPolicy) string { return v.Type }).(pulumi.StringOutput)
 }
 
 // A rule on one event property; all of a metric's filters must pass for an event to match.
@@ -1412,6 +2189,18 @@ func (o TierArrayOutput) Index(i pulumi.IntInput) TierOutput {
 }
 
 func init() {
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertCustomFieldFilterInput)(nil)).Elem(), AlertCustomFieldFilterArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertCustomFieldFilterArrayInput)(nil)).Elem(), AlertCustomFieldFilterArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertGroupValueInput)(nil)).Elem(), AlertGroupValueArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertGroupValueArrayInput)(nil)).Elem(), AlertGroupValueArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSeatFilterInput)(nil)).Elem(), AlertSeatFilterArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSeatFilterPtrInput)(nil)).Elem(), AlertSeatFilterArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecifierInput)(nil)).Elem(), AlertSpecifierArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecifierArrayInput)(nil)).Elem(), AlertSpecifierArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecifierExcludeInput)(nil)).Elem(), AlertSpecifierExcludeArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecifierExcludeArrayInput)(nil)).Elem(), AlertSpecifierExcludeArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecifierFilterInput)(nil)).Elem(), AlertSpecifierFilterArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecifierFilterArrayInput)(nil)).Elem(), AlertSpecifierFilterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*AliasInput)(nil)).Elem(), AliasArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*AliasArrayInput)(nil)).Elem(), AliasArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*CommitRateInput)(nil)).Elem(), CommitRateArgs{})
@@ -1420,6 +2209,7 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*CreditTypeConversionArrayInput)(nil)).Elem(), CreditTypeConversionArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*EventTypeFilterInput)(nil)).Elem(), EventTypeFilterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*EventTypeFilterPtrInput)(nil)).Elem(), EventTypeFilterArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NotificationPolicyInput)(nil)).Elem(), NotificationPolicyArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PropertyFilterInput)(nil)).Elem(), PropertyFilterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PropertyFilterArrayInput)(nil)).Elem(), PropertyFilterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*QuantityConversionInput)(nil)).Elem(), QuantityConversionArgs{})
@@ -1430,6 +2220,18 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*RateArrayInput)(nil)).Elem(), RateArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*TierInput)(nil)).Elem(), TierArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*TierArrayInput)(nil)).Elem(), TierArray{})
+	pulumi.RegisterOutputType(AlertCustomFieldFilterOutput{})
+	pulumi.RegisterOutputType(AlertCustomFieldFilterArrayOutput{})
+	pulumi.RegisterOutputType(AlertGroupValueOutput{})
+	pulumi.RegisterOutputType(AlertGroupValueArrayOutput{})
+	pulumi.RegisterOutputType(AlertSeatFilterOutput{})
+	pulumi.RegisterOutputType(AlertSeatFilterPtrOutput{})
+	pulumi.RegisterOutputType(AlertSpecifierOutput{})
+	pulumi.RegisterOutputType(AlertSpecifierArrayOutput{})
+	pulumi.RegisterOutputType(AlertSpecifierExcludeOutput{})
+	pulumi.RegisterOutputType(AlertSpecifierExcludeArrayOutput{})
+	pulumi.RegisterOutputType(AlertSpecifierFilterOutput{})
+	pulumi.RegisterOutputType(AlertSpecifierFilterArrayOutput{})
 	pulumi.RegisterOutputType(AliasOutput{})
 	pulumi.RegisterOutputType(AliasArrayOutput{})
 	pulumi.RegisterOutputType(CommitRateOutput{})
@@ -1438,6 +2240,7 @@ func init() {
 	pulumi.RegisterOutputType(CreditTypeConversionArrayOutput{})
 	pulumi.RegisterOutputType(EventTypeFilterOutput{})
 	pulumi.RegisterOutputType(EventTypeFilterPtrOutput{})
+	pulumi.RegisterOutputType(NotificationPolicyOutput{})
 	pulumi.RegisterOutputType(PropertyFilterOutput{})
 	pulumi.RegisterOutputType(PropertyFilterArrayOutput{})
 	pulumi.RegisterOutputType(QuantityConversionOutput{})

@@ -13,7 +13,7 @@ import (
 
 // A Metronome rate card with its rates, declared as a schedule of entries.
 //
-// `name`, `description`, `aliases` and `customFields` change in place; an added or changed entry is added to the card (Metronome replaces a rate with the same product, pricing group values, billing frequency and `startingAt`). Changing the credit types replaces the card (`allowReplace`); changing prices before now needs `allowRetroactiveRates`; removing an entry needs `allowRateRemoval` (the rate stays in Metronome). Destroying archives the card.
+// `name`, `description`, `aliases` and `customFields` change in place; an added or changed entry is added to the card (Metronome replaces a rate with the same product, pricing group values, billing frequency and `startingAt`). Changing the credit types replaces the card (`allowReplace`); changing prices before now needs `allowRetroactiveRates`; removing an entry needs `allowRateRemoval` (the rate stays in Metronome). `productOrder` (product ids) sets the order of the card's products on invoices after its rates, in place. Destroying archives the card.
 type RateCard struct {
 	pulumi.CustomResourceState
 
@@ -37,6 +37,8 @@ type RateCard struct {
 	FiatCreditTypeId pulumi.StringPtrOutput `pulumi:"fiatCreditTypeId"`
 	// The card's name; changes in place. Default: the resource's name.
 	Name pulumi.StringOutput `pulumi:"name"`
+	// The order of the card's products on invoices (product ids, each once), set after the card and its rates; changes in place. Metronome cannot read it back: the stack keeps the order it set.
+	ProductOrder pulumi.StringArrayOutput `pulumi:"productOrder"`
 	// The schedule as stored: each rate by its readable key (`<product id> <pricing group values> <billing frequency> from <startingAt>`).
 	Rates RateMapOutput `pulumi:"rates"`
 	// Keys of the rates removed from the schedule that stay in Metronome, no longer managed by the stack.
@@ -121,6 +123,8 @@ type rateCardArgs struct {
 	FiatCreditTypeId *string `pulumi:"fiatCreditTypeId"`
 	// The card's name; changes in place. Default: the resource's name.
 	Name *string `pulumi:"name"`
+	// The order of the card's products on invoices (product ids, each once), set after the card and its rates; changes in place. Metronome cannot read it back: the stack keeps the order it set.
+	ProductOrder []string `pulumi:"productOrder"`
 	// The card's schedule: each entry a price for a product from `startingAt` until `endingBefore` (or the next entry of the same product, pricing group values and billing frequency). An added or changed entry is added to the card.
 	Rates []Rate `pulumi:"rates"`
 }
@@ -147,6 +151,8 @@ type RateCardArgs struct {
 	FiatCreditTypeId pulumi.StringPtrInput
 	// The card's name; changes in place. Default: the resource's name.
 	Name pulumi.StringPtrInput
+	// The order of the card's products on invoices (product ids, each once), set after the card and its rates; changes in place. Metronome cannot read it back: the stack keeps the order it set.
+	ProductOrder pulumi.StringArrayInput
 	// The card's schedule: each entry a price for a product from `startingAt` until `endingBefore` (or the next entry of the same product, pricing group values and billing frequency). An added or changed entry is added to the card.
 	Rates RateArrayInput
 }
@@ -286,6 +292,11 @@ func (o RateCardOutput) FiatCreditTypeId() pulumi.StringPtrOutput {
 // The card's name; changes in place. Default: the resource's name.
 func (o RateCardOutput) Name() pulumi.StringOutput {
 	return o.ApplyT(func(v *RateCard) pulumi.StringOutput { return v.Name }).(pulumi.StringOutput)
+}
+
+// The order of the card's products on invoices (product ids, each once), set after the card and its rates; changes in place. Metronome cannot read it back: the stack keeps the order it set.
+func (o RateCardOutput) ProductOrder() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *RateCard) pulumi.StringArrayOutput { return v.ProductOrder }).(pulumi.StringArrayOutput)
 }
 
 // The schedule as stored: each rate by its readable key (`<product id> <pricing group values> <billing frequency> from <startingAt>`).

@@ -9,6 +9,94 @@ import * as enums from "../types/enums";
 import * as utilities from "../utilities";
 
 /**
+ * Scopes the alert to contracts, commits or credits with a custom field value.
+ */
+export interface AlertCustomFieldFilterArgs {
+    /**
+     * The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
+     */
+    entity: pulumi.Input<enums.AlertFilterEntity>;
+    /**
+     * The custom field key.
+     */
+    key: pulumi.Input<string>;
+    /**
+     * The custom field value.
+     */
+    value: pulumi.Input<string>;
+}
+
+/**
+ * Scopes a spend alert to a group key (and value) of individual line items.
+ */
+export interface AlertGroupValueArgs {
+    /**
+     * The group key.
+     */
+    key: pulumi.Input<string>;
+    /**
+     * The group value (every value when left out).
+     */
+    value?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * Scopes a seat balance alert to a seat group key (and value).
+ */
+export interface AlertSeatFilterArgs {
+    /**
+     * The seat group key (e.g. "seat_id", "user_id").
+     */
+    seatGroupKey: pulumi.Input<string>;
+    /**
+     * The seat the alert is scoped to (every seat when left out).
+     */
+    seatGroupValue?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * Which commits and credits count towards the remaining balance or percentage.
+ */
+export interface AlertSpecifierArgs {
+    /**
+     * The custom field filters of the commits and credits that count.
+     */
+    customFieldFilters?: pulumi.Input<pulumi.Input<inputs.AlertSpecifierFilterArgs>[] | undefined>;
+    /**
+     * Balances matching the filters above that are left out anyway.
+     */
+    exclude?: pulumi.Input<pulumi.Input<inputs.AlertSpecifierExcludeArgs>[] | undefined>;
+}
+
+/**
+ * Balances matching these filters are left out of the specifier.
+ */
+export interface AlertSpecifierExcludeArgs {
+    /**
+     * The custom field filters of the balances to leave out.
+     */
+    customFieldFilters?: pulumi.Input<pulumi.Input<inputs.AlertCustomFieldFilterArgs>[] | undefined>;
+}
+
+/**
+ * A custom field filter of an alert specifier (its value may be left out).
+ */
+export interface AlertSpecifierFilterArgs {
+    /**
+     * The kind of object the custom field is on.
+     */
+    entity: pulumi.Input<enums.AlertFilterEntity>;
+    /**
+     * The custom field key.
+     */
+    key: pulumi.Input<string>;
+    /**
+     * The custom field value (any value when left out).
+     */
+    value?: pulumi.Input<string | undefined>;
+}
+
+/**
  * A name contracts can use for the card, optionally for a period.
  */
 export interface AliasArgs {
@@ -70,6 +158,20 @@ export interface EventTypeFilterArgs {
      * Event types that never match (at least one when set).
      */
     notInValues?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+}
+
+/**
+ * When the notification is sent: `offset` from a lifecycle event of type `type`.
+ */
+export interface NotificationPolicyArgs {
+    /**
+     * An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+     */
+    offset: pulumi.Input<string>;
+    /**
+     * The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+     */
+    type: pulumi.Input<string>;
 }
 
 /**

@@ -9,6 +9,94 @@ import * as enums from "../types/enums";
 import * as utilities from "../utilities";
 
 /**
+ * Scopes the alert to contracts, commits or credits with a custom field value.
+ */
+export interface AlertCustomFieldFilter {
+    /**
+     * The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
+     */
+    entity: enums.AlertFilterEntity;
+    /**
+     * The custom field key.
+     */
+    key: string;
+    /**
+     * The custom field value.
+     */
+    value: string;
+}
+
+/**
+ * Scopes a spend alert to a group key (and value) of individual line items.
+ */
+export interface AlertGroupValue {
+    /**
+     * The group key.
+     */
+    key: string;
+    /**
+     * The group value (every value when left out).
+     */
+    value?: string;
+}
+
+/**
+ * Scopes a seat balance alert to a seat group key (and value).
+ */
+export interface AlertSeatFilter {
+    /**
+     * The seat group key (e.g. "seat_id", "user_id").
+     */
+    seatGroupKey: string;
+    /**
+     * The seat the alert is scoped to (every seat when left out).
+     */
+    seatGroupValue?: string;
+}
+
+/**
+ * Which commits and credits count towards the remaining balance or percentage.
+ */
+export interface AlertSpecifier {
+    /**
+     * The custom field filters of the commits and credits that count.
+     */
+    customFieldFilters?: outputs.AlertSpecifierFilter[];
+    /**
+     * Balances matching the filters above that are left out anyway.
+     */
+    exclude?: outputs.AlertSpecifierExclude[];
+}
+
+/**
+ * Balances matching these filters are left out of the specifier.
+ */
+export interface AlertSpecifierExclude {
+    /**
+     * The custom field filters of the balances to leave out.
+     */
+    customFieldFilters?: outputs.AlertCustomFieldFilter[];
+}
+
+/**
+ * A custom field filter of an alert specifier (its value may be left out).
+ */
+export interface AlertSpecifierFilter {
+    /**
+     * The kind of object the custom field is on.
+     */
+    entity: enums.AlertFilterEntity;
+    /**
+     * The custom field key.
+     */
+    key: string;
+    /**
+     * The custom field value (any value when left out).
+     */
+    value?: string;
+}
+
+/**
  * A name contracts can use for the card, optionally for a period.
  */
 export interface Alias {
@@ -70,6 +158,20 @@ export interface EventTypeFilter {
      * Event types that never match (at least one when set).
      */
     notInValues?: string[];
+}
+
+/**
+ * When the notification is sent: `offset` from a lifecycle event of type `type`.
+ */
+export interface NotificationPolicy {
+    /**
+     * An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+     */
+    offset: string;
+    /**
+     * The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+     */
+    type: string;
 }
 
 /**

@@ -7,8 +7,11 @@ from . import _utilities
 import typing
 # Export this package's modules as members:
 from ._enums import *
+from .alert import *
 from .billable_metric import *
 from .custom_field_key import *
+from .notification import *
+from .pricing_unit import *
 from .product import *
 from .provider import *
 from .rate_card import *
@@ -30,8 +33,11 @@ _utilities.register(
   "mod": "index",
   "fqn": "pulumi_metronome_sdk",
   "classes": {
+   "metronome:index:Alert": "Alert",
    "metronome:index:BillableMetric": "BillableMetric",
    "metronome:index:CustomFieldKey": "CustomFieldKey",
+   "metronome:index:Notification": "Notification",
+   "metronome:index:PricingUnit": "PricingUnit",
    "metronome:index:Product": "Product",
    "metronome:index:RateCard": "RateCard"
   }

@@ -8,6 +8,9 @@ from enum import Enum
 
 __all__ = [
     'AggregationType',
+    'AlertAccessType',
+    'AlertFilterEntity',
+    'AlertType',
     'BillingFrequency',
     'CustomFieldEntity',
     'ProductSqlBreakdownGranularity',
@@ -28,6 +31,49 @@ class AggregationType(_builtins.str, Enum):
     MAX = "MAX"
     SUM = "SUM"
     UNIQUE = "UNIQUE"
+
+
+@pulumi.type_token("metronome:index:AlertAccessType")
+class AlertAccessType(_builtins.str, Enum):
+    """
+    The values `accessType` takes.
+    """
+    SPEND = "SPEND"
+    QUANTITY = "QUANTITY"
+
+
+@pulumi.type_token("metronome:index:AlertFilterEntity")
+class AlertFilterEntity(_builtins.str, Enum):
+    """
+    The values `entity` takes.
+    """
+    CONTRACT = "Contract"
+    COMMIT = "Commit"
+    CONTRACT_CREDIT = "ContractCredit"
+    CONTRACT_CREDIT_OR_COMMIT = "ContractCreditOrCommit"
+
+
+@pulumi.type_token("metronome:index:AlertType")
+class AlertType(_builtins.str, Enum):
+    """
+    The values `alertType` takes.
+    """
+    LOW_CREDIT_BALANCE_REACHED = "low_credit_balance_reached"
+    SPEND_THRESHOLD_REACHED = "spend_threshold_reached"
+    MONTHLY_INVOICE_TOTAL_SPEND_THRESHOLD_REACHED = "monthly_invoice_total_spend_threshold_reached"
+    LOW_REMAINING_DAYS_IN_PLAN_REACHED = "low_remaining_days_in_plan_reached"
+    LOW_REMAINING_CREDIT_PERCENTAGE_REACHED = "low_remaining_credit_percentage_reached"
+    USAGE_THRESHOLD_REACHED = "usage_threshold_reached"
+    LOW_REMAINING_DAYS_FOR_COMMIT_SEGMENT_REACHED = "low_remaining_days_for_commit_segment_reached"
+    LOW_REMAINING_COMMIT_BALANCE_REACHED = "low_remaining_commit_balance_reached"
+    LOW_REMAINING_COMMIT_PERCENTAGE_REACHED = "low_remaining_commit_percentage_reached"
+    LOW_REMAINING_DAYS_FOR_CONTRACT_CREDIT_SEGMENT_REACHED = "low_remaining_days_for_contract_credit_segment_reached"
+    LOW_REMAINING_CONTRACT_CREDIT_BALANCE_REACHED = "low_remaining_contract_credit_balance_reached"
+    LOW_REMAINING_CONTRACT_CREDIT_PERCENTAGE_REACHED = "low_remaining_contract_credit_percentage_reached"
+    LOW_REMAINING_CONTRACT_CREDIT_AND_COMMIT_BALANCE_REACHED = "low_remaining_contract_credit_and_commit_balance_reached"
+    LOW_REMAINING_CONTRACT_CREDIT_AND_COMMIT_PERCENTAGE_REACHED = "low_remaining_contract_credit_and_commit_percentage_reached"
+    INVOICE_TOTAL_REACHED = "invoice_total_reached"
+    LOW_REMAINING_SEAT_BALANCE_REACHED = "low_remaining_seat_balance_reached"
 
 
 @pulumi.type_token("metronome:index:BillingFrequency")

@@ -16,6 +16,18 @@ from . import _utilities
 from ._enums import *
 
 __all__ = [
+    'AlertCustomFieldFilterArgs',
+    'AlertCustomFieldFilterArgsDict',
+    'AlertGroupValueArgs',
+    'AlertGroupValueArgsDict',
+    'AlertSeatFilterArgs',
+    'AlertSeatFilterArgsDict',
+    'AlertSpecifierArgs',
+    'AlertSpecifierArgsDict',
+    'AlertSpecifierExcludeArgs',
+    'AlertSpecifierExcludeArgsDict',
+    'AlertSpecifierFilterArgs',
+    'AlertSpecifierFilterArgsDict',
     'AliasArgs',
     'AliasArgsDict',
     'CommitRateArgs',
@@ -24,6 +36,8 @@ __all__ = [
     'CreditTypeConversionArgsDict',
     'EventTypeFilterArgs',
     'EventTypeFilterArgsDict',
+    'NotificationPolicyArgs',
+    'NotificationPolicyArgsDict',
     'PropertyFilterArgs',
     'PropertyFilterArgsDict',
     'QuantityConversionArgs',
@@ -35,6 +49,343 @@ __all__ = [
     'TierArgs',
     'TierArgsDict',
 ]
+
+class AlertCustomFieldFilterArgsDict(TypedDict):
+    """
+    Scopes the alert to contracts, commits or credits with a custom field value.
+    """
+    entity: pulumi.Input['AlertFilterEntity']
+    """
+    The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
+    """
+    key: pulumi.Input[_builtins.str]
+    """
+    The custom field key.
+    """
+    value: pulumi.Input[_builtins.str]
+    """
+    The custom field value.
+    """
+
+@pulumi.input_type
+class AlertCustomFieldFilterArgs:
+    def __init__(__self__, *,
+                 entity: pulumi.Input['AlertFilterEntity'],
+                 key: pulumi.Input[_builtins.str],
+                 value: pulumi.Input[_builtins.str]):
+        """
+        Scopes the alert to contracts, commits or credits with a custom field value.
+
+        :param pulumi.Input['AlertFilterEntity'] entity: The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
+        :param pulumi.Input[_builtins.str] key: The custom field key.
+        :param pulumi.Input[_builtins.str] value: The custom field value.
+        """
+        pulumi.set(__self__, "entity", entity)
+        pulumi.set(__self__, "key", key)
+        pulumi.set(__self__, "value", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def entity(self) -> pulumi.Input['AlertFilterEntity']:
+        """
+        The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
+        """
+        return pulumi.get(self, "entity")
+
+    @entity.setter
+    def entity(self, value: pulumi.Input['AlertFilterEntity']):
+        pulumi.set(self, "entity", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def key(self) -> pulumi.Input[_builtins.str]:
+        """
+        The custom field key.
+        """
+        return pulumi.get(self, "key")
+
+    @key.setter
+    def key(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "key", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[_builtins.str]:
+        """
+        The custom field value.
+        """
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "value", value)
+
+
+class AlertGroupValueArgsDict(TypedDict):
+    """
+    Scopes a spend alert to a group key (and value) of individual line items.
+    """
+    key: pulumi.Input[_builtins.str]
+    """
+    The group key.
+    """
+    value: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The group value (every value when left out).
+    """
+
+@pulumi.input_type
+class AlertGroupValueArgs:
+    def __init__(__self__, *,
+                 key: pulumi.Input[_builtins.str],
+                 value: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Scopes a spend alert to a group key (and value) of individual line items.
+
+        :param pulumi.Input[_builtins.str] key: The group key.
+        :param pulumi.Input[_builtins.str] value: The group value (every value when left out).
+        """
+        pulumi.set(__self__, "key", key)
+        if value is not None:
+            pulumi.set(__self__, "value", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def key(self) -> pulumi.Input[_builtins.str]:
+        """
+        The group key.
+        """
+        return pulumi.get(self, "key")
+
+    @key.setter
+    def key(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "key", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The group value (every value when left out).
+        """
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "value", value)
+
+
+class AlertSeatFilterArgsDict(TypedDict):
+    """
+    Scopes a seat balance alert to a seat group key (and value).
+    """
+    seat_group_key: pulumi.Input[_builtins.str]
+    """
+    The seat group key (e.g. "seat_id", "user_id").
+    """
+    seat_group_value: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The seat the alert is scoped to (every seat when left out).
+    """
+
+@pulumi.input_type
+class AlertSeatFilterArgs:
+    def __init__(__self__, *,
+                 seat_group_key: pulumi.Input[_builtins.str],
+                 seat_group_value: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        Scopes a seat balance alert to a seat group key (and value).
+
+        :param pulumi.Input[_builtins.str] seat_group_key: The seat group key (e.g. "seat_id", "user_id").
+        :param pulumi.Input[_builtins.str] seat_group_value: The seat the alert is scoped to (every seat when left out).
+        """
+        pulumi.set(__self__, "seat_group_key", seat_group_key)
+        if seat_group_value is not None:
+            pulumi.set(__self__, "seat_group_value", seat_group_value)
+
+    @_builtins.property
+    @pulumi.getter(name="seatGroupKey")
+    def seat_group_key(self) -> pulumi.Input[_builtins.str]:
+        """
+        The seat group key (e.g. "seat_id", "user_id").
+        """
+        return pulumi.get(self, "seat_group_key")
+
+    @seat_group_key.setter
+    def seat_group_key(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "seat_group_key", value)
+
+    @_builtins.property
+    @pulumi.getter(name="seatGroupValue")
+    def seat_group_value(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The seat the alert is scoped to (every seat when left out).
+        """
+        return pulumi.get(self, "seat_group_value")
+
+    @seat_group_value.setter
+    def seat_group_value(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "seat_group_value", value)
+
+
+class AlertSpecifierArgsDict(TypedDict):
+    """
+    Which commits and credits count towards the remaining balance or percentage.
+    """
+    custom_field_filters: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['AlertSpecifierFilterArgsDict']]]]]
+    """
+    The custom field filters of the commits and credits that count.
+    """
+    exclude: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['AlertSpecifierExcludeArgsDict']]]]]
+    """
+    Balances matching the filters above that are left out anyway.
+    """
+
+@pulumi.input_type
+class AlertSpecifierArgs:
+    def __init__(__self__, *,
+                 custom_field_filters: pulumi.Input[Optional[Sequence[pulumi.Input['AlertSpecifierFilterArgs']]]] = None,
+                 exclude: pulumi.Input[Optional[Sequence[pulumi.Input['AlertSpecifierExcludeArgs']]]] = None):
+        """
+        Which commits and credits count towards the remaining balance or percentage.
+
+        :param pulumi.Input[Sequence[pulumi.Input['AlertSpecifierFilterArgs']]] custom_field_filters: The custom field filters of the commits and credits that count.
+        :param pulumi.Input[Sequence[pulumi.Input['AlertSpecifierExcludeArgs']]] exclude: Balances matching the filters above that are left out anyway.
+        """
+        if custom_field_filters is not None:
+            pulumi.set(__self__, "custom_field_filters", custom_field_filters)
+        if exclude is not None:
+            pulumi.set(__self__, "exclude", exclude)
+
+    @_builtins.property
+    @pulumi.getter(name="customFieldFilters")
+    def custom_field_filters(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['AlertSpecifierFilterArgs']]]]:
+        """
+        The custom field filters of the commits and credits that count.
+        """
+        return pulumi.get(self, "custom_field_filters")
+
+    @custom_field_filters.setter
+    def custom_field_filters(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['AlertSpecifierFilterArgs']]]]):
+        pulumi.set(self, "custom_field_filters", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def exclude(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['AlertSpecifierExcludeArgs']]]]:
+        """
+        Balances matching the filters above that are left out anyway.
+        """
+        return pulumi.get(self, "exclude")
+
+    @exclude.setter
+    def exclude(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['AlertSpecifierExcludeArgs']]]]):
+        pulumi.set(self, "exclude", value)
+
+
+class AlertSpecifierExcludeArgsDict(TypedDict):
+    """
+    Balances matching these filters are left out of the specifier.
+    """
+    custom_field_filters: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['AlertCustomFieldFilterArgsDict']]]]]
+    """
+    The custom field filters of the balances to leave out.
+    """
+
+@pulumi.input_type
+class AlertSpecifierExcludeArgs:
+    def __init__(__self__, *,
+                 custom_field_filters: pulumi.Input[Optional[Sequence[pulumi.Input['AlertCustomFieldFilterArgs']]]] = None):
+        """
+        Balances matching these filters are left out of the specifier.
+
+        :param pulumi.Input[Sequence[pulumi.Input['AlertCustomFieldFilterArgs']]] custom_field_filters: The custom field filters of the balances to leave out.
+        """
+        if custom_field_filters is not None:
+            pulumi.set(__self__, "custom_field_filters", custom_field_filters)
+
+    @_builtins.property
+    @pulumi.getter(name="customFieldFilters")
+    def custom_field_filters(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['AlertCustomFieldFilterArgs']]]]:
+        """
+        The custom field filters of the balances to leave out.
+        """
+        return pulumi.get(self, "custom_field_filters")
+
+    @custom_field_filters.setter
+    def custom_field_filters(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['AlertCustomFieldFilterArgs']]]]):
+        pulumi.set(self, "custom_field_filters", value)
+
+
+class AlertSpecifierFilterArgsDict(TypedDict):
+    """
+    A custom field filter of an alert specifier (its value may be left out).
+    """
+    entity: pulumi.Input['AlertFilterEntity']
+    """
+    The kind of object the custom field is on.
+    """
+    key: pulumi.Input[_builtins.str]
+    """
+    The custom field key.
+    """
+    value: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The custom field value (any value when left out).
+    """
+
+@pulumi.input_type
+class AlertSpecifierFilterArgs:
+    def __init__(__self__, *,
+                 entity: pulumi.Input['AlertFilterEntity'],
+                 key: pulumi.Input[_builtins.str],
+                 value: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A custom field filter of an alert specifier (its value may be left out).
+
+        :param pulumi.Input['AlertFilterEntity'] entity: The kind of object the custom field is on.
+        :param pulumi.Input[_builtins.str] key: The custom field key.
+        :param pulumi.Input[_builtins.str] value: The custom field value (any value when left out).
+        """
+        pulumi.set(__self__, "entity", entity)
+        pulumi.set(__self__, "key", key)
+        if value is not None:
+            pulumi.set(__self__, "value", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def entity(self) -> pulumi.Input['AlertFilterEntity']:
+        """
+        The kind of object the custom field is on.
+        """
+        return pulumi.get(self, "entity")
+
+    @entity.setter
+    def entity(self, value: pulumi.Input['AlertFilterEntity']):
+        pulumi.set(self, "entity", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def key(self) -> pulumi.Input[_builtins.str]:
+        """
+        The custom field key.
+        """
+        return pulumi.get(self, "key")
+
+    @key.setter
+    def key(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "key", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The custom field value (any value when left out).
+        """
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "value", value)
+
 
 class AliasArgsDict(TypedDict):
     """
@@ -286,6 +637,58 @@ class EventTypeFilterArgs:
     @not_in_values.setter
     def not_in_values(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
         pulumi.set(self, "not_in_values", value)
+
+
+class NotificationPolicyArgsDict(TypedDict):
+    """
+    When the notification is sent: `offset` from a lifecycle event of type `type`.
+    """
+    offset: pulumi.Input[_builtins.str]
+    """
+    An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+    """
+    type: pulumi.Input[_builtins.str]
+    """
+    The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+    """
+
+@pulumi.input_type
+class NotificationPolicyArgs:
+    def __init__(__self__, *,
+                 offset: pulumi.Input[_builtins.str],
+                 type: pulumi.Input[_builtins.str]):
+        """
+        When the notification is sent: `offset` from a lifecycle event of type `type`.
+
+        :param pulumi.Input[_builtins.str] offset: An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+        :param pulumi.Input[_builtins.str] type: The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+        """
+        pulumi.set(__self__, "offset", offset)
+        pulumi.set(__self__, "type", type)
+
+    @_builtins.property
+    @pulumi.getter
+    def offset(self) -> pulumi.Input[_builtins.str]:
+        """
+        An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+        """
+        return pulumi.get(self, "offset")
+
+    @offset.setter
+    def offset(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "offset", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[_builtins.str]:
+        """
+        The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "type", value)
 
 
 class PropertyFilterArgsDict(TypedDict):

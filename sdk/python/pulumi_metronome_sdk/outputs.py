@@ -17,16 +17,297 @@ from . import outputs
 from ._enums import *
 
 __all__ = [
+    'AlertCustomFieldFilter',
+    'AlertGroupValue',
+    'AlertSeatFilter',
+    'AlertSpecifier',
+    'AlertSpecifierExclude',
+    'AlertSpecifierFilter',
     'Alias',
     'CommitRate',
     'CreditTypeConversion',
     'EventTypeFilter',
+    'NotificationPolicy',
     'PropertyFilter',
     'QuantityConversion',
     'QuantityRounding',
     'Rate',
     'Tier',
 ]
+
+@pulumi.output_type
+class AlertCustomFieldFilter(dict):
+    """
+    Scopes the alert to contracts, commits or credits with a custom field value.
+    """
+    def __init__(__self__, *,
+                 entity: 'AlertFilterEntity',
+                 key: _builtins.str,
+                 value: _builtins.str):
+        """
+        Scopes the alert to contracts, commits or credits with a custom field value.
+
+        :param 'AlertFilterEntity' entity: The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
+        :param _builtins.str key: The custom field key.
+        :param _builtins.str value: The custom field value.
+        """
+        pulumi.set(__self__, "entity", entity)
+        pulumi.set(__self__, "key", key)
+        pulumi.set(__self__, "value", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def entity(self) -> 'AlertFilterEntity':
+        """
+        The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
+        """
+        return pulumi.get(self, "entity")
+
+    @_builtins.property
+    @pulumi.getter
+    def key(self) -> _builtins.str:
+        """
+        The custom field key.
+        """
+        return pulumi.get(self, "key")
+
+    @_builtins.property
+    @pulumi.getter
+    def value(self) -> _builtins.str:
+        """
+        The custom field value.
+        """
+        return pulumi.get(self, "value")
+
+
+@pulumi.output_type
+class AlertGroupValue(dict):
+    """
+    Scopes a spend alert to a group key (and value) of individual line items.
+    """
+    def __init__(__self__, *,
+                 key: _builtins.str,
+                 value: Optional[_builtins.str] = None):
+        """
+        Scopes a spend alert to a group key (and value) of individual line items.
+
+        :param _builtins.str key: The group key.
+        :param _builtins.str value: The group value (every value when left out).
+        """
+        pulumi.set(__self__, "key", key)
+        if value is not None:
+            pulumi.set(__self__, "value", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def key(self) -> _builtins.str:
+        """
+        The group key.
+        """
+        return pulumi.get(self, "key")
+
+    @_builtins.property
+    @pulumi.getter
+    def value(self) -> Optional[_builtins.str]:
+        """
+        The group value (every value when left out).
+        """
+        return pulumi.get(self, "value")
+
+
+@pulumi.output_type
+class AlertSeatFilter(dict):
+    """
+    Scopes a seat balance alert to a seat group key (and value).
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "seatGroupKey":
+            suggest = "seat_group_key"
+        elif key == "seatGroupValue":
+            suggest = "seat_group_value"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in AlertSeatFilter. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        AlertSeatFilter.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        AlertSeatFilter.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 seat_group_key: _builtins.str,
+                 seat_group_value: Optional[_builtins.str] = None):
+        """
+        Scopes a seat balance alert to a seat group key (and value).
+
+        :param _builtins.str seat_group_key: The seat group key (e.g. "seat_id", "user_id").
+        :param _builtins.str seat_group_value: The seat the alert is scoped to (every seat when left out).
+        """
+        pulumi.set(__self__, "seat_group_key", seat_group_key)
+        if seat_group_value is not None:
+            pulumi.set(__self__, "seat_group_value", seat_group_value)
+
+    @_builtins.property
+    @pulumi.getter(name="seatGroupKey")
+    def seat_group_key(self) -> _builtins.str:
+        """
+        The seat group key (e.g. "seat_id", "user_id").
+        """
+        return pulumi.get(self, "seat_group_key")
+
+    @_builtins.property
+    @pulumi.getter(name="seatGroupValue")
+    def seat_group_value(self) -> Optional[_builtins.str]:
+        """
+        The seat the alert is scoped to (every seat when left out).
+        """
+        return pulumi.get(self, "seat_group_value")
+
+
+@pulumi.output_type
+class AlertSpecifier(dict):
+    """
+    Which commits and credits count towards the remaining balance or percentage.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "customFieldFilters":
+            suggest = "custom_field_filters"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in AlertSpecifier. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        AlertSpecifier.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        AlertSpecifier.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 custom_field_filters: Optional[Sequence['outputs.AlertSpecifierFilter']] = None,
+                 exclude: Optional[Sequence['outputs.AlertSpecifierExclude']] = None):
+        """
+        Which commits and credits count towards the remaining balance or percentage.
+
+        :param Sequence['AlertSpecifierFilter'] custom_field_filters: The custom field filters of the commits and credits that count.
+        :param Sequence['AlertSpecifierExclude'] exclude: Balances matching the filters above that are left out anyway.
+        """
+        if custom_field_filters is not None:
+            pulumi.set(__self__, "custom_field_filters", custom_field_filters)
+        if exclude is not None:
+            pulumi.set(__self__, "exclude", exclude)
+
+    @_builtins.property
+    @pulumi.getter(name="customFieldFilters")
+    def custom_field_filters(self) -> Optional[Sequence['outputs.AlertSpecifierFilter']]:
+        """
+        The custom field filters of the commits and credits that count.
+        """
+        return pulumi.get(self, "custom_field_filters")
+
+    @_builtins.property
+    @pulumi.getter
+    def exclude(self) -> Optional[Sequence['outputs.AlertSpecifierExclude']]:
+        """
+        Balances matching the filters above that are left out anyway.
+        """
+        return pulumi.get(self, "exclude")
+
+
+@pulumi.output_type
+class AlertSpecifierExclude(dict):
+    """
+    Balances matching these filters are left out of the specifier.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "customFieldFilters":
+            suggest = "custom_field_filters"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in AlertSpecifierExclude. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        AlertSpecifierExclude.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        AlertSpecifierExclude.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 custom_field_filters: Optional[Sequence['outputs.AlertCustomFieldFilter']] = None):
+        """
+        Balances matching these filters are left out of the specifier.
+
+        :param Sequence['AlertCustomFieldFilter'] custom_field_filters: The custom field filters of the balances to leave out.
+        """
+        if custom_field_filters is not None:
+            pulumi.set(__self__, "custom_field_filters", custom_field_filters)
+
+    @_builtins.property
+    @pulumi.getter(name="customFieldFilters")
+    def custom_field_filters(self) -> Optional[Sequence['outputs.AlertCustomFieldFilter']]:
+        """
+        The custom field filters of the balances to leave out.
+        """
+        return pulumi.get(self, "custom_field_filters")
+
+
+@pulumi.output_type
+class AlertSpecifierFilter(dict):
+    """
+    A custom field filter of an alert specifier (its value may be left out).
+    """
+    def __init__(__self__, *,
+                 entity: 'AlertFilterEntity',
+                 key: _builtins.str,
+                 value: Optional[_builtins.str] = None):
+        """
+        A custom field filter of an alert specifier (its value may be left out).
+
+        :param 'AlertFilterEntity' entity: The kind of object the custom field is on.
+        :param _builtins.str key: The custom field key.
+        :param _builtins.str value: The custom field value (any value when left out).
+        """
+        pulumi.set(__self__, "entity", entity)
+        pulumi.set(__self__, "key", key)
+        if value is not None:
+            pulumi.set(__self__, "value", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def entity(self) -> 'AlertFilterEntity':
+        """
+        The kind of object the custom field is on.
+        """
+        return pulumi.get(self, "entity")
+
+    @_builtins.property
+    @pulumi.getter
+    def key(self) -> _builtins.str:
+        """
+        The custom field key.
+        """
+        return pulumi.get(self, "key")
+
+    @_builtins.property
+    @pulumi.getter
+    def value(self) -> Optional[_builtins.str]:
+        """
+        The custom field value (any value when left out).
+        """
+        return pulumi.get(self, "value")
+
 
 @pulumi.output_type
 class Alias(dict):
@@ -264,6 +545,40 @@ class EventTypeFilter(dict):
         Event types that never match (at least one when set).
         """
         return pulumi.get(self, "not_in_values")
+
+
+@pulumi.output_type
+class NotificationPolicy(dict):
+    """
+    When the notification is sent: `offset` from a lifecycle event of type `type`.
+    """
+    def __init__(__self__, *,
+                 offset: _builtins.str,
+                 type: _builtins.str):
+        """
+        When the notification is sent: `offset` from a lifecycle event of type `type`.
+
+        :param _builtins.str offset: An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+        :param _builtins.str type: The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+        """
+        pulumi.set(__self__, "offset", offset)
+        pulumi.set(__self__, "type", type)
+
+    @_builtins.property
+    @pulumi.getter
+    def offset(self) -> _builtins.str:
+        """
+        An ISO-8601 duration from the event: positive after it, negative before it (e.g. "P1D": a day after, "-PT2H": two hours before). Changes in place.
+        """
+        return pulumi.get(self, "offset")
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> _builtins.str:
+        """
+        The lifecycle event the offset counts from (e.g. "contract.end"). Fixed at creation: a change replaces the notification.
+        """
+        return pulumi.get(self, "type")
 
 
 @pulumi.output_type

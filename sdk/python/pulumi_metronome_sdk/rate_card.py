@@ -32,6 +32,7 @@ class RateCardArgs:
                  description: pulumi.Input[Optional[_builtins.str]] = None,
                  fiat_credit_type_id: pulumi.Input[Optional[_builtins.str]] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
+                 product_order: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  rates: pulumi.Input[Optional[Sequence[pulumi.Input['RateArgs']]]] = None):
         """
         The set of arguments for constructing a RateCard resource.
@@ -46,6 +47,7 @@ class RateCardArgs:
         :param pulumi.Input[_builtins.str] description: What the card is for; changes in place.
         :param pulumi.Input[_builtins.str] fiat_credit_type_id: The fiat credit type of the card's prices (default: USD in cents). Fixed at creation: a change replaces the card.
         :param pulumi.Input[_builtins.str] name: The card's name; changes in place. Default: the resource's name.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] product_order: The order of the card's products on invoices (product ids, each once), set after the card and its rates; changes in place. Metronome cannot read it back: the stack keeps the order it set.
         :param pulumi.Input[Sequence[pulumi.Input['RateArgs']]] rates: The card's schedule: each entry a price for a product from `startingAt` until `endingBefore` (or the next entry of the same product, pricing group values and billing frequency). An added or changed entry is added to the card.
         """
         if adopt_existing is None:
@@ -76,6 +78,8 @@ class RateCardArgs:
             pulumi.set(__self__, "fiat_credit_type_id", fiat_credit_type_id)
         if name is not None:
             pulumi.set(__self__, "name", name)
+        if product_order is not None:
+            pulumi.set(__self__, "product_order", product_order)
         if rates is not None:
             pulumi.set(__self__, "rates", rates)
 
@@ -200,6 +204,18 @@ class RateCardArgs:
         pulumi.set(self, "name", value)
 
     @_builtins.property
+    @pulumi.getter(name="productOrder")
+    def product_order(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The order of the card's products on invoices (product ids, each once), set after the card and its rates; changes in place. Metronome cannot read it back: the stack keeps the order it set.
+        """
+        return pulumi.get(self, "product_order")
+
+    @product_order.setter
+    def product_order(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "product_order", value)
+
+    @_builtins.property
     @pulumi.getter
     def rates(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['RateArgs']]]]:
         """
@@ -228,12 +244,13 @@ class RateCard(pulumi.CustomResource):
                  description: pulumi.Input[Optional[_builtins.str]] = None,
                  fiat_credit_type_id: pulumi.Input[Optional[_builtins.str]] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
+                 product_order: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  rates: pulumi.Input[Optional[Sequence[pulumi.Input[Union['RateArgs', 'RateArgsDict', 'outputs.Rate']]]]] = None,
                  __props__=None):
         """
         A Metronome rate card with its rates, declared as a schedule of entries.
 
-        `name`, `description`, `aliases` and `customFields` change in place; an added or changed entry is added to the card (Metronome replaces a rate with the same product, pricing group values, billing frequency and `startingAt`). Changing the credit types replaces the card (`allowReplace`); changing prices before now needs `allowRetroactiveRates`; removing an entry needs `allowRateRemoval` (the rate stays in Metronome). Destroying archives the card.
+        `name`, `description`, `aliases` and `customFields` change in place; an added or changed entry is added to the card (Metronome replaces a rate with the same product, pricing group values, billing frequency and `startingAt`). Changing the credit types replaces the card (`allowReplace`); changing prices before now needs `allowRetroactiveRates`; removing an entry needs `allowRateRemoval` (the rate stays in Metronome). `productOrder` (product ids) sets the order of the card's products on invoices after its rates, in place. Destroying archives the card.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -247,6 +264,7 @@ class RateCard(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] description: What the card is for; changes in place.
         :param pulumi.Input[_builtins.str] fiat_credit_type_id: The fiat credit type of the card's prices (default: USD in cents). Fixed at creation: a change replaces the card.
         :param pulumi.Input[_builtins.str] name: The card's name; changes in place. Default: the resource's name.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] product_order: The order of the card's products on invoices (product ids, each once), set after the card and its rates; changes in place. Metronome cannot read it back: the stack keeps the order it set.
         :param pulumi.Input[Sequence[pulumi.Input[Union['RateArgs', 'RateArgsDict', 'outputs.Rate']]]] rates: The card's schedule: each entry a price for a product from `startingAt` until `endingBefore` (or the next entry of the same product, pricing group values and billing frequency). An added or changed entry is added to the card.
         """
         ...
@@ -258,7 +276,7 @@ class RateCard(pulumi.CustomResource):
         """
         A Metronome rate card with its rates, declared as a schedule of entries.
 
-        `name`, `description`, `aliases` and `customFields` change in place; an added or changed entry is added to the card (Metronome replaces a rate with the same product, pricing group values, billing frequency and `startingAt`). Changing the credit types replaces the card (`allowReplace`); changing prices before now needs `allowRetroactiveRates`; removing an entry needs `allowRateRemoval` (the rate stays in Metronome). Destroying archives the card.
+        `name`, `description`, `aliases` and `customFields` change in place; an added or changed entry is added to the card (Metronome replaces a rate with the same product, pricing group values, billing frequency and `startingAt`). Changing the credit types replaces the card (`allowReplace`); changing prices before now needs `allowRetroactiveRates`; removing an entry needs `allowRateRemoval` (the rate stays in Metronome). `productOrder` (product ids) sets the order of the card's products on invoices after its rates, in place. Destroying archives the card.
 
         :param str resource_name: The name of the resource.
         :param RateCardArgs args: The arguments to use to populate this resource's properties.
@@ -285,6 +303,7 @@ class RateCard(pulumi.CustomResource):
                  description: pulumi.Input[Optional[_builtins.str]] = None,
                  fiat_credit_type_id: pulumi.Input[Optional[_builtins.str]] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
+                 product_order: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  rates: pulumi.Input[Optional[Sequence[pulumi.Input[Union['RateArgs', 'RateArgsDict', 'outputs.Rate']]]]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -313,6 +332,7 @@ class RateCard(pulumi.CustomResource):
             __props__.__dict__["description"] = description
             __props__.__dict__["fiat_credit_type_id"] = fiat_credit_type_id
             __props__.__dict__["name"] = name
+            __props__.__dict__["product_order"] = product_order
             __props__.__dict__["rates"] = rates
             __props__.__dict__["unmanaged_rates"] = None
         super(RateCard, __self__).__init__(
@@ -347,6 +367,7 @@ class RateCard(pulumi.CustomResource):
         __props__.__dict__["description"] = None
         __props__.__dict__["fiat_credit_type_id"] = None
         __props__.__dict__["name"] = None
+        __props__.__dict__["product_order"] = None
         __props__.__dict__["rates"] = None
         __props__.__dict__["unmanaged_rates"] = None
         return RateCard(resource_name, opts=opts, __props__=__props__)
@@ -436,6 +457,14 @@ class RateCard(pulumi.CustomResource):
         The card's name; changes in place. Default: the resource's name.
         """
         return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter(name="productOrder")
+    def product_order(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
+        """
+        The order of the card's products on invoices (product ids, each once), set after the card and its rates; changes in place. Metronome cannot read it back: the stack keeps the order it set.
+        """
+        return pulumi.get(self, "product_order")
 
     @_builtins.property
     @pulumi.getter

@@ -15,6 +15,52 @@ export const AggregationType = {
  */
 export type AggregationType = (typeof AggregationType)[keyof typeof AggregationType];
 
+export const AlertAccessType = {
+    SPEND: "SPEND",
+    QUANTITY: "QUANTITY",
+} as const;
+
+/**
+ * The values `accessType` takes.
+ */
+export type AlertAccessType = (typeof AlertAccessType)[keyof typeof AlertAccessType];
+
+export const AlertFilterEntity = {
+    Contract: "Contract",
+    Commit: "Commit",
+    ContractCredit: "ContractCredit",
+    ContractCreditOrCommit: "ContractCreditOrCommit",
+} as const;
+
+/**
+ * The values `entity` takes.
+ */
+export type AlertFilterEntity = (typeof AlertFilterEntity)[keyof typeof AlertFilterEntity];
+
+export const AlertType = {
+    Low_credit_balance_reached: "low_credit_balance_reached",
+    Spend_threshold_reached: "spend_threshold_reached",
+    Monthly_invoice_total_spend_threshold_reached: "monthly_invoice_total_spend_threshold_reached",
+    Low_remaining_days_in_plan_reached: "low_remaining_days_in_plan_reached",
+    Low_remaining_credit_percentage_reached: "low_remaining_credit_percentage_reached",
+    Usage_threshold_reached: "usage_threshold_reached",
+    Low_remaining_days_for_commit_segment_reached: "low_remaining_days_for_commit_segment_reached",
+    Low_remaining_commit_balance_reached: "low_remaining_commit_balance_reached",
+    Low_remaining_commit_percentage_reached: "low_remaining_commit_percentage_reached",
+    Low_remaining_days_for_contract_credit_segment_reached: "low_remaining_days_for_contract_credit_segment_reached",
+    Low_remaining_contract_credit_balance_reached: "low_remaining_contract_credit_balance_reached",
+    Low_remaining_contract_credit_percentage_reached: "low_remaining_contract_credit_percentage_reached",
+    Low_remaining_contract_credit_and_commit_balance_reached: "low_remaining_contract_credit_and_commit_balance_reached",
+    Low_remaining_contract_credit_and_commit_percentage_reached: "low_remaining_contract_credit_and_commit_percentage_reached",
+    Invoice_total_reached: "invoice_total_reached",
+    Low_remaining_seat_balance_reached: "low_remaining_seat_balance_reached",
+} as const;
+
+/**
+ * The values `alertType` takes.
+ */
+export type AlertType = (typeof AlertType)[keyof typeof AlertType];
+
 export const BillingFrequency = {
     MONTHLY: "MONTHLY",
     QUARTERLY: "QUARTERLY",
