@@ -32,6 +32,7 @@ from .routers import (
     customers,
     events,
     ingest,
+    packages,
     products,
     rate_cards,
     usage,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.customers = CustomerStore(store)
     app.state.engines = engines
     app.state.pricing = PricingStore(store)
+    app.state.packages = packages.PackageStore(store, app.state.pricing)
     app.state.faults = FaultInjector(settings.faults, seed=settings.seed)
     app.state.request_log = RequestLog(settings.request_log_size)
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(events.router)
     app.include_router(products.router)
     app.include_router(rate_cards.router)
+    app.include_router(packages.router)
     app.include_router(admin.router)
     install_error_handlers(app)
     install_openapi(app)
