@@ -175,7 +175,7 @@ def test_package_lifecycle(client: Metronome) -> None:
 def test_alias_takeover_and_contracts(client: Metronome) -> None:
     """A new package given a held alias from a date takes it over from then: a contract by
     alias before that date lands on the old package, one after on the new."""
-    card, fixed, sub = _card_and_products(client)
+    card, _fixed, _sub = _card_and_products(client)
     old = client.v1.packages.create(
         name="Pro v1", rate_card_id=card, aliases=[{"name": "pro"}]
     ).data.id
@@ -206,7 +206,7 @@ def test_alias_takeover_and_contracts(client: Metronome) -> None:
 
 
 def test_bad_packages_are_refused_naming_the_field(client: Metronome) -> None:
-    card, fixed, sub = _card_and_products(client)
+    card, fixed, _sub = _card_and_products(client)
     with pytest.raises(metronome.BadRequestError) as refused:
         client.v1.packages.create(
             name="Bad",

@@ -158,7 +158,9 @@ class PackageStore:
         with self.store.transaction() as db:
             return _answer(self._row(db, package_id))
 
-    def list(self, *, after: int, limit: int, archive_filter: str) -> tuple[list[Any], int | None]:
+    def page(
+        self, *, after: int, limit: int, archive_filter: str
+    ) -> tuple[list[dict[str, Any]], int | None]:
         where = {
             "ALL": "",
             "ARCHIVED": "AND archived_at IS NOT NULL",
@@ -382,7 +384,7 @@ def list_packages(
     next_page: NextPage = None,
 ) -> JSONResponse:
     query = parse(ListPackagesBody, {} if body is None else body)
-    items, after = packages.list(
+    items, after = packages.page(
         after=decode_cursor("packages", next_page),
         limit=limit or settings.default_page_size,
         archive_filter=query.archive_filter or "NOT_ARCHIVED",
