@@ -23,7 +23,7 @@ from pydantic import AwareDatetime, Field, StrictBool, StrictInt, StrictStr, fie
 from .common import NonEmptyStr, Returned, Violation, Wire
 from .custom_field import CustomFields
 from .product import Number
-from .rate_card import Alias, BillingFrequency, RateType, Tier, _price_rules
+from .rate_card import USD_CENTS_ID, Alias, BillingFrequency, RateType, Tier, _price_rules
 from .rules import Rule, Timestamp, parse_with_rules
 
 OffsetUnit = Literal["DAYS", "WEEKS", "MONTHS", "YEARS"]
@@ -455,8 +455,50 @@ class Package(Returned):
     aliases: list[ReturnedPackageAlias] | None = None
     overrides: list[dict[str, Any]] = Field(default_factory=list)
     commits: list[dict[str, Any]] = Field(default_factory=list)
+    credits: list[dict[str, Any]] | None = None
+    subscriptions: list[dict[str, Any]] | None = None
     scheduled_charges: list[dict[str, Any]] = Field(default_factory=list)
     duration: dict[str, Any] | None = None
+    usage_statement_schedule: dict[str, Any] | None = None
+    multiplier_override_prioritization: str | None = None
+    net_payment_terms_days: float | None = None
+    contract_name: str | None = None
+
+    def declaration(self) -> dict[str, Any]:
+        """The package as a declaration (``PackageSpec``'s fields), for ``pulumi import``:
+        ids Metronome added are dropped, ``product`` and ``credit_type`` objects become
+        ``product_id`` and ``credit_type_id`` (none for USD), ``override_tiers`` become
+        ``tiers``. Fields this version does not model are left out."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        out = {k: _declared(v) for k, v in data.items() if k in PackageSpec.model_fields}
+        for key in ("overrides", "commits", "scheduled_charges", "credits", "subscriptions"):
+            if not out.get(key):
+                out.pop(key, None)
+        if out.get("usage_statement_schedule") == {"frequency": "MONTHLY"}:
+            del out["usage_statement_schedule"]
+        return out
+
+
+def _declared(value: Any) -> Any:
+    """One answered value in its declared form (see ``Package.declaration``)."""
+    if isinstance(value, list):
+        return [_declared(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "id" or item is None:
+            continue
+        if key == "product" and isinstance(item, dict):
+            out["product_id"] = item["id"]
+        elif key == "credit_type" and isinstance(item, dict):
+            if item.get("id") != USD_CENTS_ID:
+                out["credit_type_id"] = item["id"]
+        elif key == "override_tiers":
+            out["tiers"] = _declared(item)
+        else:
+            out[key] = _declared(item)
+    return out
 
 
 class ContractOnPackage(Returned):

@@ -28,6 +28,7 @@ from ..errors import ProviderRefusal
 from ..resources import (
     BillableMetricProvider,
     CustomFieldKeyProvider,
+    PackageProvider,
     ProductProvider,
     RateCardProvider,
 )
@@ -47,6 +48,7 @@ CORES: dict[str, type[MetronomeProvider]] = {
     "CustomFieldKey": CustomFieldKeyProvider,
     "Product": ProductProvider,
     "RateCard": RateCardProvider,
+    "Package": PackageProvider,
 }
 TOKEN_ARG = "bearerToken"
 BASE_URL_ARG = "baseUrl"

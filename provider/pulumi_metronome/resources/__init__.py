@@ -1,7 +1,7 @@
 """The resources a Pulumi program declares, one module per Metronome object kind.
 
 Each module (``billable_metric.py``, ``custom_field_key.py``, ``product.py``,
-``rate_card.py``) holds, side by side, the
+``rate_card.py``, ``package.py``) holds, side by side, the
 kind's typed ``*Args`` classes, its dynamic provider (check, diff, create, read, update,
 delete) and its ``pulumi.dynamic.Resource`` class. Shared plumbing lives once: ``_base``
 (credentials, the client, unknowns, check helpers) and ``ownership`` (one object, one
@@ -15,6 +15,7 @@ from .billable_metric import (
     PropertyFilterArgs,
 )
 from .custom_field_key import CustomFieldKey, CustomFieldKeyProvider
+from .package import Package, PackageProvider
 from .product import Product, ProductProvider, QuantityConversionArgs, QuantityRoundingArgs
 from .rate_card import AliasArgs, RateArgs, RateCard, RateCardProvider, TierArgs
 
@@ -25,6 +26,8 @@ __all__ = [
     "CustomFieldKey",
     "CustomFieldKeyProvider",
     "EventTypeFilterArgs",
+    "Package",
+    "PackageProvider",
     "Product",
     "ProductProvider",
     "PropertyFilterArgs",
