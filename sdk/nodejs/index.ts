@@ -15,6 +15,11 @@ export type CustomFieldKey = import("./customFieldKey").CustomFieldKey;
 export const CustomFieldKey: typeof import("./customFieldKey").CustomFieldKey = null as any;
 utilities.lazyLoad(exports, ["CustomFieldKey"], () => require("./customFieldKey"));
 
+export { PackageArgs } from "./package";
+export type Package = import("./package").Package;
+export const Package: typeof import("./package").Package = null as any;
+utilities.lazyLoad(exports, ["Package"], () => require("./package"));
+
 export { ProductArgs } from "./product";
 export type Product = import("./product").Product;
 export const Product: typeof import("./product").Product = null as any;
@@ -51,6 +56,8 @@ const _module = {
                 return new BillableMetric(name, <any>undefined, { urn })
             case "metronome:index:CustomFieldKey":
                 return new CustomFieldKey(name, <any>undefined, { urn })
+            case "metronome:index:Package":
+                return new Package(name, <any>undefined, { urn })
             case "metronome:index:Product":
                 return new Product(name, <any>undefined, { urn })
             case "metronome:index:RateCard":

@@ -25,6 +25,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &BillableMetric{}
 	case "metronome:index:CustomFieldKey":
 		r = &CustomFieldKey{}
+	case "metronome:index:Package":
+		r = &Package{}
 	case "metronome:index:Product":
 		r = &Product{}
 	case "metronome:index:RateCard":

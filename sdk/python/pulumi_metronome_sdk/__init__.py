@@ -9,6 +9,7 @@ import typing
 from ._enums import *
 from .billable_metric import *
 from .custom_field_key import *
+from .package import *
 from .product import *
 from .provider import *
 from .rate_card import *
@@ -32,6 +33,7 @@ _utilities.register(
   "classes": {
    "metronome:index:BillableMetric": "BillableMetric",
    "metronome:index:CustomFieldKey": "CustomFieldKey",
+   "metronome:index:Package": "Package",
    "metronome:index:Product": "Product",
    "metronome:index:RateCard": "RateCard"
   }

@@ -7,15 +7,33 @@ import pulumi
 from enum import Enum
 
 __all__ = [
+    'AccessScheduleAccessType',
     'AggregationType',
     'BillingFrequency',
+    'CommitRateType',
+    'CommitType',
     'CustomFieldEntity',
+    'OffsetUnit',
+    'OverrideType',
+    'Prioritization',
     'ProductSqlBreakdownGranularity',
     'ProductType',
+    'ProrationInvoiceBehavior',
     'QuantityConversionOperation',
     'QuantityRoundingRoundingMethod',
     'RateType',
+    'SubscriptionCollectionSchedule',
+    'UsageStatementScheduleDay',
 ]
+
+
+@pulumi.type_token("metronome:index:AccessScheduleAccessType")
+class AccessScheduleAccessType(_builtins.str, Enum):
+    """
+    The values `accessType` takes.
+    """
+    SPEND = "SPEND"
+    QUANTITY = "QUANTITY"
 
 
 @pulumi.type_token("metronome:index:AggregationType")
@@ -39,6 +57,24 @@ class BillingFrequency(_builtins.str, Enum):
     QUARTERLY = "QUARTERLY"
     ANNUAL = "ANNUAL"
     WEEKLY = "WEEKLY"
+
+
+@pulumi.type_token("metronome:index:CommitRateType")
+class CommitRateType(_builtins.str, Enum):
+    """
+    The values `target` takes.
+    """
+    COMMI_T_RATE = "COMMIT_RATE"
+    LIS_T_RATE = "LIST_RATE"
+
+
+@pulumi.type_token("metronome:index:CommitType")
+class CommitType(_builtins.str, Enum):
+    """
+    The values `type` takes.
+    """
+    PREPAID = "PREPAID"
+    POSTPAID = "POSTPAID"
 
 
 @pulumi.type_token("metronome:index:CustomFieldEntity")
@@ -70,6 +106,36 @@ class CustomFieldEntity(_builtins.str, Enum):
     PACKAGE_SCHEDULED_CHARGE = "package_scheduled_charge"
 
 
+@pulumi.type_token("metronome:index:OffsetUnit")
+class OffsetUnit(_builtins.str, Enum):
+    """
+    The values `unit` takes.
+    """
+    DAYS = "DAYS"
+    WEEKS = "WEEKS"
+    MONTHS = "MONTHS"
+    YEARS = "YEARS"
+
+
+@pulumi.type_token("metronome:index:OverrideType")
+class OverrideType(_builtins.str, Enum):
+    """
+    The values `type` takes.
+    """
+    OVERWRITE = "OVERWRITE"
+    MULTIPLIER = "MULTIPLIER"
+    TIERED = "TIERED"
+
+
+@pulumi.type_token("metronome:index:Prioritization")
+class Prioritization(_builtins.str, Enum):
+    """
+    The values `multiplierOverridePrioritization` takes.
+    """
+    LOWES_T_MULTIPLIER = "LOWEST_MULTIPLIER"
+    EXPLICIT = "EXPLICIT"
+
+
 @pulumi.type_token("metronome:index:ProductSqlBreakdownGranularity")
 class ProductSqlBreakdownGranularity(_builtins.str, Enum):
     """
@@ -90,6 +156,15 @@ class ProductType(_builtins.str, Enum):
     SUBSCRIPTION = "SUBSCRIPTION"
     PROFESSIONA_L_SERVICE = "PROFESSIONAL_SERVICE"
     PR_O_SERVICE = "PRO_SERVICE"
+
+
+@pulumi.type_token("metronome:index:ProrationInvoiceBehavior")
+class ProrationInvoiceBehavior(_builtins.str, Enum):
+    """
+    The values `invoiceBehavior` takes.
+    """
+    BIL_L_IMMEDIATELY = "BILL_IMMEDIATELY"
+    BIL_L_O_N_NEX_T_COLLECTIO_N_DATE = "BILL_ON_NEXT_COLLECTION_DATE"
 
 
 @pulumi.type_token("metronome:index:QuantityConversionOperation")
@@ -122,3 +197,22 @@ class RateType(_builtins.str, Enum):
     TIERED = "TIERED"
     TIERE_D_PERCENTAGE = "TIERED_PERCENTAGE"
     CUSTOM = "CUSTOM"
+
+
+@pulumi.type_token("metronome:index:SubscriptionCollectionSchedule")
+class SubscriptionCollectionSchedule(_builtins.str, Enum):
+    """
+    The values `collectionSchedule` takes.
+    """
+    ADVANCE = "ADVANCE"
+    ARREARS = "ARREARS"
+
+
+@pulumi.type_token("metronome:index:UsageStatementScheduleDay")
+class UsageStatementScheduleDay(_builtins.str, Enum):
+    """
+    The values `day` takes.
+    """
+    FIRS_T_O_F_MONTH = "FIRST_OF_MONTH"
+    CONTRAC_T_START = "CONTRACT_START"
+    CUSTO_M_DATE = "CUSTOM_DATE"
