@@ -18,7 +18,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AwareDatetime, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 from .common import NonEmptyStr, Returned, Violation, Wire
 from .custom_field import CustomFields
@@ -34,12 +42,21 @@ CommitType = Literal["PREPAID", "POSTPAID"]
 CommitRateType = Literal["COMMIT_RATE", "LIST_RATE"]
 
 
+def _whole(value: Any) -> Any:
+    """1.0 is 1: numbers arrive as floats through Pulumi's engine (protobuf)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: A whole number of units, 0 or more (1.5 or "1" is refused).
+Count = Annotated[StrictInt, BeforeValidator(_whole), Field(ge=0)]
+
+
 class Offset(Wire):
     """A length of time relative to the contract's start (or a segment's start)."""
 
     unit: OffsetUnit
     """DAYS, WEEKS, MONTHS or YEARS."""
-    value: Annotated[StrictInt, Field(ge=0)]
+    value: Count
     """How many units (0 or more)."""
 
 
