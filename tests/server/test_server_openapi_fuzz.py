@@ -73,6 +73,12 @@ OPERATIONS = {
     "POST /v1/usage": True,
     "POST /v1/usage/groups": True,
     "POST /v1/events/search": True,
+    "POST /v1/packages/create": True,
+    "POST /v1/packages/get": True,
+    "POST /v1/packages/list": True,
+    "POST /v1/packages/archive": True,
+    "POST /v1/packages/listContractsOnPackage": True,
+    "POST /v1/contracts/create": True,
 }
 
 

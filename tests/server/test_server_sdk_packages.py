@@ -42,6 +42,15 @@ def _card_and_products(client: Metronome) -> tuple[str, str, str]:
     fixed = client.v1.contracts.products.create(name="Support", type="FIXED").data.id
     sub = client.v1.contracts.products.create(name="Seats", type="SUBSCRIPTION").data.id
     card = client.v1.contracts.rate_cards.create(name="List prices").data.id
+    client.v1.contracts.rate_cards.rates.add(
+        rate_card_id=card,
+        product_id=sub,
+        entitled=True,
+        rate_type="SUBSCRIPTION",
+        price=1000,
+        billing_frequency="MONTHLY",
+        starting_at="2026-01-01T00:00:00Z",
+    )
     return card, fixed, sub
 
 
@@ -206,7 +215,7 @@ def test_alias_takeover_and_contracts(client: Metronome) -> None:
 
 
 def test_bad_packages_are_refused_naming_the_field(client: Metronome) -> None:
-    card, fixed, _sub = _card_and_products(client)
+    card, fixed, sub = _card_and_products(client)
     with pytest.raises(metronome.BadRequestError) as refused:
         client.v1.packages.create(
             name="Bad",
@@ -223,5 +232,28 @@ def test_bad_packages_are_refused_naming_the_field(client: Metronome) -> None:
     message = str(refused.value)
     assert "rate_card_alias: cannot be given with rate_card_id" in message
     assert "overrides[0].multiplier: is required for type MULTIPLIER" in message
+    bare = client.v1.contracts.rate_cards.create(name="No rates").data.id
+    with pytest.raises(metronome.BadRequestError) as unpriced:
+        client.v1.packages.create(
+            name="Seats",
+            rate_card_id=bare,
+            subscriptions=[
+                {
+                    "collection_schedule": "ADVANCE",
+                    "proration": {"is_prorated": True},
+                    "subscription_rate": {"product_id": sub, "billing_frequency": "MONTHLY"},
+                }
+            ],
+        )
+    assert f"product {sub} has no rate on rate card {bare}" in str(unpriced.value)
+    with pytest.raises(metronome.BadRequestError) as both:
+        list(
+            client.v1.packages.list_contracts_on_package(
+                package_id=card,
+                covering_date="2027-01-01T00:00:00Z",
+                starting_at="2027-01-01T00:00:00Z",
+            )
+        )
+    assert "starting_at: cannot be given with covering_date" in str(both.value)
     with pytest.raises(metronome.NotFoundError):
         client.v1.packages.retrieve(package_id="00000000-0000-0000-0000-000000000000")

@@ -16,6 +16,7 @@ archived once no contract is created on it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -25,6 +26,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    ValidationInfo,
     field_validator,
 )
 
@@ -435,6 +437,13 @@ class ListContractsOnPackageBody(Wire):
     covering_date: Timestamp | None = None
     starting_at: Timestamp | None = None
     include_archived: StrictBool | None = None
+
+    @field_validator("starting_at")
+    @classmethod
+    def _not_both(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is not None and info.data.get("covering_date") is not None:
+            raise ValueError("cannot be given with covering_date")
+        return value
 
 
 class ContractFromPackage(Wire):

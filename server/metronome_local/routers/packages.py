@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from pulumi_metronome.models import SpecError, rfc3339
+from pulumi_metronome.models import GetRateScheduleBody, SpecError, rfc3339
 from pulumi_metronome.models.package import (
     ContractFromPackage,
     ListContractsOnPackageBody,
@@ -88,6 +88,7 @@ class PackageStore:
                 raise BadRequest(
                     [f"rate_card_id: rate card {spec.rate_card_id} not found"]
                 ) from None
+            self._subscriptions_priced(spec, spec.rate_card_id)
         aliases = [
             {k: _ts(v) if isinstance(v, datetime) else v for k, v in a}
             for a in (spec.aliases or [])
@@ -110,6 +111,21 @@ class PackageStore:
                 ),
             )
         return package_id
+
+    def _subscriptions_priced(self, spec: PackageSpec, card_id: str) -> None:
+        """A subscription's rate must exist on the card (Metronome's rule)."""
+        query = GetRateScheduleBody(
+            rate_card_id=card_id, starting_at=datetime(1970, 1, 1, tzinfo=UTC)
+        )
+        priced = {s["product_id"] for s in self.pricing.rate_schedule(query)}
+        problems = [
+            f"subscriptions[{index}].subscription_rate.product_id: product "
+            f"{item.subscription_rate.product_id} has no rate on rate card {card_id}"
+            for index, item in enumerate(spec.subscriptions or [])
+            if item.subscription_rate.product_id not in priced
+        ]
+        if problems:
+            raise BadRequest(problems)
 
     def _product_names(self, spec: PackageSpec) -> dict[str, str]:
         ids = [c.product_id for c in spec.commits or []]
