@@ -107,7 +107,9 @@ def test_plugin_reports_its_version_and_schema(plugin: PluginProcess) -> None:
     assert plugin.plugin_version() == metadata.version("pulumi-metronome")
     schema = plugin.schema()
     assert schema["name"] == "metronome"
-    assert sorted(schema["resources"]) == [METRIC, KEY, PRODUCT, CARD]
+    assert sorted(schema["resources"]) == sorted(
+        [METRIC, KEY, PRODUCT, CARD, "metronome:index:Package"]
+    )
     assert schema["config"]["variables"]["bearerToken"]["secret"] is True
 
 

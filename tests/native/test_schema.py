@@ -140,13 +140,20 @@ def test_required_inputs_and_defaults_are_the_resource_arguments() -> None:
         KEY: [],
         PRODUCT: ["type"],
         CARD: [],
+        "metronome:index:Package": [],
     }
     assert resources[KEY]["inputProperties"]["entity"]["default"] == "billable_metric"
     assert resources[KEY]["inputProperties"]["enforceUniqueness"]["default"] is False
     assert pulumi_type({"$ref": "#/types/metronome:index:Rate"})["properties"]["entitled"][
         "default"
     ]
-    assert schema.AUTONAMED == {METRIC: "name", KEY: "key", PRODUCT: "name", CARD: "name"}
+    assert schema.AUTONAMED == {
+        METRIC: "name",
+        KEY: "key",
+        PRODUCT: "name",
+        CARD: "name",
+        "metronome:index:Package": "name",
+    }
 
 
 def test_enums_are_the_models_literals() -> None:
