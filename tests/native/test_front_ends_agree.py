@@ -25,6 +25,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from metronome_local.process import LocalServer
 from pulumi_metronome.resources import (
     BillableMetricProvider,
+    PackageProvider,
     ProductProvider,
     RateCardProvider,
 )
@@ -36,6 +37,7 @@ PROVIDERS = {
     "BillableMetric": BillableMetricProvider,
     "Product": ProductProvider,
     "RateCard": RateCardProvider,
+    "Package": PackageProvider,
 }
 
 
@@ -157,6 +159,21 @@ TIERED_LATER = {
     "tiers": [{"price": 2, "size": 100}, {"price": 1}],
 }
 CARD = {"name": "list", "rates": [FLAT_PAST, TIERED_LATER]}
+PACKAGE = {
+    "name": "starter",
+    "rate_card_id": "rc-1",
+    "aliases": [{"name": "starter"}],
+    "overrides": [
+        {
+            "override_specifiers": [{"product_tags": ["ai"]}],
+            "starting_at_offset": {"unit": "DAYS", "value": 0},
+            "type": "MULTIPLIER",
+            "multiplier": 0.9,
+        }
+    ],
+    "alias_cutover": FUTURE,
+}
+CHEAPER = [{**PACKAGE["overrides"][0], "multiplier": 0.8}]
 
 CHECKS = {
     "metric valid": ("BillableMetric", {}, METRIC),
@@ -177,6 +194,14 @@ CHECKS = {
     "card retroactive": ("RateCard", CARD, {**CARD, "rates": [{**FLAT_PAST, "price": 11}]}),
     "card removal": ("RateCard", CARD, {**CARD, "rates": [TIERED_LATER]}),
     "card credit type": ("RateCard", CARD, {**CARD, "fiat_credit_type_id": "eur"}),
+    "package valid": ("Package", {}, PACKAGE),
+    "package invalid": ("Package", {}, {**PACKAGE, "rate_card_alias": "list", "colour": "red"}),
+    "package replace refused": ("Package", PACKAGE, {**PACKAGE, "overrides": CHEAPER}),
+    "package past cutover": (
+        "Package",
+        PACKAGE,
+        {**PACKAGE, "overrides": CHEAPER, "allow_replace": True, "alias_cutover": PAST},
+    ),
 }
 
 
@@ -217,8 +242,12 @@ DIFFS = {
         {"rates": [*CARD["rates"], {**FLAT_PAST, "starting_at": "2032-01-01T00:00:00Z"}]},
     ),
     "card credit type": ("RateCard", {"fiat_credit_type_id": "eur", "allow_replace": True}),
+    "package replaced": (
+        "Package",
+        {"overrides": CHEAPER, "allow_replace": True, "alias_cutover": "2032-01-01T00:00:00Z"},
+    ),
 }
-BASES = {"BillableMetric": METRIC, "Product": PRODUCT, "RateCard": CARD}
+BASES = {"BillableMetric": METRIC, "Product": PRODUCT, "RateCard": CARD, "Package": PACKAGE}
 
 
 @pytest.mark.parametrize("case", sorted(DIFFS))
