@@ -15,6 +15,7 @@ import pytest
 import requests
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
+from pulumi.runtime import rpc
 
 from metronome_local.process import LocalServer
 from pulumi_metronome.resources import PackageProvider
@@ -105,8 +106,8 @@ def test_lifecycle_replace_with_cutover(
 ) -> None:
     card = _card(server)
     inputs = checked(packages, _declared(card, alias_cutover=FUTURE))
-    # The cutover stamps the alias that has no start of its own.
-    assert inputs["aliases"] == [{"name": "starter", "starting_at": "2031-01-01T00:00:00.000Z"}]
+    # The first package takes its alias at once: the cutover is for replacements.
+    assert inputs["aliases"] == [{"name": "starter"}]
     created = packages.create(inputs)
     old_id = created.id
     assert [r["path"] for r in writes()][-1] == "/v1/packages/create"
@@ -142,12 +143,37 @@ def test_lifecycle_replace_with_cutover(
     assert news["aliases"][0]["starting_at"] == cutover.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
     # The engine creates the new one, then deletes the old one: archived (no contract).
-    new_id = packages.create(news).id
+    replaced = packages.create(news)
+    new_id = replaced.id
     packages.delete(old_id, state)
+    # The next preview of the same declaration: no change (the stored alias carries the
+    # cutover of the replacement that made it).
+    again = checked(
+        packages, {**cheaper, "allow_replace": True, "alias_cutover": stamp}, replaced.outs
+    )
+    assert again["aliases"] == news["aliases"]
+    assert not packages.diff(new_id, replaced.outs, again).changes
     assert api(server, "/v1/packages/get", {"package_id": old_id})["data"]["archived_at"]
     live_new = api(server, "/v1/packages/get", {"package_id": new_id})["data"]
     assert live_new["overrides"][0]["multiplier"] == 0.8
     assert packages.read(old_id, state).id is None  # archived: gone for the stack
+
+
+def test_an_unknown_field_of_a_stored_package_is_refused_without_the_opt_in(
+    packages: PackageProvider, server: LocalServer, writes: Callable[[], list[dict]]
+) -> None:
+    """A rate card being replaced gives the package an unknown ``rate_card_id`` at preview:
+    the package may be replaced, so that needs the opt-in too."""
+    card = _card(server)
+    state = packages.create(checked(packages, _declared(card))).outs
+    server.clear_requests()
+    news = _declared(card)
+    news["rate_card_id"] = rpc.UNKNOWN
+    refused = failures(packages, state, news)
+    assert [p for p, _ in refused] == ["rate_card_id"]
+    assert "is not known until apply" in refused[0][1] and "allow_replace" in refused[0][1]
+    assert failures(packages, state, {**news, "allow_replace": True}) == []
+    assert writes() == []
 
 
 def test_old_package_with_contracts_is_left_and_said(
