@@ -69,7 +69,7 @@ def test_package_lifecycle_over_grpc(plugin: PluginProcess, server: LocalServer)
     checked = plugin.check({}, program, type_=PACKAGE)
     assert checked.failures == [], checked.failures
     news = checked.inputs
-    assert news["aliases"] == [{"name": "starter"}]
+    assert news["aliases"] == [{"name": "starter", "startingAt": "2031-01-01T00:00:00.000Z"}]
     assert news["overrides"][0]["overrideSpecifiers"] == [{"productTags": ["ai"]}]
     created = plugin.create(news, type_=PACKAGE)
     live = api(server, "/v1/packages/get", {"package_id": created.id})["data"]
@@ -105,8 +105,9 @@ def test_package_lifecycle_over_grpc(plugin: PluginProcess, server: LocalServer)
     plugin.delete(created.id, created.properties, type_=PACKAGE)
     old = api(server, "/v1/packages/get", {"package_id": created.id})["data"]
     assert "archived_at" in old
-    # The old package keeps the alias until the cutover; the new one has it from then on.
-    assert old["aliases"] == [{"name": "starter", "ending_before": cutover}]
+    # The old package's alias would only have started in 2031, after the cutover: the new
+    # package holds it from the cutover on, so the old one keeps none of it.
+    assert old["aliases"] == []
     new = api(server, "/v1/packages/get", {"package_id": replacement.id})["data"]
     assert new["aliases"] == [{"name": "starter", "starting_at": cutover}]
 

@@ -106,8 +106,8 @@ def test_lifecycle_replace_with_cutover(
 ) -> None:
     card = _card(server)
     inputs = checked(packages, _declared(card, alias_cutover=FUTURE))
-    # The first package takes its alias at once: the cutover is for replacements.
-    assert inputs["aliases"] == [{"name": "starter"}]
+    # The cutover dates the alias that has no start of its own.
+    assert inputs["aliases"] == [{"name": "starter", "starting_at": "2031-01-01T00:00:00.000Z"}]
     created = packages.create(inputs)
     old_id = created.id
     assert [r["path"] for r in writes()][-1] == "/v1/packages/create"
@@ -146,8 +146,7 @@ def test_lifecycle_replace_with_cutover(
     replaced = packages.create(news)
     new_id = replaced.id
     packages.delete(old_id, state)
-    # The next preview of the same declaration: no change (the stored alias carries the
-    # cutover of the replacement that made it).
+    # The next preview of the same declaration: no change.
     again = checked(
         packages, {**cheaper, "allow_replace": True, "alias_cutover": stamp}, replaced.outs
     )

@@ -8,15 +8,17 @@ that keeps provisioning safe:
 1. the new package is created first, with each alias that has no ``starting_at`` of its
    own starting at ``alias_cutover``: Metronome moves an alias to the package it was most
    recently given, so contracts created by alias before the cutover still land on the old
-   package, and those from the cutover on land on the new one (the first package of a
-   resource takes its aliases at once: the cutover is for replacements);
+   package, and those from the cutover on land on the new one;
 2. the old package is archived only when ``listContractsOnPackage`` finds no contract on
    it; otherwise it is left in Metronome, and the provider says so.
 
-A replacement never happens silently: it fails at preview unless the declaration sets
-``allow_replace=True``, and a package with aliases also needs an ``alias_cutover`` in the
-future. The aliases with the cutover are part of the inputs, so ``pulumi preview --diff``
-shows the cutover date in the aliases that force the replacement.
+``alias_cutover`` is part of the declaration: set it when a change is made (a first
+package declared with one takes its aliases from that date too, e.g. from a package
+outside the stack). A replacement never happens silently: it fails at preview unless
+the declaration sets ``allow_replace=True``, and a package with aliases also needs an
+``alias_cutover`` in the future. The aliases with the cutover are part of the inputs, so
+``pulumi preview --diff`` shows the cutover date in the aliases that force the
+replacement.
 """
 
 from __future__ import annotations
@@ -69,14 +71,16 @@ def cutover_problems(value: Any) -> list[Violation]:
     return []
 
 
-def package_state(spec: PackageSpec) -> dict[str, Any]:
-    """The stored form: the create body, aliases' times in RFC 3339 with milliseconds."""
+def package_state(spec: PackageSpec, cutover: str | None) -> dict[str, Any]:
+    """The stored form: the create body, aliases' times in RFC 3339 with milliseconds, each
+    alias without a start of its own starting at ``cutover`` (when given)."""
     out = spec.create_body()
     aliases = []
     for alias in spec.aliases or []:
         item: dict[str, Any] = {"name": alias.name}
-        if alias.starting_at is not None:
-            item["starting_at"] = rfc3339(alias.starting_at)
+        start = alias.starting_at or (_parse_time(cutover) if cutover else None)
+        if start is not None:
+            item["starting_at"] = rfc3339(start)
         if alias.ending_before is not None:
             item["ending_before"] = rfc3339(alias.ending_before)
         aliases.append(item)
@@ -87,22 +91,6 @@ def package_state(spec: PackageSpec) -> dict[str, Any]:
 
 def _fields(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: props[k] for k in PACKAGE_FIELDS if props.get(k) is not None}
-
-
-def _same_aliases(old: Any, new: Any, cutover: Any) -> bool:
-    """The declared aliases ``new`` are the stored ``old`` ones, an old alias's start being
-    the stored ``cutover`` where the declaration gives none."""
-    old, new = old or [], new or []
-    if not isinstance(old, list) or not isinstance(new, list) or len(old) != len(new):
-        return False
-    stamp = rfc3339(_parse_time(cutover)) if isinstance(cutover, str) else None
-    for stored, declared in zip(old, new, strict=True):
-        if stored == declared:
-            continue
-        unstamped = {k: v for k, v in stored.items() if k != "starting_at"}
-        if stamp is None or stored.get("starting_at") != stamp or unstamped != declared:
-            return False
-    return True
 
 
 def replacement_failures(
@@ -164,7 +152,8 @@ class PackageProvider(MetronomeProvider):
             spec = None
         if problems or spec is None:
             return CheckResult(news, failures + check_failures(problems))
-        inputs = {**data} if unknown else package_state(spec)
+        stamp = None if is_unknown(cutover) else cutover
+        inputs = {**data} if unknown else package_state(spec, stamp)
         inputs[ALIAS_CUTOVER] = cutover
         inputs[ALLOW_REPLACE] = bool(news.get(ALLOW_REPLACE) or False)
         if resource_of(news) is not None:
@@ -179,8 +168,8 @@ class PackageProvider(MetronomeProvider):
     def _replacement(
         olds: Mapping[str, Any], inputs: dict[str, Any], unknown: frozenset[str]
     ) -> list[CheckFailure]:
-        """Compare with the stored package; on a change, refuse it unless opted in, and
-        give the new package's aliases their start at the cutover (in ``inputs``)."""
+        """Compare with the stored package: a change (or a field that may change) is refused
+        unless opted in."""
         if unknown:
             if inputs.get(ALLOW_REPLACE):
                 return []
@@ -192,20 +181,7 @@ class PackageProvider(MetronomeProvider):
                     "allow_replace=True and alias_cutover to a future time (RFC 3339).",
                 )
             ]
-        if _same_aliases(olds.get("aliases"), inputs.get("aliases"), olds.get(ALIAS_CUTOVER)):
-            # The stored aliases carry the cutover of the replacement that made them.
-            inputs["aliases"] = olds.get("aliases")
-        failures = replacement_failures(olds, inputs)
-        cutover = inputs.get(ALIAS_CUTOVER)
-        changed = any(olds.get(f) != inputs.get(f) for f in PACKAGE_FIELDS)
-        if changed and not failures and isinstance(cutover, str) and inputs.get("aliases"):
-            inputs["aliases"] = [
-                {"name": a["name"], "starting_at": rfc3339(_parse_time(cutover)), **a}
-                if "starting_at" not in a
-                else a
-                for a in inputs["aliases"]
-            ]
-        return failures
+        return replacement_failures(olds, inputs)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return self.plan(id_, olds, news).result()
@@ -235,7 +211,7 @@ class PackageProvider(MetronomeProvider):
             outs = self._outs(props)
         else:
             spec = PackageSpec.model_validate(live.declaration())
-            outs = self._outs({**package_state(spec), **props})
+            outs = self._outs({**package_state(spec, None), **props})
         return ReadResult(id_, outs, inputs=dict(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
