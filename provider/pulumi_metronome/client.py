@@ -60,6 +60,7 @@ from .models import (
 )
 from .models import BillableMetric as LiveBillableMetric
 from .models import CustomFieldKey as LiveCustomFieldKey
+from .models.package import ContractOnPackage, Package, PackageSpec
 
 DEFAULT_BASE_URL = "https://api.metronome.com"
 TOKEN_ENV = "METRONOME_BEARER_TOKEN"
@@ -315,6 +316,32 @@ class MetronomeClient:
 
     def archive_notification(self, notification_id: str) -> None:
         self._call("POST", "/v2/notifications/archive", json={"id": notification_id})
+
+    # ------------------------------------------------------------------------- packages
+
+    def create_package(self, spec: PackageSpec) -> str:
+        body = self._call("POST", "/v1/packages/create", json=spec.create_body())
+        return str(body["data"]["id"])
+
+    def get_package(self, package_id: str) -> Package:
+        body = self._call("POST", "/v1/packages/get", json={"package_id": package_id})
+        return Package.model_validate(body["data"])
+
+    def list_packages(self, *, archive_filter: str = "NOT_ARCHIVED") -> Iterator[Package]:
+        body = {"archive_filter": archive_filter}
+        for item in self._pages("POST", "/v1/packages/list", params={"limit": 100}, json=body):
+            yield Package.model_validate(item)
+
+    def archive_package(self, package_id: str) -> None:
+        self._call("POST", "/v1/packages/archive", json={"package_id": package_id})
+
+    def contracts_on_package(self, package_id: str) -> Iterator[ContractOnPackage]:
+        """The contracts created on a package (archived ones left out)."""
+        body = {"package_id": package_id}
+        for item in self._pages(
+            "POST", "/v1/packages/listContractsOnPackage", params={"limit": 100}, json=body
+        ):
+            yield ContractOnPackage.model_validate(item)
 
     # -------------------------------------------------------------------- custom fields
 

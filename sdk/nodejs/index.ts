@@ -25,6 +25,11 @@ export type Notification = import("./notification").Notification;
 export const Notification: typeof import("./notification").Notification = null as any;
 utilities.lazyLoad(exports, ["Notification"], () => require("./notification"));
 
+export { PackageArgs } from "./package";
+export type Package = import("./package").Package;
+export const Package: typeof import("./package").Package = null as any;
+utilities.lazyLoad(exports, ["Package"], () => require("./package"));
+
 export { PricingUnitArgs } from "./pricingUnit";
 export type PricingUnit = import("./pricingUnit").PricingUnit;
 export const PricingUnit: typeof import("./pricingUnit").PricingUnit = null as any;
@@ -70,6 +75,8 @@ const _module = {
                 return new CustomFieldKey(name, <any>undefined, { urn })
             case "metronome:index:Notification":
                 return new Notification(name, <any>undefined, { urn })
+            case "metronome:index:Package":
+                return new Package(name, <any>undefined, { urn })
             case "metronome:index:PricingUnit":
                 return new PricingUnit(name, <any>undefined, { urn })
             case "metronome:index:Product":

@@ -34,6 +34,7 @@ from .routers import (
     events,
     ingest,
     notifications,
+    packages,
     pricing_units,
     product_orders,
     products,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.alerts = alerts.AlertStore(store)
     app.state.notifications = notifications.NotificationStore(store)
     app.state.product_orders = product_orders.ProductOrders(store)
+    app.state.packages = packages.PackageStore(store, app.state.pricing)
     app.state.faults = FaultInjector(settings.faults, seed=settings.seed)
     app.state.request_log = RequestLog(settings.request_log_size)
 
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.include_router(alerts.router)
     app.include_router(notifications.router)
     app.include_router(product_orders.router)
+    app.include_router(packages.router)
     app.include_router(admin.router)
     install_error_handlers(app)
     install_openapi(app)

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from pulumi_metronome.models import BillableMetricSpec, CustomFieldKeySpec, customer, usage
+from pulumi_metronome.models import package as package_models
 
 from . import config_wire, pricing_wire, wire
 from .idempotency import IDEMPOTENCY_KEY_MAX_LENGTH
@@ -42,6 +43,8 @@ _REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     usage.SearchEventsBody,
     *pricing_wire.REQUEST_MODELS,
     *config_wire.REQUEST_MODELS,
+    *package_models.REQUEST_MODELS,
+    package_models.ContractFromPackage,
 )
 _RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     wire.ErrorBody,

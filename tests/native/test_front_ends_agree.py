@@ -27,6 +27,7 @@ from pulumi_metronome.resources import (
     AlertProvider,
     BillableMetricProvider,
     NotificationProvider,
+    PackageProvider,
     PricingUnitProvider,
     ProductProvider,
     RateCardProvider,
@@ -42,6 +43,7 @@ PROVIDERS = {
     "PricingUnit": PricingUnitProvider,
     "Alert": AlertProvider,
     "Notification": NotificationProvider,
+    "Package": PackageProvider,
 }
 
 
@@ -175,6 +177,21 @@ ALERT = {
     **NAMED,
 }
 NOTIFICATION = {"name": "renewal", "policy": {"offset": "-P7D", "type": "contract.end"}, **NAMED}
+PACKAGE = {
+    "name": "starter",
+    "rate_card_id": "rc-1",
+    "aliases": [{"name": "starter"}],
+    "overrides": [
+        {
+            "override_specifiers": [{"product_tags": ["ai"]}],
+            "starting_at_offset": {"unit": "DAYS", "value": 0},
+            "type": "MULTIPLIER",
+            "multiplier": 0.9,
+        }
+    ],
+    "alias_cutover": FUTURE,
+}
+CHEAPER = [{**PACKAGE["overrides"][0], "multiplier": 0.8}]
 
 CHECKS = {
     "metric valid": ("BillableMetric", {}, METRIC),
@@ -212,6 +229,14 @@ CHECKS = {
         "Notification",
         NOTIFICATION,
         {**NOTIFICATION, "policy": {"offset": "-P7D", "type": "contract.start"}},
+    ),
+    "package valid": ("Package", {}, PACKAGE),
+    "package invalid": ("Package", {}, {**PACKAGE, "rate_card_alias": "list", "colour": "red"}),
+    "package replace refused": ("Package", PACKAGE, {**PACKAGE, "overrides": CHEAPER}),
+    "package past cutover": (
+        "Package",
+        PACKAGE,
+        {**PACKAGE, "overrides": CHEAPER, "allow_replace": True, "alias_cutover": PAST},
     ),
 }
 
@@ -262,6 +287,10 @@ DIFFS = {
         {"policy": {"offset": "-P14D", "type": "contract.end"}},
     ),
     "notification name": ("Notification", {"name": "renewal 2", "allow_replace": True}),
+    "package replaced": (
+        "Package",
+        {"overrides": CHEAPER, "allow_replace": True, "alias_cutover": "2032-01-01T00:00:00Z"},
+    ),
 }
 BASES = {
     "BillableMetric": METRIC,
@@ -270,6 +299,7 @@ BASES = {
     "PricingUnit": UNIT,
     "Alert": ALERT,
     "Notification": NOTIFICATION,
+    "Package": PACKAGE,
 }
 
 

@@ -116,6 +116,7 @@ def test_plugin_reports_its_version_and_schema(plugin: PluginProcess) -> None:
             "metronome:index:PricingUnit",
             "metronome:index:Alert",
             "metronome:index:Notification",
+            "metronome:index:Package",
         ]
     )
     assert schema["config"]["variables"]["bearerToken"]["secret"] is True

@@ -152,6 +152,7 @@ def test_required_inputs_and_defaults_are_the_resource_arguments() -> None:
         UNIT: [],
         ALERT: ["alertType", "threshold"],
         NOTIFICATION: ["policy"],
+        "metronome:index:Package": [],
     }
     assert resources[KEY]["inputProperties"]["entity"]["default"] == "billable_metric"
     assert resources[KEY]["inputProperties"]["enforceUniqueness"]["default"] is False
@@ -166,6 +167,7 @@ def test_required_inputs_and_defaults_are_the_resource_arguments() -> None:
         UNIT: "name",
         ALERT: "name",
         NOTIFICATION: "name",
+        "metronome:index:Package": "name",
     }
 
 

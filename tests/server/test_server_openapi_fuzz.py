@@ -85,6 +85,12 @@ OPERATIONS = {
     "POST /v2/notifications/archive": True,
     "POST /v2/notifications/offset/list": True,
     "POST /v1/contract-pricing/rate-cards/setRateCardProductsOrder": True,
+    "POST /v1/packages/create": True,
+    "POST /v1/packages/get": True,
+    "POST /v1/packages/list": True,
+    "POST /v1/packages/archive": True,
+    "POST /v1/packages/listContractsOnPackage": True,
+    "POST /v1/contracts/create": True,
 }
 
 

@@ -39,6 +39,20 @@ Decisions (Metronome prices contracts, which are account data; an impact prices 
   on the same card for the products it covers (``composite_product_ids`` or
   ``composite_tags``), by overlap of time where segments differ. TIERED_PERCENTAGE, CUSTOM
   and FIXED products are not priced (reported).
+- **Packages**: a customer the mapping puts on a package (by resource name, URN, package
+  name or id) is priced by the package's rate card with the package's overrides applied,
+  reported under the package. Overrides apply from the contract's start
+  (``starting_at_offset`` 0, whatever their ``duration``: the contract is taken to cover
+  the period). A rate's override is chosen among those whose specifiers match it (any
+  specifier; within one, every given field: ``product_id``, all ``product_tags``,
+  ``pricing_group_values`` among the rate's, ``billing_frequency``): an OVERWRITE puts
+  its rate in place of the card's (with EXPLICIT prioritization the lowest ``priority``,
+  else the last declared), then a MULTIPLIER multiplies its price or tiers' prices
+  (LOWEST_MULTIPLIER: the smallest multiplier; EXPLICIT: the lowest ``priority``); an
+  ``entitled`` override sets the rate's entitlement. Not priced, and said in the notes:
+  overrides starting after the contract's start, TIERED overrides, commit-specific
+  overrides (``is_commit_specific``, ``target`` COMMIT_RATE), overrides on presentation
+  group values, and the package's commits, credits, subscriptions and scheduled charges.
 - **Money**: exact decimals in the card's fiat credit type (USD cents by default); a rate
   in a custom credit type is converted with the card's ``credit_type_conversions``.
 """
@@ -53,7 +67,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from ..models import USD_CENTS_ID, BillableMetricSpec, RateEntry
-from .inputs import Pricing, Product, RateCard
+from ..models.package import Override, PackageSpec
+from .inputs import Package, Pricing, Product, Rate, RateCard
 from .usage import Period, metric_key
 
 #: (metric key, segment start, segment end, pricing group key) -> quantities
@@ -100,15 +115,147 @@ def customers_by_card(
 ) -> dict[str, list[str]]:
     """Card URN -> the customers it prices (the mapping names a card by resource name,
     URN, card name or Metronome id)."""
+    cards = all_cards(pricing)
     if mapping is None:
-        return {urn: list(customers) for urn in pricing.rate_cards}
-    out: dict[str, list[str]] = {urn: [] for urn in pricing.rate_cards}
+        return {urn: list(customers) for urn in cards}
+    out: dict[str, list[str]] = {urn: [] for urn in cards}
     for customer, ref in mapping.items():
-        for urn, card in pricing.rate_cards.items():
-            names = {urn, card.resource, card.id, card.spec.name if card.spec else None}
-            if ref in names:
+        for urn, card in cards.items():
+            name = card.package_name if urn in pricing.packages else None
+            if urn not in pricing.packages and card.spec is not None:
+                name = card.spec.name
+            if ref in {urn, card.resource, card.id, name}:
                 out[urn].append(customer)
     return out
+
+
+def all_cards(pricing: Pricing) -> dict[str, RateCard]:
+    """The stack's rate cards, and each package as the card it prices by: its rate card's
+    rates with its overrides applied (see the module docstring), under the package's URN."""
+    out = dict(pricing.rate_cards)
+    ids = {p.id: urn for urn, p in pricing.products.items() if p.id}
+    for urn, package in pricing.packages.items():
+        out[urn] = package_card(pricing, package, ids)
+    return out
+
+
+def package_card(pricing: Pricing, package: Package, ids: Mapping[str, str]) -> RateCard:
+    """The card a package prices by (no rates when the package or its card is unknown)."""
+    card = pricing.rate_cards.get(package.card_urn or "")
+    spec = package.spec
+    if spec is None or card is None:
+        why = "the package is unknown until apply" if spec is None else "its rate card is unknown"
+        return RateCard(
+            package.urn, package.id, None, (), frozenset({"*"}), package.resource, (why,)
+        )
+    applied, notes = _applicable(spec)
+    rates = []
+    for rate in card.rates:
+        product = pricing.products.get(rate.product_urn or "")
+        matching = [o for o in applied if _matches(o, rate.entry, product, ids)]
+        rates.append(Rate(_overridden(rate.entry, matching, spec), rate.product_urn))
+    return RateCard(
+        package.urn,
+        package.id,
+        card.spec,
+        tuple(rates),
+        card.unknown_products,
+        spec.name,
+        tuple(notes),
+    )
+
+
+def _applicable(spec: PackageSpec) -> tuple[list[Override], list[str]]:
+    """The overrides the impact applies, and a note for each part of the package it does not
+    price."""
+    applied, notes = [], []
+    for index, item in enumerate(spec.overrides or []):
+        why = None
+        if item.starting_at_offset.value != 0:
+            why = "starts after the contract's start"
+        elif item.type == "TIERED":
+            why = "is a TIERED override"
+        elif item.is_commit_specific or item.target == "COMMIT_RATE":
+            why = "applies to commit rates"
+        elif any(s.presentation_group_values for s in item.override_specifiers):
+            why = "targets presentation group values"
+        if why is None:
+            applied.append(item)
+        else:
+            notes.append(f"override overrides[{index}] {why}: not applied")
+    extras = [
+        name
+        for name in ("commits", "credits", "subscriptions", "scheduled_charges")
+        if getattr(spec, name)
+    ]
+    if extras:
+        notes.append(f"the package's {', '.join(extras)} are not priced")
+    return applied, notes
+
+
+def _matches(
+    item: Override, entry: RateEntry, product: Product | None, ids: Mapping[str, str]
+) -> bool:
+    for spec in item.override_specifiers:
+        if spec.product_id is not None and (
+            product is None or ids.get(spec.product_id) != product.urn
+        ):
+            continue
+        tags = set(product.spec.tags or []) if product and product.spec else set()
+        if spec.product_tags and not set(spec.product_tags) <= tags:
+            continue
+        values = entry.pricing_group_values or {}
+        wanted = spec.pricing_group_values or {}
+        if any(values.get(k) != v for k, v in wanted.items()):
+            continue
+        if spec.billing_frequency is not None and spec.billing_frequency != entry.billing_frequency:
+            continue
+        return True
+    return False
+
+
+def _times(value: float | None, multiplier: float) -> float | None:
+    """``value * multiplier`` computed in decimals (0.8 x 10 is 8, not 8.000000000000002)."""
+    return None if value is None else float(_dec(value) * _dec(multiplier))
+
+
+def _overridden(entry: RateEntry, matching: list[Override], spec: PackageSpec) -> RateEntry:
+    explicit = spec.multiplier_override_prioritization == "EXPLICIT"
+
+    def first(items: list[Override]) -> Override:
+        if explicit:
+            return min(items, key=lambda o: (o.priority is None, o.priority or 0))
+        return items[-1]
+
+    overwrites = [o for o in matching if o.type == "OVERWRITE" and o.overwrite_rate]
+    multipliers = [o for o in matching if o.type == "MULTIPLIER" and o.multiplier is not None]
+    update: dict[str, object] = {}
+    if overwrites:
+        rate = first(overwrites).overwrite_rate
+        assert rate is not None
+        update = {
+            "rate_type": rate.rate_type,
+            "price": rate.price,
+            "tiers": rate.tiers,
+            "credit_type_id": rate.credit_type_id,
+        }
+    if multipliers:
+        if explicit:
+            factor = first(multipliers).multiplier
+        else:
+            factor = min(o.multiplier for o in multipliers if o.multiplier is not None)
+        assert factor is not None
+        price = update.get("price", entry.price)
+        tiers = update.get("tiers", entry.tiers)
+        update["price"] = _times(price if isinstance(price, float | int) else None, factor)
+        if isinstance(tiers, list):
+            update["tiers"] = [
+                t.model_copy(update={"price": _times(t.price, factor)}) for t in tiers
+            ]
+    entitled = [o.entitled for o in matching if o.entitled is not None]
+    if entitled:
+        update["entitled"] = entitled[-1]
+    return entry.model_copy(update=update) if update else entry
 
 
 @dataclass(frozen=True)
@@ -261,7 +408,7 @@ def _period_length(frequency: str, start: datetime) -> timedelta:
 def needs(pricing: Pricing, period: Period, as_of: AsOf = DURING) -> set[Need]:
     """Every quantity the charges of ``pricing`` read."""
     out: set[Need] = set()
-    for card in pricing.rate_cards.values():
+    for card in all_cards(pricing).values():
         for product_urn, entries in _by_product(card).items():
             product = pricing.products.get(product_urn)
             spec = usage_metric(pricing, product)
@@ -299,11 +446,14 @@ def price(
 ) -> Charges:
     """Charges of every customer on each card it prices, at the rates ``as_of`` picks."""
     result = Charges()
-    for card_urn, card in pricing.rate_cards.items():
+    for card_urn, card in all_cards(pricing).items():
         customers = cards.get(card_urn, [])
         result.units[card_urn] = _unit(card)
+        for note in card.notes:
+            result.notes.append(Note(card_urn, "", note))
         if card.spec is None or "*" in card.unknown_products:
-            result.notes.append(Note(card_urn, "", "the rate card is unknown until apply"))
+            if not card.notes:
+                result.notes.append(Note(card_urn, "", "the rate card is unknown until apply"))
             continue
         schedule = _by_product(card)
         composite: list[tuple[Product, list[RateEntry]]] = []

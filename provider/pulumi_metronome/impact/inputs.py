@@ -32,6 +32,7 @@ from ..models import (
     SpecError,
     parse_model,
 )
+from ..models.package import PACKAGE_FIELDS, PackageSpec, parse_package_spec
 from ..models.rate_card import card_fields, parse_rate
 from ..native.schema import TOKENS, core_name, to_core
 
@@ -40,7 +41,8 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 #: The type tokens of this provider's resources: ``pulumi-python:dynamic/metronome:<Kind>``.
 TYPE_PREFIX = "pulumi-python:dynamic/metronome:"
 METRIC, PRODUCT, RATE_CARD = "BillableMetric", "Product", "RateCard"
-KINDS = (METRIC, PRODUCT, RATE_CARD)
+PACKAGE = "Package"
+KINDS = (METRIC, PRODUCT, RATE_CARD, PACKAGE)
 #: The rate card input that holds its schedule of rates.
 RATES = "rates"
 T = TypeVar("T")
@@ -116,6 +118,24 @@ class RateCard:
     rates: tuple[Rate, ...]
     #: Rates whose values are unknown: their products are not priced on this card.
     unknown_products: frozenset[str] = frozenset()
+    #: A package's card (its rates with the package's overrides): the package's name, and
+    #: what of the package is not priced.
+    package_name: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def resource(self) -> str:
+        return resource_name(self.urn)
+
+
+@dataclass(frozen=True)
+class Package:
+    """A package: customers mapped to it are priced by its card with its overrides."""
+
+    urn: str
+    id: str | None
+    spec: PackageSpec | None  # None: not evaluable (unknown fields)
+    card_urn: str | None  # the RateCard resource it names (by id or alias), when known
 
     @property
     def resource(self) -> str:
@@ -129,6 +149,7 @@ class Pricing:
     metrics: dict[str, Metric] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     rate_cards: dict[str, RateCard] = field(default_factory=dict)
+    packages: dict[str, Package] = field(default_factory=dict)
     unknowns: list[Unknown] = field(default_factory=list)
     resolutions: list[Resolution] = field(default_factory=list)
     #: Products whose metric is not a resource of this stack (id -> note).
@@ -404,7 +425,48 @@ def _build(raws: Iterable[_Raw], source: str) -> Pricing:
         pricing.rate_cards[raw.urn] = RateCard(
             raw.urn, raw.id, card_spec, tuple(rates), frozenset(unknown_products)
         )
+    for raw in raws:
+        if raw.kind == PACKAGE:
+            pricing.packages[raw.urn] = _package(raw, resolve, pricing, source)
     return pricing
+
+
+def _package(raw: _Raw, resolve: Any, pricing: Pricing, source: str) -> Package:
+    """A package and the card it names: by ``rate_card_id`` (an id of this stack, or a
+    card created by the plan through the recorded dependency), or by ``rate_card_alias``
+    (the card of this stack declaring that alias, whatever its dates)."""
+    props = {k: v for k, v in raw.props.items() if k in PACKAGE_FIELDS}
+    card_ref = props.get("rate_card_id")
+    card_urn, via_dep = resolve(raw, "rate_card_id", card_ref, RATE_CARD)
+    if via_dep and card_urn is not None:
+        pricing.resolutions.append(Resolution(raw.urn, "rate_card_id", card_urn))
+    alias = props.get("rate_card_alias")
+    if isinstance(alias, str) and not is_unknown(alias):
+        named = sorted(
+            urn
+            for urn, card in pricing.rate_cards.items()
+            if card.spec is not None and alias in [a.name for a in card.spec.aliases or []]
+        )
+        card_urn = named[0] if named else None
+    unknown = sorted(k for k, v in props.items() if is_unknown(v) and k != "rate_card_id")
+    if card_urn is None and is_unknown(card_ref):
+        unknown.insert(0, "rate_card_id")
+    if unknown:
+        pricing.unknowns.append(
+            Unknown(raw.urn, ", ".join(unknown), "charges of customers on this package unknown")
+        )
+        return Package(raw.urn, raw.id, None, card_urn)
+    data = dict(props)
+    if is_unknown(card_ref):
+        data["rate_card_id"] = "(unknown)"
+    data.setdefault("name", resource_name(raw.urn))
+    spec = _convert(parse_package_spec, data, raw.urn, source)
+    if card_urn is None:
+        ref = card_ref if card_ref is not None else f"alias {alias}"
+        pricing.external.append(
+            Unknown(raw.urn, "rate_card_id", f"rate card {ref} is not a RateCard of this stack")
+        )
+    return Package(raw.urn, raw.id, spec, card_urn)
 
 
 def _known_event_types(props: Mapping[str, Any]) -> EventTypeFilter | None:

@@ -30,6 +30,7 @@ from ..resources import (
     BillableMetricProvider,
     CustomFieldKeyProvider,
     NotificationProvider,
+    PackageProvider,
     PricingUnitProvider,
     ProductProvider,
     RateCardProvider,
@@ -53,6 +54,7 @@ CORES: dict[str, type[MetronomeProvider]] = {
     "PricingUnit": PricingUnitProvider,
     "Product": ProductProvider,
     "RateCard": RateCardProvider,
+    "Package": PackageProvider,
 }
 TOKEN_ARG = "bearerToken"
 BASE_URL_ARG = "baseUrl"

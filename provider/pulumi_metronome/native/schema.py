@@ -32,7 +32,9 @@ from pydantic import AwareDatetime, BaseModel
 from .. import models, resources
 from ..client import BASE_URL_CONFIG, BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_CONFIG, TOKEN_ENV
 from ..models import RateEntry
+from ..models.package import PackageSpec
 from ..resources import _base
+from ..resources import package as package_resource
 from ..resources import product as product_resource
 from ..resources import rate_card as rate_card_resource
 
@@ -52,6 +54,7 @@ _KINDS: tuple[tuple[type[Any], type[BaseModel]], ...] = (
     (resources.Alert, models.AlertSpec),
     (resources.Notification, models.NotificationSpec),
     (resources.RateCard, models.RateCardDeclaration),
+    (resources.Package, PackageSpec),
 )
 
 
@@ -104,6 +107,11 @@ CONTROL_DOCS: dict[str, str] = {
     rate_card_resource.ALLOW_REMOVAL: (
         "Allow removing a rate from the schedule. Metronome cannot delete a rate: it "
         "stays in effect in Metronome, unmanaged (listed in `unmanagedRates`)."
+    ),
+    package_resource.ALIAS_CUTOVER: (
+        "When a replacement package takes over the aliases (RFC 3339): each alias without "
+        "its own `startingAt` starts then, so contracts created by alias before it stay on "
+        "the old package. Required, in the future, to replace a package with aliases."
     ),
     rate_card_resource.UNMANAGED: (
         "Keys of the rates removed from the schedule that stay in Metronome, no longer "

@@ -1,7 +1,7 @@
 """The resources a Pulumi program declares, one module per Metronome object kind.
 
 Each module (``billable_metric.py``, ``custom_field_key.py``, ``product.py``,
-``rate_card.py``) holds, side by side, the
+``rate_card.py``, ``package.py``) holds, side by side, the
 kind's typed ``*Args`` classes, its dynamic provider (check, diff, create, read, update,
 delete) and its ``pulumi.dynamic.Resource`` class. Shared plumbing lives once: ``_base``
 (credentials, the client, unknowns, check helpers) and ``ownership`` (one object, one
@@ -17,6 +17,7 @@ from .billable_metric import (
 )
 from .custom_field_key import CustomFieldKey, CustomFieldKeyProvider
 from .notification import Notification, NotificationProvider
+from .package import Package, PackageProvider
 from .pricing_unit import PricingUnit, PricingUnitProvider
 from .product import Product, ProductProvider, QuantityConversionArgs, QuantityRoundingArgs
 from .rate_card import AliasArgs, RateArgs, RateCard, RateCardProvider, TierArgs
@@ -32,6 +33,8 @@ __all__ = [
     "EventTypeFilterArgs",
     "Notification",
     "NotificationProvider",
+    "Package",
+    "PackageProvider",
     "PricingUnit",
     "PricingUnitProvider",
     "Product",

@@ -29,6 +29,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &CustomFieldKey{}
 	case "metronome:index:Notification":
 		r = &Notification{}
+	case "metronome:index:Package":
+		r = &Package{}
 	case "metronome:index:PricingUnit":
 		r = &PricingUnit{}
 	case "metronome:index:Product":

@@ -882,6 +882,338 @@ func (in *billingFrequencyPtr) ToBillingFrequencyPtrOutputWithContext(ctx contex
 	return pulumi.ToOutputWithContext(ctx, in).(BillingFrequencyPtrOutput)
 }
 
+// The values `target` takes.
+type CommitRateType string
+
+const (
+	CommitRateType_COMMIT_RATE = CommitRateType("COMMIT_RATE")
+	CommitRateType_LIST_RATE   = CommitRateType("LIST_RATE")
+)
+
+func (CommitRateType) ElementType() reflect.Type {
+	return reflect.TypeOf((*CommitRateType)(nil)).Elem()
+}
+
+func (e CommitRateType) ToCommitRateTypeOutput() CommitRateTypeOutput {
+	return pulumi.ToOutput(e).(CommitRateTypeOutput)
+}
+
+func (e CommitRateType) ToCommitRateTypeOutputWithContext(ctx context.Context) CommitRateTypeOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(CommitRateTypeOutput)
+}
+
+func (e CommitRateType) ToCommitRateTypePtrOutput() CommitRateTypePtrOutput {
+	return e.ToCommitRateTypePtrOutputWithContext(context.Background())
+}
+
+func (e CommitRateType) ToCommitRateTypePtrOutputWithContext(ctx context.Context) CommitRateTypePtrOutput {
+	return CommitRateType(e).ToCommitRateTypeOutputWithContext(ctx).ToCommitRateTypePtrOutputWithContext(ctx)
+}
+
+func (e CommitRateType) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e CommitRateType) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e CommitRateType) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e CommitRateType) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type CommitRateTypeOutput struct{ *pulumi.OutputState }
+
+func (CommitRateTypeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*CommitRateType)(nil)).Elem()
+}
+
+func (o CommitRateTypeOutput) ToCommitRateTypeOutput() CommitRateTypeOutput {
+	return o
+}
+
+func (o CommitRateTypeOutput) ToCommitRateTypeOutputWithContext(ctx context.Context) CommitRateTypeOutput {
+	return o
+}
+
+func (o CommitRateTypeOutput) ToCommitRateTypePtrOutput() CommitRateTypePtrOutput {
+	return o.ToCommitRateTypePtrOutputWithContext(context.Background())
+}
+
+func (o CommitRateTypeOutput) ToCommitRateTypePtrOutputWithContext(ctx context.Context) CommitRateTypePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v CommitRateType) *CommitRateType {
+		return &v
+	}).(CommitRateTypePtrOutput)
+}
+
+func (o CommitRateTypeOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o CommitRateTypeOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e CommitRateType) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o CommitRateTypeOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o CommitRateTypeOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e CommitRateType) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type CommitRateTypePtrOutput struct{ *pulumi.OutputState }
+
+func (CommitRateTypePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**CommitRateType)(nil)).Elem()
+}
+
+func (o CommitRateTypePtrOutput) ToCommitRateTypePtrOutput() CommitRateTypePtrOutput {
+	return o
+}
+
+func (o CommitRateTypePtrOutput) ToCommitRateTypePtrOutputWithContext(ctx context.Context) CommitRateTypePtrOutput {
+	return o
+}
+
+func (o CommitRateTypePtrOutput) Elem() CommitRateTypeOutput {
+	return o.ApplyT(func(v *CommitRateType) CommitRateType {
+		if v != nil {
+			return *v
+		}
+		var ret CommitRateType
+		return ret
+	}).(CommitRateTypeOutput)
+}
+
+func (o CommitRateTypePtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o CommitRateTypePtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *CommitRateType) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// CommitRateTypeInput is an input type that accepts values of the CommitRateType enum
+// A concrete instance of `CommitRateTypeInput` can be one of the following:
+//
+//	CommitRateType_COMMIT_RATE
+//	CommitRateType_LIST_RATE
+type CommitRateTypeInput interface {
+	pulumi.Input
+
+	ToCommitRateTypeOutput() CommitRateTypeOutput
+	ToCommitRateTypeOutputWithContext(context.Context) CommitRateTypeOutput
+}
+
+var commitRateTypePtrType = reflect.TypeOf((**CommitRateType)(nil)).Elem()
+
+type CommitRateTypePtrInput interface {
+	pulumi.Input
+
+	ToCommitRateTypePtrOutput() CommitRateTypePtrOutput
+	ToCommitRateTypePtrOutputWithContext(context.Context) CommitRateTypePtrOutput
+}
+
+type commitRateTypePtr string
+
+func CommitRateTypePtr(v string) CommitRateTypePtrInput {
+	return (*commitRateTypePtr)(&v)
+}
+
+func (*commitRateTypePtr) ElementType() reflect.Type {
+	return commitRateTypePtrType
+}
+
+func (in *commitRateTypePtr) ToCommitRateTypePtrOutput() CommitRateTypePtrOutput {
+	return pulumi.ToOutput(in).(CommitRateTypePtrOutput)
+}
+
+func (in *commitRateTypePtr) ToCommitRateTypePtrOutputWithContext(ctx context.Context) CommitRateTypePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(CommitRateTypePtrOutput)
+}
+
+// The values `type` takes.
+type CommitType string
+
+const (
+	CommitTypePREPAID  = CommitType("PREPAID")
+	CommitTypePOSTPAID = CommitType("POSTPAID")
+)
+
+func (CommitType) ElementType() reflect.Type {
+	return reflect.TypeOf((*CommitType)(nil)).Elem()
+}
+
+func (e CommitType) ToCommitTypeOutput() CommitTypeOutput {
+	return pulumi.ToOutput(e).(CommitTypeOutput)
+}
+
+func (e CommitType) ToCommitTypeOutputWithContext(ctx context.Context) CommitTypeOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(CommitTypeOutput)
+}
+
+func (e CommitType) ToCommitTypePtrOutput() CommitTypePtrOutput {
+	return e.ToCommitTypePtrOutputWithContext(context.Background())
+}
+
+func (e CommitType) ToCommitTypePtrOutputWithContext(ctx context.Context) CommitTypePtrOutput {
+	return CommitType(e).ToCommitTypeOutputWithContext(ctx).ToCommitTypePtrOutputWithContext(ctx)
+}
+
+func (e CommitType) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e CommitType) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e CommitType) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e CommitType) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type CommitTypeOutput struct{ *pulumi.OutputState }
+
+func (CommitTypeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*CommitType)(nil)).Elem()
+}
+
+func (o CommitTypeOutput) ToCommitTypeOutput() CommitTypeOutput {
+	return o
+}
+
+func (o CommitTypeOutput) ToCommitTypeOutputWithContext(ctx context.Context) CommitTypeOutput {
+	return o
+}
+
+func (o CommitTypeOutput) ToCommitTypePtrOutput() CommitTypePtrOutput {
+	return o.ToCommitTypePtrOutputWithContext(context.Background())
+}
+
+func (o CommitTypeOutput) ToCommitTypePtrOutputWithContext(ctx context.Context) CommitTypePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v CommitType) *CommitType {
+		return &v
+	}).(CommitTypePtrOutput)
+}
+
+func (o CommitTypeOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o CommitTypeOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e CommitType) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o CommitTypeOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o CommitTypeOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e CommitType) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type CommitTypePtrOutput struct{ *pulumi.OutputState }
+
+func (CommitTypePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**CommitType)(nil)).Elem()
+}
+
+func (o CommitTypePtrOutput) ToCommitTypePtrOutput() CommitTypePtrOutput {
+	return o
+}
+
+func (o CommitTypePtrOutput) ToCommitTypePtrOutputWithContext(ctx context.Context) CommitTypePtrOutput {
+	return o
+}
+
+func (o CommitTypePtrOutput) Elem() CommitTypeOutput {
+	return o.ApplyT(func(v *CommitType) CommitType {
+		if v != nil {
+			return *v
+		}
+		var ret CommitType
+		return ret
+	}).(CommitTypeOutput)
+}
+
+func (o CommitTypePtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o CommitTypePtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *CommitType) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// CommitTypeInput is an input type that accepts values of the CommitType enum
+// A concrete instance of `CommitTypeInput` can be one of the following:
+//
+//	CommitTypePREPAID
+//	CommitTypePOSTPAID
+type CommitTypeInput interface {
+	pulumi.Input
+
+	ToCommitTypeOutput() CommitTypeOutput
+	ToCommitTypeOutputWithContext(context.Context) CommitTypeOutput
+}
+
+var commitTypePtrType = reflect.TypeOf((**CommitType)(nil)).Elem()
+
+type CommitTypePtrInput interface {
+	pulumi.Input
+
+	ToCommitTypePtrOutput() CommitTypePtrOutput
+	ToCommitTypePtrOutputWithContext(context.Context) CommitTypePtrOutput
+}
+
+type commitTypePtr string
+
+func CommitTypePtr(v string) CommitTypePtrInput {
+	return (*commitTypePtr)(&v)
+}
+
+func (*commitTypePtr) ElementType() reflect.Type {
+	return commitTypePtrType
+}
+
+func (in *commitTypePtr) ToCommitTypePtrOutput() CommitTypePtrOutput {
+	return pulumi.ToOutput(in).(CommitTypePtrOutput)
+}
+
+func (in *commitTypePtr) ToCommitTypePtrOutputWithContext(ctx context.Context) CommitTypePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(CommitTypePtrOutput)
+}
+
 // The values `entity` takes.
 type CustomFieldEntity string
 
@@ -1086,6 +1418,510 @@ func (in *customFieldEntityPtr) ToCustomFieldEntityPtrOutput() CustomFieldEntity
 
 func (in *customFieldEntityPtr) ToCustomFieldEntityPtrOutputWithContext(ctx context.Context) CustomFieldEntityPtrOutput {
 	return pulumi.ToOutputWithContext(ctx, in).(CustomFieldEntityPtrOutput)
+}
+
+// The values `unit` takes.
+type OffsetUnit string
+
+const (
+	OffsetUnitDAYS   = OffsetUnit("DAYS")
+	OffsetUnitWEEKS  = OffsetUnit("WEEKS")
+	OffsetUnitMONTHS = OffsetUnit("MONTHS")
+	OffsetUnitYEARS  = OffsetUnit("YEARS")
+)
+
+func (OffsetUnit) ElementType() reflect.Type {
+	return reflect.TypeOf((*OffsetUnit)(nil)).Elem()
+}
+
+func (e OffsetUnit) ToOffsetUnitOutput() OffsetUnitOutput {
+	return pulumi.ToOutput(e).(OffsetUnitOutput)
+}
+
+func (e OffsetUnit) ToOffsetUnitOutputWithContext(ctx context.Context) OffsetUnitOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(OffsetUnitOutput)
+}
+
+func (e OffsetUnit) ToOffsetUnitPtrOutput() OffsetUnitPtrOutput {
+	return e.ToOffsetUnitPtrOutputWithContext(context.Background())
+}
+
+func (e OffsetUnit) ToOffsetUnitPtrOutputWithContext(ctx context.Context) OffsetUnitPtrOutput {
+	return OffsetUnit(e).ToOffsetUnitOutputWithContext(ctx).ToOffsetUnitPtrOutputWithContext(ctx)
+}
+
+func (e OffsetUnit) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e OffsetUnit) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e OffsetUnit) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e OffsetUnit) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type OffsetUnitOutput struct{ *pulumi.OutputState }
+
+func (OffsetUnitOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*OffsetUnit)(nil)).Elem()
+}
+
+func (o OffsetUnitOutput) ToOffsetUnitOutput() OffsetUnitOutput {
+	return o
+}
+
+func (o OffsetUnitOutput) ToOffsetUnitOutputWithContext(ctx context.Context) OffsetUnitOutput {
+	return o
+}
+
+func (o OffsetUnitOutput) ToOffsetUnitPtrOutput() OffsetUnitPtrOutput {
+	return o.ToOffsetUnitPtrOutputWithContext(context.Background())
+}
+
+func (o OffsetUnitOutput) ToOffsetUnitPtrOutputWithContext(ctx context.Context) OffsetUnitPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v OffsetUnit) *OffsetUnit {
+		return &v
+	}).(OffsetUnitPtrOutput)
+}
+
+func (o OffsetUnitOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o OffsetUnitOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e OffsetUnit) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o OffsetUnitOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o OffsetUnitOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e OffsetUnit) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type OffsetUnitPtrOutput struct{ *pulumi.OutputState }
+
+func (OffsetUnitPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**OffsetUnit)(nil)).Elem()
+}
+
+func (o OffsetUnitPtrOutput) ToOffsetUnitPtrOutput() OffsetUnitPtrOutput {
+	return o
+}
+
+func (o OffsetUnitPtrOutput) ToOffsetUnitPtrOutputWithContext(ctx context.Context) OffsetUnitPtrOutput {
+	return o
+}
+
+func (o OffsetUnitPtrOutput) Elem() OffsetUnitOutput {
+	return o.ApplyT(func(v *OffsetUnit) OffsetUnit {
+		if v != nil {
+			return *v
+		}
+		var ret OffsetUnit
+		return ret
+	}).(OffsetUnitOutput)
+}
+
+func (o OffsetUnitPtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o OffsetUnitPtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *OffsetUnit) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// OffsetUnitInput is an input type that accepts values of the OffsetUnit enum
+// A concrete instance of `OffsetUnitInput` can be one of the following:
+//
+//	OffsetUnitDAYS
+//	OffsetUnitWEEKS
+//	OffsetUnitMONTHS
+//	OffsetUnitYEARS
+type OffsetUnitInput interface {
+	pulumi.Input
+
+	ToOffsetUnitOutput() OffsetUnitOutput
+	ToOffsetUnitOutputWithContext(context.Context) OffsetUnitOutput
+}
+
+var offsetUnitPtrType = reflect.TypeOf((**OffsetUnit)(nil)).Elem()
+
+type OffsetUnitPtrInput interface {
+	pulumi.Input
+
+	ToOffsetUnitPtrOutput() OffsetUnitPtrOutput
+	ToOffsetUnitPtrOutputWithContext(context.Context) OffsetUnitPtrOutput
+}
+
+type offsetUnitPtr string
+
+func OffsetUnitPtr(v string) OffsetUnitPtrInput {
+	return (*offsetUnitPtr)(&v)
+}
+
+func (*offsetUnitPtr) ElementType() reflect.Type {
+	return offsetUnitPtrType
+}
+
+func (in *offsetUnitPtr) ToOffsetUnitPtrOutput() OffsetUnitPtrOutput {
+	return pulumi.ToOutput(in).(OffsetUnitPtrOutput)
+}
+
+func (in *offsetUnitPtr) ToOffsetUnitPtrOutputWithContext(ctx context.Context) OffsetUnitPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(OffsetUnitPtrOutput)
+}
+
+// The values `type` takes.
+type OverrideType string
+
+const (
+	OverrideTypeOVERWRITE  = OverrideType("OVERWRITE")
+	OverrideTypeMULTIPLIER = OverrideType("MULTIPLIER")
+	OverrideTypeTIERED     = OverrideType("TIERED")
+)
+
+func (OverrideType) ElementType() reflect.Type {
+	return reflect.TypeOf((*OverrideType)(nil)).Elem()
+}
+
+func (e OverrideType) ToOverrideTypeOutput() OverrideTypeOutput {
+	return pulumi.ToOutput(e).(OverrideTypeOutput)
+}
+
+func (e OverrideType) ToOverrideTypeOutputWithContext(ctx context.Context) OverrideTypeOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(OverrideTypeOutput)
+}
+
+func (e OverrideType) ToOverrideTypePtrOutput() OverrideTypePtrOutput {
+	return e.ToOverrideTypePtrOutputWithContext(context.Background())
+}
+
+func (e OverrideType) ToOverrideTypePtrOutputWithContext(ctx context.Context) OverrideTypePtrOutput {
+	return OverrideType(e).ToOverrideTypeOutputWithContext(ctx).ToOverrideTypePtrOutputWithContext(ctx)
+}
+
+func (e OverrideType) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e OverrideType) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e OverrideType) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e OverrideType) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type OverrideTypeOutput struct{ *pulumi.OutputState }
+
+func (OverrideTypeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*OverrideType)(nil)).Elem()
+}
+
+func (o OverrideTypeOutput) ToOverrideTypeOutput() OverrideTypeOutput {
+	return o
+}
+
+func (o OverrideTypeOutput) ToOverrideTypeOutputWithContext(ctx context.Context) OverrideTypeOutput {
+	return o
+}
+
+func (o OverrideTypeOutput) ToOverrideTypePtrOutput() OverrideTypePtrOutput {
+	return o.ToOverrideTypePtrOutputWithContext(context.Background())
+}
+
+func (o OverrideTypeOutput) ToOverrideTypePtrOutputWithContext(ctx context.Context) OverrideTypePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v OverrideType) *OverrideType {
+		return &v
+	}).(OverrideTypePtrOutput)
+}
+
+func (o OverrideTypeOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o OverrideTypeOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e OverrideType) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o OverrideTypeOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o OverrideTypeOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e OverrideType) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type OverrideTypePtrOutput struct{ *pulumi.OutputState }
+
+func (OverrideTypePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**OverrideType)(nil)).Elem()
+}
+
+func (o OverrideTypePtrOutput) ToOverrideTypePtrOutput() OverrideTypePtrOutput {
+	return o
+}
+
+func (o OverrideTypePtrOutput) ToOverrideTypePtrOutputWithContext(ctx context.Context) OverrideTypePtrOutput {
+	return o
+}
+
+func (o OverrideTypePtrOutput) Elem() OverrideTypeOutput {
+	return o.ApplyT(func(v *OverrideType) OverrideType {
+		if v != nil {
+			return *v
+		}
+		var ret OverrideType
+		return ret
+	}).(OverrideTypeOutput)
+}
+
+func (o OverrideTypePtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o OverrideTypePtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *OverrideType) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// OverrideTypeInput is an input type that accepts values of the OverrideType enum
+// A concrete instance of `OverrideTypeInput` can be one of the following:
+//
+//	OverrideTypeOVERWRITE
+//	OverrideTypeMULTIPLIER
+//	OverrideTypeTIERED
+type OverrideTypeInput interface {
+	pulumi.Input
+
+	ToOverrideTypeOutput() OverrideTypeOutput
+	ToOverrideTypeOutputWithContext(context.Context) OverrideTypeOutput
+}
+
+var overrideTypePtrType = reflect.TypeOf((**OverrideType)(nil)).Elem()
+
+type OverrideTypePtrInput interface {
+	pulumi.Input
+
+	ToOverrideTypePtrOutput() OverrideTypePtrOutput
+	ToOverrideTypePtrOutputWithContext(context.Context) OverrideTypePtrOutput
+}
+
+type overrideTypePtr string
+
+func OverrideTypePtr(v string) OverrideTypePtrInput {
+	return (*overrideTypePtr)(&v)
+}
+
+func (*overrideTypePtr) ElementType() reflect.Type {
+	return overrideTypePtrType
+}
+
+func (in *overrideTypePtr) ToOverrideTypePtrOutput() OverrideTypePtrOutput {
+	return pulumi.ToOutput(in).(OverrideTypePtrOutput)
+}
+
+func (in *overrideTypePtr) ToOverrideTypePtrOutputWithContext(ctx context.Context) OverrideTypePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(OverrideTypePtrOutput)
+}
+
+// The values `multiplierOverridePrioritization` takes.
+type Prioritization string
+
+const (
+	Prioritization_LOWEST_MULTIPLIER = Prioritization("LOWEST_MULTIPLIER")
+	PrioritizationEXPLICIT           = Prioritization("EXPLICIT")
+)
+
+func (Prioritization) ElementType() reflect.Type {
+	return reflect.TypeOf((*Prioritization)(nil)).Elem()
+}
+
+func (e Prioritization) ToPrioritizationOutput() PrioritizationOutput {
+	return pulumi.ToOutput(e).(PrioritizationOutput)
+}
+
+func (e Prioritization) ToPrioritizationOutputWithContext(ctx context.Context) PrioritizationOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(PrioritizationOutput)
+}
+
+func (e Prioritization) ToPrioritizationPtrOutput() PrioritizationPtrOutput {
+	return e.ToPrioritizationPtrOutputWithContext(context.Background())
+}
+
+func (e Prioritization) ToPrioritizationPtrOutputWithContext(ctx context.Context) PrioritizationPtrOutput {
+	return Prioritization(e).ToPrioritizationOutputWithContext(ctx).ToPrioritizationPtrOutputWithContext(ctx)
+}
+
+func (e Prioritization) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e Prioritization) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e Prioritization) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e Prioritization) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type PrioritizationOutput struct{ *pulumi.OutputState }
+
+func (PrioritizationOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Prioritization)(nil)).Elem()
+}
+
+func (o PrioritizationOutput) ToPrioritizationOutput() PrioritizationOutput {
+	return o
+}
+
+func (o PrioritizationOutput) ToPrioritizationOutputWithContext(ctx context.Context) PrioritizationOutput {
+	return o
+}
+
+func (o PrioritizationOutput) ToPrioritizationPtrOutput() PrioritizationPtrOutput {
+	return o.ToPrioritizationPtrOutputWithContext(context.Background())
+}
+
+func (o PrioritizationOutput) ToPrioritizationPtrOutputWithContext(ctx context.Context) PrioritizationPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v Prioritization) *Prioritization {
+		return &v
+	}).(PrioritizationPtrOutput)
+}
+
+func (o PrioritizationOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o PrioritizationOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e Prioritization) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o PrioritizationOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o PrioritizationOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e Prioritization) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type PrioritizationPtrOutput struct{ *pulumi.OutputState }
+
+func (PrioritizationPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Prioritization)(nil)).Elem()
+}
+
+func (o PrioritizationPtrOutput) ToPrioritizationPtrOutput() PrioritizationPtrOutput {
+	return o
+}
+
+func (o PrioritizationPtrOutput) ToPrioritizationPtrOutputWithContext(ctx context.Context) PrioritizationPtrOutput {
+	return o
+}
+
+func (o PrioritizationPtrOutput) Elem() PrioritizationOutput {
+	return o.ApplyT(func(v *Prioritization) Prioritization {
+		if v != nil {
+			return *v
+		}
+		var ret Prioritization
+		return ret
+	}).(PrioritizationOutput)
+}
+
+func (o PrioritizationPtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o PrioritizationPtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *Prioritization) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// PrioritizationInput is an input type that accepts values of the Prioritization enum
+// A concrete instance of `PrioritizationInput` can be one of the following:
+//
+//	Prioritization_LOWEST_MULTIPLIER
+//	PrioritizationEXPLICIT
+type PrioritizationInput interface {
+	pulumi.Input
+
+	ToPrioritizationOutput() PrioritizationOutput
+	ToPrioritizationOutputWithContext(context.Context) PrioritizationOutput
+}
+
+var prioritizationPtrType = reflect.TypeOf((**Prioritization)(nil)).Elem()
+
+type PrioritizationPtrInput interface {
+	pulumi.Input
+
+	ToPrioritizationPtrOutput() PrioritizationPtrOutput
+	ToPrioritizationPtrOutputWithContext(context.Context) PrioritizationPtrOutput
+}
+
+type prioritizationPtr string
+
+func PrioritizationPtr(v string) PrioritizationPtrInput {
+	return (*prioritizationPtr)(&v)
+}
+
+func (*prioritizationPtr) ElementType() reflect.Type {
+	return prioritizationPtrType
+}
+
+func (in *prioritizationPtr) ToPrioritizationPtrOutput() PrioritizationPtrOutput {
+	return pulumi.ToOutput(in).(PrioritizationPtrOutput)
+}
+
+func (in *prioritizationPtr) ToPrioritizationPtrOutputWithContext(ctx context.Context) PrioritizationPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(PrioritizationPtrOutput)
 }
 
 // The values `sqlBreakdownGranularity` takes.
@@ -1426,6 +2262,172 @@ func (in *productTypePtr) ToProductTypePtrOutput() ProductTypePtrOutput {
 
 func (in *productTypePtr) ToProductTypePtrOutputWithContext(ctx context.Context) ProductTypePtrOutput {
 	return pulumi.ToOutputWithContext(ctx, in).(ProductTypePtrOutput)
+}
+
+// The values `invoiceBehavior` takes.
+type ProrationInvoiceBehavior string
+
+const (
+	ProrationInvoiceBehavior_BILL_IMMEDIATELY             = ProrationInvoiceBehavior("BILL_IMMEDIATELY")
+	ProrationInvoiceBehavior_BILL_ON_NEXT_COLLECTION_DATE = ProrationInvoiceBehavior("BILL_ON_NEXT_COLLECTION_DATE")
+)
+
+func (ProrationInvoiceBehavior) ElementType() reflect.Type {
+	return reflect.TypeOf((*ProrationInvoiceBehavior)(nil)).Elem()
+}
+
+func (e ProrationInvoiceBehavior) ToProrationInvoiceBehaviorOutput() ProrationInvoiceBehaviorOutput {
+	return pulumi.ToOutput(e).(ProrationInvoiceBehaviorOutput)
+}
+
+func (e ProrationInvoiceBehavior) ToProrationInvoiceBehaviorOutputWithContext(ctx context.Context) ProrationInvoiceBehaviorOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(ProrationInvoiceBehaviorOutput)
+}
+
+func (e ProrationInvoiceBehavior) ToProrationInvoiceBehaviorPtrOutput() ProrationInvoiceBehaviorPtrOutput {
+	return e.ToProrationInvoiceBehaviorPtrOutputWithContext(context.Background())
+}
+
+func (e ProrationInvoiceBehavior) ToProrationInvoiceBehaviorPtrOutputWithContext(ctx context.Context) ProrationInvoiceBehaviorPtrOutput {
+	return ProrationInvoiceBehavior(e).ToProrationInvoiceBehaviorOutputWithContext(ctx).ToProrationInvoiceBehaviorPtrOutputWithContext(ctx)
+}
+
+func (e ProrationInvoiceBehavior) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e ProrationInvoiceBehavior) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e ProrationInvoiceBehavior) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e ProrationInvoiceBehavior) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type ProrationInvoiceBehaviorOutput struct{ *pulumi.OutputState }
+
+func (ProrationInvoiceBehaviorOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ProrationInvoiceBehavior)(nil)).Elem()
+}
+
+func (o ProrationInvoiceBehaviorOutput) ToProrationInvoiceBehaviorOutput() ProrationInvoiceBehaviorOutput {
+	return o
+}
+
+func (o ProrationInvoiceBehaviorOutput) ToProrationInvoiceBehaviorOutputWithContext(ctx context.Context) ProrationInvoiceBehaviorOutput {
+	return o
+}
+
+func (o ProrationInvoiceBehaviorOutput) ToProrationInvoiceBehaviorPtrOutput() ProrationInvoiceBehaviorPtrOutput {
+	return o.ToProrationInvoiceBehaviorPtrOutputWithContext(context.Background())
+}
+
+func (o ProrationInvoiceBehaviorOutput) ToProrationInvoiceBehaviorPtrOutputWithContext(ctx context.Context) ProrationInvoiceBehaviorPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ProrationInvoiceBehavior) *ProrationInvoiceBehavior {
+		return &v
+	}).(ProrationInvoiceBehaviorPtrOutput)
+}
+
+func (o ProrationInvoiceBehaviorOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o ProrationInvoiceBehaviorOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e ProrationInvoiceBehavior) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o ProrationInvoiceBehaviorOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o ProrationInvoiceBehaviorOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e ProrationInvoiceBehavior) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type ProrationInvoiceBehaviorPtrOutput struct{ *pulumi.OutputState }
+
+func (ProrationInvoiceBehaviorPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ProrationInvoiceBehavior)(nil)).Elem()
+}
+
+func (o ProrationInvoiceBehaviorPtrOutput) ToProrationInvoiceBehaviorPtrOutput() ProrationInvoiceBehaviorPtrOutput {
+	return o
+}
+
+func (o ProrationInvoiceBehaviorPtrOutput) ToProrationInvoiceBehaviorPtrOutputWithContext(ctx context.Context) ProrationInvoiceBehaviorPtrOutput {
+	return o
+}
+
+func (o ProrationInvoiceBehaviorPtrOutput) Elem() ProrationInvoiceBehaviorOutput {
+	return o.ApplyT(func(v *ProrationInvoiceBehavior) ProrationInvoiceBehavior {
+		if v != nil {
+			return *v
+		}
+		var ret ProrationInvoiceBehavior
+		return ret
+	}).(ProrationInvoiceBehaviorOutput)
+}
+
+func (o ProrationInvoiceBehaviorPtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o ProrationInvoiceBehaviorPtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *ProrationInvoiceBehavior) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// ProrationInvoiceBehaviorInput is an input type that accepts values of the ProrationInvoiceBehavior enum
+// A concrete instance of `ProrationInvoiceBehaviorInput` can be one of the following:
+//
+//	ProrationInvoiceBehavior_BILL_IMMEDIATELY
+//	ProrationInvoiceBehavior_BILL_ON_NEXT_COLLECTION_DATE
+type ProrationInvoiceBehaviorInput interface {
+	pulumi.Input
+
+	ToProrationInvoiceBehaviorOutput() ProrationInvoiceBehaviorOutput
+	ToProrationInvoiceBehaviorOutputWithContext(context.Context) ProrationInvoiceBehaviorOutput
+}
+
+var prorationInvoiceBehaviorPtrType = reflect.TypeOf((**ProrationInvoiceBehavior)(nil)).Elem()
+
+type ProrationInvoiceBehaviorPtrInput interface {
+	pulumi.Input
+
+	ToProrationInvoiceBehaviorPtrOutput() ProrationInvoiceBehaviorPtrOutput
+	ToProrationInvoiceBehaviorPtrOutputWithContext(context.Context) ProrationInvoiceBehaviorPtrOutput
+}
+
+type prorationInvoiceBehaviorPtr string
+
+func ProrationInvoiceBehaviorPtr(v string) ProrationInvoiceBehaviorPtrInput {
+	return (*prorationInvoiceBehaviorPtr)(&v)
+}
+
+func (*prorationInvoiceBehaviorPtr) ElementType() reflect.Type {
+	return prorationInvoiceBehaviorPtrType
+}
+
+func (in *prorationInvoiceBehaviorPtr) ToProrationInvoiceBehaviorPtrOutput() ProrationInvoiceBehaviorPtrOutput {
+	return pulumi.ToOutput(in).(ProrationInvoiceBehaviorPtrOutput)
+}
+
+func (in *prorationInvoiceBehaviorPtr) ToProrationInvoiceBehaviorPtrOutputWithContext(ctx context.Context) ProrationInvoiceBehaviorPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(ProrationInvoiceBehaviorPtrOutput)
 }
 
 // The values `operation` takes.
@@ -1936,6 +2938,340 @@ func (in *rateTypePtr) ToRateTypePtrOutputWithContext(ctx context.Context) RateT
 	return pulumi.ToOutputWithContext(ctx, in).(RateTypePtrOutput)
 }
 
+// The values `collectionSchedule` takes.
+type SubscriptionCollectionSchedule string
+
+const (
+	SubscriptionCollectionScheduleADVANCE = SubscriptionCollectionSchedule("ADVANCE")
+	SubscriptionCollectionScheduleARREARS = SubscriptionCollectionSchedule("ARREARS")
+)
+
+func (SubscriptionCollectionSchedule) ElementType() reflect.Type {
+	return reflect.TypeOf((*SubscriptionCollectionSchedule)(nil)).Elem()
+}
+
+func (e SubscriptionCollectionSchedule) ToSubscriptionCollectionScheduleOutput() SubscriptionCollectionScheduleOutput {
+	return pulumi.ToOutput(e).(SubscriptionCollectionScheduleOutput)
+}
+
+func (e SubscriptionCollectionSchedule) ToSubscriptionCollectionScheduleOutputWithContext(ctx context.Context) SubscriptionCollectionScheduleOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(SubscriptionCollectionScheduleOutput)
+}
+
+func (e SubscriptionCollectionSchedule) ToSubscriptionCollectionSchedulePtrOutput() SubscriptionCollectionSchedulePtrOutput {
+	return e.ToSubscriptionCollectionSchedulePtrOutputWithContext(context.Background())
+}
+
+func (e SubscriptionCollectionSchedule) ToSubscriptionCollectionSchedulePtrOutputWithContext(ctx context.Context) SubscriptionCollectionSchedulePtrOutput {
+	return SubscriptionCollectionSchedule(e).ToSubscriptionCollectionScheduleOutputWithContext(ctx).ToSubscriptionCollectionSchedulePtrOutputWithContext(ctx)
+}
+
+func (e SubscriptionCollectionSchedule) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e SubscriptionCollectionSchedule) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e SubscriptionCollectionSchedule) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e SubscriptionCollectionSchedule) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type SubscriptionCollectionScheduleOutput struct{ *pulumi.OutputState }
+
+func (SubscriptionCollectionScheduleOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*SubscriptionCollectionSchedule)(nil)).Elem()
+}
+
+func (o SubscriptionCollectionScheduleOutput) ToSubscriptionCollectionScheduleOutput() SubscriptionCollectionScheduleOutput {
+	return o
+}
+
+func (o SubscriptionCollectionScheduleOutput) ToSubscriptionCollectionScheduleOutputWithContext(ctx context.Context) SubscriptionCollectionScheduleOutput {
+	return o
+}
+
+func (o SubscriptionCollectionScheduleOutput) ToSubscriptionCollectionSchedulePtrOutput() SubscriptionCollectionSchedulePtrOutput {
+	return o.ToSubscriptionCollectionSchedulePtrOutputWithContext(context.Background())
+}
+
+func (o SubscriptionCollectionScheduleOutput) ToSubscriptionCollectionSchedulePtrOutputWithContext(ctx context.Context) SubscriptionCollectionSchedulePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v SubscriptionCollectionSchedule) *SubscriptionCollectionSchedule {
+		return &v
+	}).(SubscriptionCollectionSchedulePtrOutput)
+}
+
+func (o SubscriptionCollectionScheduleOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o SubscriptionCollectionScheduleOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e SubscriptionCollectionSchedule) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o SubscriptionCollectionScheduleOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o SubscriptionCollectionScheduleOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e SubscriptionCollectionSchedule) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type SubscriptionCollectionSchedulePtrOutput struct{ *pulumi.OutputState }
+
+func (SubscriptionCollectionSchedulePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**SubscriptionCollectionSchedule)(nil)).Elem()
+}
+
+func (o SubscriptionCollectionSchedulePtrOutput) ToSubscriptionCollectionSchedulePtrOutput() SubscriptionCollectionSchedulePtrOutput {
+	return o
+}
+
+func (o SubscriptionCollectionSchedulePtrOutput) ToSubscriptionCollectionSchedulePtrOutputWithContext(ctx context.Context) SubscriptionCollectionSchedulePtrOutput {
+	return o
+}
+
+func (o SubscriptionCollectionSchedulePtrOutput) Elem() SubscriptionCollectionScheduleOutput {
+	return o.ApplyT(func(v *SubscriptionCollectionSchedule) SubscriptionCollectionSchedule {
+		if v != nil {
+			return *v
+		}
+		var ret SubscriptionCollectionSchedule
+		return ret
+	}).(SubscriptionCollectionScheduleOutput)
+}
+
+func (o SubscriptionCollectionSchedulePtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o SubscriptionCollectionSchedulePtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *SubscriptionCollectionSchedule) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// SubscriptionCollectionScheduleInput is an input type that accepts values of the SubscriptionCollectionSchedule enum
+// A concrete instance of `SubscriptionCollectionScheduleInput` can be one of the following:
+//
+//	SubscriptionCollectionScheduleADVANCE
+//	SubscriptionCollectionScheduleARREARS
+type SubscriptionCollectionScheduleInput interface {
+	pulumi.Input
+
+	ToSubscriptionCollectionScheduleOutput() SubscriptionCollectionScheduleOutput
+	ToSubscriptionCollectionScheduleOutputWithContext(context.Context) SubscriptionCollectionScheduleOutput
+}
+
+var subscriptionCollectionSchedulePtrType = reflect.TypeOf((**SubscriptionCollectionSchedule)(nil)).Elem()
+
+type SubscriptionCollectionSchedulePtrInput interface {
+	pulumi.Input
+
+	ToSubscriptionCollectionSchedulePtrOutput() SubscriptionCollectionSchedulePtrOutput
+	ToSubscriptionCollectionSchedulePtrOutputWithContext(context.Context) SubscriptionCollectionSchedulePtrOutput
+}
+
+type subscriptionCollectionSchedulePtr string
+
+func SubscriptionCollectionSchedulePtr(v string) SubscriptionCollectionSchedulePtrInput {
+	return (*subscriptionCollectionSchedulePtr)(&v)
+}
+
+func (*subscriptionCollectionSchedulePtr) ElementType() reflect.Type {
+	return subscriptionCollectionSchedulePtrType
+}
+
+func (in *subscriptionCollectionSchedulePtr) ToSubscriptionCollectionSchedulePtrOutput() SubscriptionCollectionSchedulePtrOutput {
+	return pulumi.ToOutput(in).(SubscriptionCollectionSchedulePtrOutput)
+}
+
+func (in *subscriptionCollectionSchedulePtr) ToSubscriptionCollectionSchedulePtrOutputWithContext(ctx context.Context) SubscriptionCollectionSchedulePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(SubscriptionCollectionSchedulePtrOutput)
+}
+
+// The values `day` takes.
+type UsageStatementScheduleDay string
+
+const (
+	UsageStatementScheduleDay_FIRST_OF_MONTH = UsageStatementScheduleDay("FIRST_OF_MONTH")
+	UsageStatementScheduleDay_CONTRACT_START = UsageStatementScheduleDay("CONTRACT_START")
+	UsageStatementScheduleDay_CUSTOM_DATE    = UsageStatementScheduleDay("CUSTOM_DATE")
+)
+
+func (UsageStatementScheduleDay) ElementType() reflect.Type {
+	return reflect.TypeOf((*UsageStatementScheduleDay)(nil)).Elem()
+}
+
+func (e UsageStatementScheduleDay) ToUsageStatementScheduleDayOutput() UsageStatementScheduleDayOutput {
+	return pulumi.ToOutput(e).(UsageStatementScheduleDayOutput)
+}
+
+func (e UsageStatementScheduleDay) ToUsageStatementScheduleDayOutputWithContext(ctx context.Context) UsageStatementScheduleDayOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(UsageStatementScheduleDayOutput)
+}
+
+func (e UsageStatementScheduleDay) ToUsageStatementScheduleDayPtrOutput() UsageStatementScheduleDayPtrOutput {
+	return e.ToUsageStatementScheduleDayPtrOutputWithContext(context.Background())
+}
+
+func (e UsageStatementScheduleDay) ToUsageStatementScheduleDayPtrOutputWithContext(ctx context.Context) UsageStatementScheduleDayPtrOutput {
+	return UsageStatementScheduleDay(e).ToUsageStatementScheduleDayOutputWithContext(ctx).ToUsageStatementScheduleDayPtrOutputWithContext(ctx)
+}
+
+func (e UsageStatementScheduleDay) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e UsageStatementScheduleDay) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e UsageStatementScheduleDay) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e UsageStatementScheduleDay) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type UsageStatementScheduleDayOutput struct{ *pulumi.OutputState }
+
+func (UsageStatementScheduleDayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*UsageStatementScheduleDay)(nil)).Elem()
+}
+
+func (o UsageStatementScheduleDayOutput) ToUsageStatementScheduleDayOutput() UsageStatementScheduleDayOutput {
+	return o
+}
+
+func (o UsageStatementScheduleDayOutput) ToUsageStatementScheduleDayOutputWithContext(ctx context.Context) UsageStatementScheduleDayOutput {
+	return o
+}
+
+func (o UsageStatementScheduleDayOutput) ToUsageStatementScheduleDayPtrOutput() UsageStatementScheduleDayPtrOutput {
+	return o.ToUsageStatementScheduleDayPtrOutputWithContext(context.Background())
+}
+
+func (o UsageStatementScheduleDayOutput) ToUsageStatementScheduleDayPtrOutputWithContext(ctx context.Context) UsageStatementScheduleDayPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v UsageStatementScheduleDay) *UsageStatementScheduleDay {
+		return &v
+	}).(UsageStatementScheduleDayPtrOutput)
+}
+
+func (o UsageStatementScheduleDayOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o UsageStatementScheduleDayOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e UsageStatementScheduleDay) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o UsageStatementScheduleDayOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o UsageStatementScheduleDayOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e UsageStatementScheduleDay) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type UsageStatementScheduleDayPtrOutput struct{ *pulumi.OutputState }
+
+func (UsageStatementScheduleDayPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**UsageStatementScheduleDay)(nil)).Elem()
+}
+
+func (o UsageStatementScheduleDayPtrOutput) ToUsageStatementScheduleDayPtrOutput() UsageStatementScheduleDayPtrOutput {
+	return o
+}
+
+func (o UsageStatementScheduleDayPtrOutput) ToUsageStatementScheduleDayPtrOutputWithContext(ctx context.Context) UsageStatementScheduleDayPtrOutput {
+	return o
+}
+
+func (o UsageStatementScheduleDayPtrOutput) Elem() UsageStatementScheduleDayOutput {
+	return o.ApplyT(func(v *UsageStatementScheduleDay) UsageStatementScheduleDay {
+		if v != nil {
+			return *v
+		}
+		var ret UsageStatementScheduleDay
+		return ret
+	}).(UsageStatementScheduleDayOutput)
+}
+
+func (o UsageStatementScheduleDayPtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o UsageStatementScheduleDayPtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *UsageStatementScheduleDay) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// UsageStatementScheduleDayInput is an input type that accepts values of the UsageStatementScheduleDay enum
+// A concrete instance of `UsageStatementScheduleDayInput` can be one of the following:
+//
+//	UsageStatementScheduleDay_FIRST_OF_MONTH
+//	UsageStatementScheduleDay_CONTRACT_START
+//	UsageStatementScheduleDay_CUSTOM_DATE
+type UsageStatementScheduleDayInput interface {
+	pulumi.Input
+
+	ToUsageStatementScheduleDayOutput() UsageStatementScheduleDayOutput
+	ToUsageStatementScheduleDayOutputWithContext(context.Context) UsageStatementScheduleDayOutput
+}
+
+var usageStatementScheduleDayPtrType = reflect.TypeOf((**UsageStatementScheduleDay)(nil)).Elem()
+
+type UsageStatementScheduleDayPtrInput interface {
+	pulumi.Input
+
+	ToUsageStatementScheduleDayPtrOutput() UsageStatementScheduleDayPtrOutput
+	ToUsageStatementScheduleDayPtrOutputWithContext(context.Context) UsageStatementScheduleDayPtrOutput
+}
+
+type usageStatementScheduleDayPtr string
+
+func UsageStatementScheduleDayPtr(v string) UsageStatementScheduleDayPtrInput {
+	return (*usageStatementScheduleDayPtr)(&v)
+}
+
+func (*usageStatementScheduleDayPtr) ElementType() reflect.Type {
+	return usageStatementScheduleDayPtrType
+}
+
+func (in *usageStatementScheduleDayPtr) ToUsageStatementScheduleDayPtrOutput() UsageStatementScheduleDayPtrOutput {
+	return pulumi.ToOutput(in).(UsageStatementScheduleDayPtrOutput)
+}
+
+func (in *usageStatementScheduleDayPtr) ToUsageStatementScheduleDayPtrOutputWithContext(ctx context.Context) UsageStatementScheduleDayPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(UsageStatementScheduleDayPtrOutput)
+}
+
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*AggregationTypeInput)(nil)).Elem(), AggregationType("COUNT"))
 	pulumi.RegisterInputType(reflect.TypeOf((*AggregationTypePtrInput)(nil)).Elem(), AggregationType("COUNT"))
@@ -1947,18 +3283,34 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*AlertTypePtrInput)(nil)).Elem(), AlertType("low_credit_balance_reached"))
 	pulumi.RegisterInputType(reflect.TypeOf((*BillingFrequencyInput)(nil)).Elem(), BillingFrequency("MONTHLY"))
 	pulumi.RegisterInputType(reflect.TypeOf((*BillingFrequencyPtrInput)(nil)).Elem(), BillingFrequency("MONTHLY"))
+	pulumi.RegisterInputType(reflect.TypeOf((*CommitRateTypeInput)(nil)).Elem(), CommitRateType("COMMIT_RATE"))
+	pulumi.RegisterInputType(reflect.TypeOf((*CommitRateTypePtrInput)(nil)).Elem(), CommitRateType("COMMIT_RATE"))
+	pulumi.RegisterInputType(reflect.TypeOf((*CommitTypeInput)(nil)).Elem(), CommitType("PREPAID"))
+	pulumi.RegisterInputType(reflect.TypeOf((*CommitTypePtrInput)(nil)).Elem(), CommitType("PREPAID"))
 	pulumi.RegisterInputType(reflect.TypeOf((*CustomFieldEntityInput)(nil)).Elem(), CustomFieldEntity("alert"))
 	pulumi.RegisterInputType(reflect.TypeOf((*CustomFieldEntityPtrInput)(nil)).Elem(), CustomFieldEntity("alert"))
+	pulumi.RegisterInputType(reflect.TypeOf((*OffsetUnitInput)(nil)).Elem(), OffsetUnit("DAYS"))
+	pulumi.RegisterInputType(reflect.TypeOf((*OffsetUnitPtrInput)(nil)).Elem(), OffsetUnit("DAYS"))
+	pulumi.RegisterInputType(reflect.TypeOf((*OverrideTypeInput)(nil)).Elem(), OverrideType("OVERWRITE"))
+	pulumi.RegisterInputType(reflect.TypeOf((*OverrideTypePtrInput)(nil)).Elem(), OverrideType("OVERWRITE"))
+	pulumi.RegisterInputType(reflect.TypeOf((*PrioritizationInput)(nil)).Elem(), Prioritization("LOWEST_MULTIPLIER"))
+	pulumi.RegisterInputType(reflect.TypeOf((*PrioritizationPtrInput)(nil)).Elem(), Prioritization("LOWEST_MULTIPLIER"))
 	pulumi.RegisterInputType(reflect.TypeOf((*ProductSqlBreakdownGranularityInput)(nil)).Elem(), ProductSqlBreakdownGranularity("HOUR"))
 	pulumi.RegisterInputType(reflect.TypeOf((*ProductSqlBreakdownGranularityPtrInput)(nil)).Elem(), ProductSqlBreakdownGranularity("HOUR"))
 	pulumi.RegisterInputType(reflect.TypeOf((*ProductTypeInput)(nil)).Elem(), ProductType("FIXED"))
 	pulumi.RegisterInputType(reflect.TypeOf((*ProductTypePtrInput)(nil)).Elem(), ProductType("FIXED"))
+	pulumi.RegisterInputType(reflect.TypeOf((*ProrationInvoiceBehaviorInput)(nil)).Elem(), ProrationInvoiceBehavior("BILL_IMMEDIATELY"))
+	pulumi.RegisterInputType(reflect.TypeOf((*ProrationInvoiceBehaviorPtrInput)(nil)).Elem(), ProrationInvoiceBehavior("BILL_IMMEDIATELY"))
 	pulumi.RegisterInputType(reflect.TypeOf((*QuantityConversionOperationInput)(nil)).Elem(), QuantityConversionOperation("MULTIPLY"))
 	pulumi.RegisterInputType(reflect.TypeOf((*QuantityConversionOperationPtrInput)(nil)).Elem(), QuantityConversionOperation("MULTIPLY"))
 	pulumi.RegisterInputType(reflect.TypeOf((*QuantityRoundingRoundingMethodInput)(nil)).Elem(), QuantityRoundingRoundingMethod("ROUND_UP"))
 	pulumi.RegisterInputType(reflect.TypeOf((*QuantityRoundingRoundingMethodPtrInput)(nil)).Elem(), QuantityRoundingRoundingMethod("ROUND_UP"))
 	pulumi.RegisterInputType(reflect.TypeOf((*RateTypeInput)(nil)).Elem(), RateType("FLAT"))
 	pulumi.RegisterInputType(reflect.TypeOf((*RateTypePtrInput)(nil)).Elem(), RateType("FLAT"))
+	pulumi.RegisterInputType(reflect.TypeOf((*SubscriptionCollectionScheduleInput)(nil)).Elem(), SubscriptionCollectionSchedule("ADVANCE"))
+	pulumi.RegisterInputType(reflect.TypeOf((*SubscriptionCollectionSchedulePtrInput)(nil)).Elem(), SubscriptionCollectionSchedule("ADVANCE"))
+	pulumi.RegisterInputType(reflect.TypeOf((*UsageStatementScheduleDayInput)(nil)).Elem(), UsageStatementScheduleDay("FIRST_OF_MONTH"))
+	pulumi.RegisterInputType(reflect.TypeOf((*UsageStatementScheduleDayPtrInput)(nil)).Elem(), UsageStatementScheduleDay("FIRST_OF_MONTH"))
 	pulumi.RegisterOutputType(AggregationTypeOutput{})
 	pulumi.RegisterOutputType(AggregationTypePtrOutput{})
 	pulumi.RegisterOutputType(AlertAccessTypeOutput{})
@@ -1969,16 +3321,32 @@ func init() {
 	pulumi.RegisterOutputType(AlertTypePtrOutput{})
 	pulumi.RegisterOutputType(BillingFrequencyOutput{})
 	pulumi.RegisterOutputType(BillingFrequencyPtrOutput{})
+	pulumi.RegisterOutputType(CommitRateTypeOutput{})
+	pulumi.RegisterOutputType(CommitRateTypePtrOutput{})
+	pulumi.RegisterOutputType(CommitTypeOutput{})
+	pulumi.RegisterOutputType(CommitTypePtrOutput{})
 	pulumi.RegisterOutputType(CustomFieldEntityOutput{})
 	pulumi.RegisterOutputType(CustomFieldEntityPtrOutput{})
+	pulumi.RegisterOutputType(OffsetUnitOutput{})
+	pulumi.RegisterOutputType(OffsetUnitPtrOutput{})
+	pulumi.RegisterOutputType(OverrideTypeOutput{})
+	pulumi.RegisterOutputType(OverrideTypePtrOutput{})
+	pulumi.RegisterOutputType(PrioritizationOutput{})
+	pulumi.RegisterOutputType(PrioritizationPtrOutput{})
 	pulumi.RegisterOutputType(ProductSqlBreakdownGranularityOutput{})
 	pulumi.RegisterOutputType(ProductSqlBreakdownGranularityPtrOutput{})
 	pulumi.RegisterOutputType(ProductTypeOutput{})
 	pulumi.RegisterOutputType(ProductTypePtrOutput{})
+	pulumi.RegisterOutputType(ProrationInvoiceBehaviorOutput{})
+	pulumi.RegisterOutputType(ProrationInvoiceBehaviorPtrOutput{})
 	pulumi.RegisterOutputType(QuantityConversionOperationOutput{})
 	pulumi.RegisterOutputType(QuantityConversionOperationPtrOutput{})
 	pulumi.RegisterOutputType(QuantityRoundingRoundingMethodOutput{})
 	pulumi.RegisterOutputType(QuantityRoundingRoundingMethodPtrOutput{})
 	pulumi.RegisterOutputType(RateTypeOutput{})
 	pulumi.RegisterOutputType(RateTypePtrOutput{})
+	pulumi.RegisterOutputType(SubscriptionCollectionScheduleOutput{})
+	pulumi.RegisterOutputType(SubscriptionCollectionSchedulePtrOutput{})
+	pulumi.RegisterOutputType(UsageStatementScheduleDayOutput{})
+	pulumi.RegisterOutputType(UsageStatementScheduleDayPtrOutput{})
 }

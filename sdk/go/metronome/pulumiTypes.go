@@ -13,6 +13,197 @@ import (
 
 var _ = internal.GetEnvOrDefault
 
+// One segment of a commit's or credit's balance.
+type AccessItem struct {
+	// The amount granted.
+	Amount float64 `pulumi:"amount"`
+	// How long the segment lasts.
+	Duration Offset `pulumi:"duration"`
+	// When the segment starts, from the contract's start.
+	StartingAtOffset Offset `pulumi:"startingAtOffset"`
+}
+
+// AccessItemInput is an input type that accepts AccessItemArgs and AccessItemOutput values.
+// You can construct a concrete instance of `AccessItemInput` via:
+//
+//	AccessItemArgs{...}
+type AccessItemInput interface {
+	pulumi.Input
+
+	ToAccessItemOutput() AccessItemOutput
+	ToAccessItemOutputWithContext(context.Context) AccessItemOutput
+}
+
+// One segment of a commit's or credit's balance.
+type AccessItemArgs struct {
+	// The amount granted.
+	Amount pulumi.Float64Input `pulumi:"amount"`
+	// How long the segment lasts.
+	Duration OffsetInput `pulumi:"duration"`
+	// When the segment starts, from the contract's start.
+	StartingAtOffset OffsetInput `pulumi:"startingAtOffset"`
+}
+
+func (AccessItemArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AccessItem)(nil)).Elem()
+}
+
+func (i AccessItemArgs) ToAccessItemOutput() AccessItemOutput {
+	return i.ToAccessItemOutputWithContext(context.Background())
+}
+
+func (i AccessItemArgs) ToAccessItemOutputWithContext(ctx context.Context) AccessItemOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AccessItemOutput)
+}
+
+// AccessItemArrayInput is an input type that accepts AccessItemArray and AccessItemArrayOutput values.
+// You can construct a concrete instance of `AccessItemArrayInput` via:
+//
+//	AccessItemArray{ AccessItemArgs{...} }
+type AccessItemArrayInput interface {
+	pulumi.Input
+
+	ToAccessItemArrayOutput() AccessItemArrayOutput
+	ToAccessItemArrayOutputWithContext(context.Context) AccessItemArrayOutput
+}
+
+type AccessItemArray []AccessItemInput
+
+func (AccessItemArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AccessItem)(nil)).Elem()
+}
+
+func (i AccessItemArray) ToAccessItemArrayOutput() AccessItemArrayOutput {
+	return i.ToAccessItemArrayOutputWithContext(context.Background())
+}
+
+func (i AccessItemArray) ToAccessItemArrayOutputWithContext(ctx context.Context) AccessItemArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AccessItemArrayOutput)
+}
+
+// One segment of a commit's or credit's balance.
+type AccessItemOutput struct{ *pulumi.OutputState }
+
+func (AccessItemOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AccessItem)(nil)).Elem()
+}
+
+func (o AccessItemOutput) ToAccessItemOutput() AccessItemOutput {
+	return o
+}
+
+func (o AccessItemOutput) ToAccessItemOutputWithContext(ctx context.Context) AccessItemOutput {
+	return o
+}
+
+// The amount granted.
+func (o AccessItemOutput) Amount() pulumi.Float64Output {
+	return o.ApplyT(func(v AccessItem) float64 { return v.Amount }).(pulumi.Float64Output)
+}
+
+// How long the segment lasts.
+func (o AccessItemOutput) Duration() OffsetOutput {
+	return o.ApplyT(func(v AccessItem) Offset { return v.Duration }).(OffsetOutput)
+}
+
+// When the segment starts, from the contract's start.
+func (o AccessItemOutput) StartingAtOffset() OffsetOutput {
+	return o.ApplyT(func(v AccessItem) Offset { return v.StartingAtOffset }).(OffsetOutput)
+}
+
+type AccessItemArrayOutput struct{ *pulumi.OutputState }
+
+func (AccessItemArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]AccessItem)(nil)).Elem()
+}
+
+func (o AccessItemArrayOutput) ToAccessItemArrayOutput() AccessItemArrayOutput {
+	return o
+}
+
+func (o AccessItemArrayOutput) ToAccessItemArrayOutputWithContext(ctx context.Context) AccessItemArrayOutput {
+	return o
+}
+
+func (o AccessItemArrayOutput) Index(i pulumi.IntInput) AccessItemOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) AccessItem {
+		return vs[0].([]AccessItem)[vs[1].(int)]
+	}).(AccessItemOutput)
+}
+
+// How a commit's or credit's balance is granted over time.
+type AccessSchedule struct {
+	// SPEND (default) draws down cost, QUANTITY draws down units.
+	AccessType *AlertAccessType `pulumi:"accessType"`
+	// The credit type (default: USD in cents).
+	CreditTypeId *string `pulumi:"creditTypeId"`
+	// The segments, at least one.
+	ScheduleItems []AccessItem `pulumi:"scheduleItems"`
+}
+
+// AccessScheduleInput is an input type that accepts AccessScheduleArgs and AccessScheduleOutput values.
+// You can construct a concrete instance of `AccessScheduleInput` via:
+//
+//	AccessScheduleArgs{...}
+type AccessScheduleInput interface {
+	pulumi.Input
+
+	ToAccessScheduleOutput() AccessScheduleOutput
+	ToAccessScheduleOutputWithContext(context.Context) AccessScheduleOutput
+}
+
+// How a commit's or credit's balance is granted over time.
+type AccessScheduleArgs struct {
+	// SPEND (default) draws down cost, QUANTITY draws down units.
+	AccessType AlertAccessTypePtrInput `pulumi:"accessType"`
+	// The credit type (default: USD in cents).
+	CreditTypeId pulumi.StringPtrInput `pulumi:"creditTypeId"`
+	// The segments, at least one.
+	ScheduleItems AccessItemArrayInput `pulumi:"scheduleItems"`
+}
+
+func (AccessScheduleArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*AccessSchedule)(nil)).Elem()
+}
+
+func (i AccessScheduleArgs) ToAccessScheduleOutput() AccessScheduleOutput {
+	return i.ToAccessScheduleOutputWithContext(context.Background())
+}
+
+func (i AccessScheduleArgs) ToAccessScheduleOutputWithContext(ctx context.Context) AccessScheduleOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(AccessScheduleOutput)
+}
+
+// How a commit's or credit's balance is granted over time.
+type AccessScheduleOutput struct{ *pulumi.OutputState }
+
+func (AccessScheduleOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*AccessSchedule)(nil)).Elem()
+}
+
+func (o AccessScheduleOutput) ToAccessScheduleOutput() AccessScheduleOutput {
+	return o
+}
+
+func (o AccessScheduleOutput) ToAccessScheduleOutputWithContext(ctx context.Context) AccessScheduleOutput {
+	return o
+}
+
+// SPEND (default) draws down cost, QUANTITY draws down units.
+func (o AccessScheduleOutput) AccessType() AlertAccessTypePtrOutput {
+	return o.ApplyT(func(v AccessSchedule) *AlertAccessType { return v.AccessType }).(AlertAccessTypePtrOutput)
+}
+
+// The credit type (default: USD in cents).
+func (o AccessScheduleOutput) CreditTypeId() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v AccessSchedule) *string { return v.CreditTypeId }).(pulumi.StringPtrOutput)
+}
+
+// The segments, at least one.
+func (o AccessScheduleOutput) ScheduleItems() AccessItemArrayOutput {
+	return o.ApplyT(func(v AccessSchedule) []AccessItem { return v.ScheduleItems }).(AccessItemArrayOutput)
+}
+
 // Scopes the alert to contracts, commits or credits with a custom field value.
 type AlertCustomFieldFilter struct {
 	// The kind of object the custom field is on: Contract, Commit, ContractCredit or ContractCreditOrCommit.
@@ -844,6 +1035,383 @@ func (o AliasArrayOutput) Index(i pulumi.IntInput) AliasOutput {
 	}).(AliasOutput)
 }
 
+// When and how much is invoiced.
+type ChargeSchedule struct {
+	// The credit type (default: USD in cents).
+	CreditTypeId *string `pulumi:"creditTypeId"`
+	// Commits: generate no invoice for this schedule.
+	DoNotInvoice *bool `pulumi:"doNotInvoice"`
+	// The charges, at least one.
+	ScheduleItems []ScheduleItem `pulumi:"scheduleItems"`
+}
+
+// ChargeScheduleInput is an input type that accepts ChargeScheduleArgs and ChargeScheduleOutput values.
+// You can construct a concrete instance of `ChargeScheduleInput` via:
+//
+//	ChargeScheduleArgs{...}
+type ChargeScheduleInput interface {
+	pulumi.Input
+
+	ToChargeScheduleOutput() ChargeScheduleOutput
+	ToChargeScheduleOutputWithContext(context.Context) ChargeScheduleOutput
+}
+
+// When and how much is invoiced.
+type ChargeScheduleArgs struct {
+	// The credit type (default: USD in cents).
+	CreditTypeId pulumi.StringPtrInput `pulumi:"creditTypeId"`
+	// Commits: generate no invoice for this schedule.
+	DoNotInvoice pulumi.BoolPtrInput `pulumi:"doNotInvoice"`
+	// The charges, at least one.
+	ScheduleItems ScheduleItemArrayInput `pulumi:"scheduleItems"`
+}
+
+func (ChargeScheduleArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ChargeSchedule)(nil)).Elem()
+}
+
+func (i ChargeScheduleArgs) ToChargeScheduleOutput() ChargeScheduleOutput {
+	return i.ToChargeScheduleOutputWithContext(context.Background())
+}
+
+func (i ChargeScheduleArgs) ToChargeScheduleOutputWithContext(ctx context.Context) ChargeScheduleOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ChargeScheduleOutput)
+}
+
+func (i ChargeScheduleArgs) ToChargeSchedulePtrOutput() ChargeSchedulePtrOutput {
+	return i.ToChargeSchedulePtrOutputWithContext(context.Background())
+}
+
+func (i ChargeScheduleArgs) ToChargeSchedulePtrOutputWithContext(ctx context.Context) ChargeSchedulePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ChargeScheduleOutput).ToChargeSchedulePtrOutputWithContext(ctx)
+}
+
+// ChargeSchedulePtrInput is an input type that accepts ChargeScheduleArgs, ChargeSchedulePtr and ChargeSchedulePtrOutput values.
+// You can construct a concrete instance of `ChargeSchedulePtrInput` via:
+//
+//	        ChargeScheduleArgs{...}
+//
+//	or:
+//
+//	        nil
+type ChargeSchedulePtrInput interface {
+	pulumi.Input
+
+	ToChargeSchedulePtrOutput() ChargeSchedulePtrOutput
+	ToChargeSchedulePtrOutputWithContext(context.Context) ChargeSchedulePtrOutput
+}
+
+type chargeSchedulePtrType ChargeScheduleArgs
+
+func ChargeSchedulePtr(v *ChargeScheduleArgs) ChargeSchedulePtrInput {
+	return (*chargeSchedulePtrType)(v)
+}
+
+func (*chargeSchedulePtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ChargeSchedule)(nil)).Elem()
+}
+
+func (i *chargeSchedulePtrType) ToChargeSchedulePtrOutput() ChargeSchedulePtrOutput {
+	return i.ToChargeSchedulePtrOutputWithContext(context.Background())
+}
+
+func (i *chargeSchedulePtrType) ToChargeSchedulePtrOutputWithContext(ctx context.Context) ChargeSchedulePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ChargeSchedulePtrOutput)
+}
+
+// When and how much is invoiced.
+type ChargeScheduleOutput struct{ *pulumi.OutputState }
+
+func (ChargeScheduleOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ChargeSchedule)(nil)).Elem()
+}
+
+func (o ChargeScheduleOutput) ToChargeScheduleOutput() ChargeScheduleOutput {
+	return o
+}
+
+func (o ChargeScheduleOutput) ToChargeScheduleOutputWithContext(ctx context.Context) ChargeScheduleOutput {
+	return o
+}
+
+func (o ChargeScheduleOutput) ToChargeSchedulePtrOutput() ChargeSchedulePtrOutput {
+	return o.ToChargeSchedulePtrOutputWithContext(context.Background())
+}
+
+func (o ChargeScheduleOutput) ToChargeSchedulePtrOutputWithContext(ctx context.Context) ChargeSchedulePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ChargeSchedule) *ChargeSchedule {
+		return &v
+	}).(ChargeSchedulePtrOutput)
+}
+
+// The credit type (default: USD in cents).
+func (o ChargeScheduleOutput) CreditTypeId() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ChargeSchedule) *string { return v.CreditTypeId }).(pulumi.StringPtrOutput)
+}
+
+// Commits: generate no invoice for this schedule.
+func (o ChargeScheduleOutput) DoNotInvoice() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v ChargeSchedule) *bool { return v.DoNotInvoice }).(pulumi.BoolPtrOutput)
+}
+
+// The charges, at least one.
+func (o ChargeScheduleOutput) ScheduleItems() ScheduleItemArrayOutput {
+	return o.ApplyT(func(v ChargeSchedule) []ScheduleItem { return v.ScheduleItems }).(ScheduleItemArrayOutput)
+}
+
+type ChargeSchedulePtrOutput struct{ *pulumi.OutputState }
+
+func (ChargeSchedulePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ChargeSchedule)(nil)).Elem()
+}
+
+func (o ChargeSchedulePtrOutput) ToChargeSchedulePtrOutput() ChargeSchedulePtrOutput {
+	return o
+}
+
+func (o ChargeSchedulePtrOutput) ToChargeSchedulePtrOutputWithContext(ctx context.Context) ChargeSchedulePtrOutput {
+	return o
+}
+
+func (o ChargeSchedulePtrOutput) Elem() ChargeScheduleOutput {
+	return o.ApplyT(func(v *ChargeSchedule) ChargeSchedule {
+		if v != nil {
+			return *v
+		}
+		var ret ChargeSchedule
+		return ret
+	}).(ChargeScheduleOutput)
+}
+
+// The credit type (default: USD in cents).
+func (o ChargeSchedulePtrOutput) CreditTypeId() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ChargeSchedule) *string {
+		if v == nil {
+			return nil
+		}
+		return v.CreditTypeId
+	}).(pulumi.StringPtrOutput)
+}
+
+// Commits: generate no invoice for this schedule.
+func (o ChargeSchedulePtrOutput) DoNotInvoice() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *ChargeSchedule) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.DoNotInvoice
+	}).(pulumi.BoolPtrOutput)
+}
+
+// The charges, at least one.
+func (o ChargeSchedulePtrOutput) ScheduleItems() ScheduleItemArrayOutput {
+	return o.ApplyT(func(v *ChargeSchedule) []ScheduleItem {
+		if v == nil {
+			return nil
+		}
+		return v.ScheduleItems
+	}).(ScheduleItemArrayOutput)
+}
+
+// A balance the customer commits to pay for (`commits`).
+type Commit struct {
+	// How the balance is granted.
+	AccessSchedule AccessSchedule `pulumi:"accessSchedule"`
+	// The products it pays for (default: all).
+	ApplicableProductIds []string `pulumi:"applicableProductIds"`
+	// The product tags it pays for (default: all).
+	ApplicableProductTags []string `pulumi:"applicableProductTags"`
+	// Custom field values by key.
+	CustomFields map[string]string `pulumi:"customFields"`
+	// Not shown to customers.
+	Description *string `pulumi:"description"`
+	// When it is invoiced; required for POSTPAID.
+	InvoiceSchedule *ChargeSchedule `pulumi:"invoiceSchedule"`
+	// Displayed on invoices.
+	Name *string `pulumi:"name"`
+	// Lower applies first.
+	Priority *float64 `pulumi:"priority"`
+	// The product the credit appears as on invoices.
+	ProductId string `pulumi:"productId"`
+	// Draw down at the commit rate or the list rate.
+	RateType *CommitRateType `pulumi:"rateType"`
+	// The fraction of an unused segment rolled over (0 to 1).
+	RolloverFraction *float64 `pulumi:"rolloverFraction"`
+	// PREPAID (invoiced up front, or complimentary without `invoiceSchedule`) or POSTPAID (a true-up).
+	Type CommitType `pulumi:"type"`
+}
+
+// CommitInput is an input type that accepts CommitArgs and CommitOutput values.
+// You can construct a concrete instance of `CommitInput` via:
+//
+//	CommitArgs{...}
+type CommitInput interface {
+	pulumi.Input
+
+	ToCommitOutput() CommitOutput
+	ToCommitOutputWithContext(context.Context) CommitOutput
+}
+
+// A balance the customer commits to pay for (`commits`).
+type CommitArgs struct {
+	// How the balance is granted.
+	AccessSchedule AccessScheduleInput `pulumi:"accessSchedule"`
+	// The products it pays for (default: all).
+	ApplicableProductIds pulumi.StringArrayInput `pulumi:"applicableProductIds"`
+	// The product tags it pays for (default: all).
+	ApplicableProductTags pulumi.StringArrayInput `pulumi:"applicableProductTags"`
+	// Custom field values by key.
+	CustomFields pulumi.StringMapInput `pulumi:"customFields"`
+	// Not shown to customers.
+	Description pulumi.StringPtrInput `pulumi:"description"`
+	// When it is invoiced; required for POSTPAID.
+	InvoiceSchedule ChargeSchedulePtrInput `pulumi:"invoiceSchedule"`
+	// Displayed on invoices.
+	Name pulumi.StringPtrInput `pulumi:"name"`
+	// Lower applies first.
+	Priority pulumi.Float64PtrInput `pulumi:"priority"`
+	// The product the credit appears as on invoices.
+	ProductId pulumi.StringInput `pulumi:"productId"`
+	// Draw down at the commit rate or the list rate.
+	RateType CommitRateTypePtrInput `pulumi:"rateType"`
+	// The fraction of an unused segment rolled over (0 to 1).
+	RolloverFraction pulumi.Float64PtrInput `pulumi:"rolloverFraction"`
+	// PREPAID (invoiced up front, or complimentary without `invoiceSchedule`) or POSTPAID (a true-up).
+	Type CommitTypeInput `pulumi:"type"`
+}
+
+func (CommitArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*Commit)(nil)).Elem()
+}
+
+func (i CommitArgs) ToCommitOutput() CommitOutput {
+	return i.ToCommitOutputWithContext(context.Background())
+}
+
+func (i CommitArgs) ToCommitOutputWithContext(ctx context.Context) CommitOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(CommitOutput)
+}
+
+// CommitArrayInput is an input type that accepts CommitArray and CommitArrayOutput values.
+// You can construct a concrete instance of `CommitArrayInput` via:
+//
+//	CommitArray{ CommitArgs{...} }
+type CommitArrayInput interface {
+	pulumi.Input
+
+	ToCommitArrayOutput() CommitArrayOutput
+	ToCommitArrayOutputWithContext(context.Context) CommitArrayOutput
+}
+
+type CommitArray []CommitInput
+
+func (CommitArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]Commit)(nil)).Elem()
+}
+
+func (i CommitArray) ToCommitArrayOutput() CommitArrayOutput {
+	return i.ToCommitArrayOutputWithContext(context.Background())
+}
+
+func (i CommitArray) ToCommitArrayOutputWithContext(ctx context.Context) CommitArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(CommitArrayOutput)
+}
+
+// A balance the customer commits to pay for (`commits`).
+type CommitOutput struct{ *pulumi.OutputState }
+
+func (CommitOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Commit)(nil)).Elem()
+}
+
+func (o CommitOutput) ToCommitOutput() CommitOutput {
+	return o
+}
+
+func (o CommitOutput) ToCommitOutputWithContext(ctx context.Context) CommitOutput {
+	return o
+}
+
+// How the balance is granted.
+func (o CommitOutput) AccessSchedule() AccessScheduleOutput {
+	return o.ApplyT(func(v Commit) AccessSchedule { return v.AccessSchedule }).(AccessScheduleOutput)
+}
+
+// The products it pays for (default: all).
+func (o CommitOutput) ApplicableProductIds() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v Commit) []string { return v.ApplicableProductIds }).(pulumi.StringArrayOutput)
+}
+
+// The product tags it pays for (default: all).
+func (o CommitOutput) ApplicableProductTags() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v Commit) []string { return v.ApplicableProductTags }).(pulumi.StringArrayOutput)
+}
+
+// Custom field values by key.
+func (o CommitOutput) CustomFields() pulumi.StringMapOutput {
+	return o.ApplyT(func(v Commit) map[string]string { return v.CustomFields }).(pulumi.StringMapOutput)
+}
+
+// Not shown to customers.
+func (o CommitOutput) Description() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Commit) *string { return v.Description }).(pulumi.StringPtrOutput)
+}
+
+// When it is invoiced; required for POSTPAID.
+func (o CommitOutput) InvoiceSchedule() ChargeSchedulePtrOutput {
+	return o.ApplyT(func(v Commit) *ChargeSchedule { return v.InvoiceSchedule }).(ChargeSchedulePtrOutput)
+}
+
+// Displayed on invoices.
+func (o CommitOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Commit) *string { return v.Name }).(pulumi.StringPtrOutput)
+}
+
+// Lower applies first.
+func (o CommitOutput) Priority() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v Commit) *float64 { return v.Priority }).(pulumi.Float64PtrOutput)
+}
+
+// The product the credit appears as on invoices.
+func (o CommitOutput) ProductId() pulumi.StringOutput {
+	return o.ApplyT(func(v Commit) string { return v.ProductId }).(pulumi.StringOutput)
+}
+
+// Draw down at the commit rate or the list rate.
+func (o CommitOutput) RateType() CommitRateTypePtrOutput {
+	return o.ApplyT(func(v Commit) *CommitRateType { return v.RateType }).(CommitRateTypePtrOutput)
+}
+
+// The fraction of an unused segment rolled over (0 to 1).
+func (o CommitOutput) RolloverFraction() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v Commit) *float64 { return v.RolloverFraction }).(pulumi.Float64PtrOutput)
+}
+
+// PREPAID (invoiced up front, or complimentary without `invoiceSchedule`) or POSTPAID (a true-up).
+func (o CommitOutput) Type() CommitTypeOutput {
+	return o.ApplyT(func(v Commit) CommitType { return v.Type }).(CommitTypeOutput)
+}
+
+type CommitArrayOutput struct{ *pulumi.OutputState }
+
+func (CommitArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]Commit)(nil)).Elem()
+}
+
+func (o CommitArrayOutput) ToCommitArrayOutput() CommitArrayOutput {
+	return o
+}
+
+func (o CommitArrayOutput) ToCommitArrayOutputWithContext(ctx context.Context) CommitArrayOutput {
+	return o
+}
+
+func (o CommitArrayOutput) Index(i pulumi.IntInput) CommitOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Commit {
+		return vs[0].([]Commit)[vs[1].(int)]
+	}).(CommitOutput)
+}
+
 // A distinct price used when usage draws down a commit or credit.
 type CommitRate struct {
 	// The price (FLAT, PERCENTAGE and SUBSCRIPTION rate types).
@@ -1020,6 +1588,178 @@ func (o CommitRatePtrOutput) Tiers() TierArrayOutput {
 		}
 		return v.Tiers
 	}).(TierArrayOutput)
+}
+
+// A balance granted free of charge (`credits`).
+type Credit struct {
+	// How the balance is granted.
+	AccessSchedule AccessSchedule `pulumi:"accessSchedule"`
+	// The products it pays for (default: all).
+	ApplicableProductIds []string `pulumi:"applicableProductIds"`
+	// The product tags it pays for (default: all).
+	ApplicableProductTags []string `pulumi:"applicableProductTags"`
+	// Custom field values by key.
+	CustomFields map[string]string `pulumi:"customFields"`
+	// Not shown to customers.
+	Description *string `pulumi:"description"`
+	// Displayed on invoices.
+	Name *string `pulumi:"name"`
+	// Lower applies first.
+	Priority *float64 `pulumi:"priority"`
+	// The product the credit appears as on invoices.
+	ProductId string `pulumi:"productId"`
+	// Draw down at the commit rate or the list rate.
+	RateType *CommitRateType `pulumi:"rateType"`
+}
+
+// CreditInput is an input type that accepts CreditArgs and CreditOutput values.
+// You can construct a concrete instance of `CreditInput` via:
+//
+//	CreditArgs{...}
+type CreditInput interface {
+	pulumi.Input
+
+	ToCreditOutput() CreditOutput
+	ToCreditOutputWithContext(context.Context) CreditOutput
+}
+
+// A balance granted free of charge (`credits`).
+type CreditArgs struct {
+	// How the balance is granted.
+	AccessSchedule AccessScheduleInput `pulumi:"accessSchedule"`
+	// The products it pays for (default: all).
+	ApplicableProductIds pulumi.StringArrayInput `pulumi:"applicableProductIds"`
+	// The product tags it pays for (default: all).
+	ApplicableProductTags pulumi.StringArrayInput `pulumi:"applicableProductTags"`
+	// Custom field values by key.
+	CustomFields pulumi.StringMapInput `pulumi:"customFields"`
+	// Not shown to customers.
+	Description pulumi.StringPtrInput `pulumi:"description"`
+	// Displayed on invoices.
+	Name pulumi.StringPtrInput `pulumi:"name"`
+	// Lower applies first.
+	Priority pulumi.Float64PtrInput `pulumi:"priority"`
+	// The product the credit appears as on invoices.
+	ProductId pulumi.StringInput `pulumi:"productId"`
+	// Draw down at the commit rate or the list rate.
+	RateType CommitRateTypePtrInput `pulumi:"rateType"`
+}
+
+func (CreditArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*Credit)(nil)).Elem()
+}
+
+func (i CreditArgs) ToCreditOutput() CreditOutput {
+	return i.ToCreditOutputWithContext(context.Background())
+}
+
+func (i CreditArgs) ToCreditOutputWithContext(ctx context.Context) CreditOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(CreditOutput)
+}
+
+// CreditArrayInput is an input type that accepts CreditArray and CreditArrayOutput values.
+// You can construct a concrete instance of `CreditArrayInput` via:
+//
+//	CreditArray{ CreditArgs{...} }
+type CreditArrayInput interface {
+	pulumi.Input
+
+	ToCreditArrayOutput() CreditArrayOutput
+	ToCreditArrayOutputWithContext(context.Context) CreditArrayOutput
+}
+
+type CreditArray []CreditInput
+
+func (CreditArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]Credit)(nil)).Elem()
+}
+
+func (i CreditArray) ToCreditArrayOutput() CreditArrayOutput {
+	return i.ToCreditArrayOutputWithContext(context.Background())
+}
+
+func (i CreditArray) ToCreditArrayOutputWithContext(ctx context.Context) CreditArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(CreditArrayOutput)
+}
+
+// A balance granted free of charge (`credits`).
+type CreditOutput struct{ *pulumi.OutputState }
+
+func (CreditOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Credit)(nil)).Elem()
+}
+
+func (o CreditOutput) ToCreditOutput() CreditOutput {
+	return o
+}
+
+func (o CreditOutput) ToCreditOutputWithContext(ctx context.Context) CreditOutput {
+	return o
+}
+
+// How the balance is granted.
+func (o CreditOutput) AccessSchedule() AccessScheduleOutput {
+	return o.ApplyT(func(v Credit) AccessSchedule { return v.AccessSchedule }).(AccessScheduleOutput)
+}
+
+// The products it pays for (default: all).
+func (o CreditOutput) ApplicableProductIds() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v Credit) []string { return v.ApplicableProductIds }).(pulumi.StringArrayOutput)
+}
+
+// The product tags it pays for (default: all).
+func (o CreditOutput) ApplicableProductTags() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v Credit) []string { return v.ApplicableProductTags }).(pulumi.StringArrayOutput)
+}
+
+// Custom field values by key.
+func (o CreditOutput) CustomFields() pulumi.StringMapOutput {
+	return o.ApplyT(func(v Credit) map[string]string { return v.CustomFields }).(pulumi.StringMapOutput)
+}
+
+// Not shown to customers.
+func (o CreditOutput) Description() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Credit) *string { return v.Description }).(pulumi.StringPtrOutput)
+}
+
+// Displayed on invoices.
+func (o CreditOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Credit) *string { return v.Name }).(pulumi.StringPtrOutput)
+}
+
+// Lower applies first.
+func (o CreditOutput) Priority() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v Credit) *float64 { return v.Priority }).(pulumi.Float64PtrOutput)
+}
+
+// The product the credit appears as on invoices.
+func (o CreditOutput) ProductId() pulumi.StringOutput {
+	return o.ApplyT(func(v Credit) string { return v.ProductId }).(pulumi.StringOutput)
+}
+
+// Draw down at the commit rate or the list rate.
+func (o CreditOutput) RateType() CommitRateTypePtrOutput {
+	return o.ApplyT(func(v Credit) *CommitRateType { return v.RateType }).(CommitRateTypePtrOutput)
+}
+
+type CreditArrayOutput struct{ *pulumi.OutputState }
+
+func (CreditArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]Credit)(nil)).Elem()
+}
+
+func (o CreditArrayOutput) ToCreditArrayOutput() CreditArrayOutput {
+	return o
+}
+
+func (o CreditArrayOutput) ToCreditArrayOutputWithContext(ctx context.Context) CreditArrayOutput {
+	return o
+}
+
+func (o CreditArrayOutput) Index(i pulumi.IntInput) CreditOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Credit {
+		return vs[0].([]Credit)[vs[1].(int)]
+	}).(CreditOutput)
 }
 
 // How many fiat units one unit of a custom pricing unit is worth on this card.
@@ -1354,6 +2094,854 @@ func (o NotificationPolicyOutput) Type() pulumi.StringOutput {
 	return o.ApplyT(func(v NotificationPolicy) string { return v.Type }).(pulumi.StringOutput)
 }
 
+// A length of time relative to the contract's start (or a segment's start).
+type Offset struct {
+	// DAYS, WEEKS, MONTHS or YEARS.
+	Unit OffsetUnit `pulumi:"unit"`
+	// How many units (0 or more).
+	Value int `pulumi:"value"`
+}
+
+// OffsetInput is an input type that accepts OffsetArgs and OffsetOutput values.
+// You can construct a concrete instance of `OffsetInput` via:
+//
+//	OffsetArgs{...}
+type OffsetInput interface {
+	pulumi.Input
+
+	ToOffsetOutput() OffsetOutput
+	ToOffsetOutputWithContext(context.Context) OffsetOutput
+}
+
+// A length of time relative to the contract's start (or a segment's start).
+type OffsetArgs struct {
+	// DAYS, WEEKS, MONTHS or YEARS.
+	Unit OffsetUnitInput `pulumi:"unit"`
+	// How many units (0 or more).
+	Value pulumi.IntInput `pulumi:"value"`
+}
+
+func (OffsetArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*Offset)(nil)).Elem()
+}
+
+func (i OffsetArgs) ToOffsetOutput() OffsetOutput {
+	return i.ToOffsetOutputWithContext(context.Background())
+}
+
+func (i OffsetArgs) ToOffsetOutputWithContext(ctx context.Context) OffsetOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OffsetOutput)
+}
+
+func (i OffsetArgs) ToOffsetPtrOutput() OffsetPtrOutput {
+	return i.ToOffsetPtrOutputWithContext(context.Background())
+}
+
+func (i OffsetArgs) ToOffsetPtrOutputWithContext(ctx context.Context) OffsetPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OffsetOutput).ToOffsetPtrOutputWithContext(ctx)
+}
+
+// OffsetPtrInput is an input type that accepts OffsetArgs, OffsetPtr and OffsetPtrOutput values.
+// You can construct a concrete instance of `OffsetPtrInput` via:
+//
+//	        OffsetArgs{...}
+//
+//	or:
+//
+//	        nil
+type OffsetPtrInput interface {
+	pulumi.Input
+
+	ToOffsetPtrOutput() OffsetPtrOutput
+	ToOffsetPtrOutputWithContext(context.Context) OffsetPtrOutput
+}
+
+type offsetPtrType OffsetArgs
+
+func OffsetPtr(v *OffsetArgs) OffsetPtrInput {
+	return (*offsetPtrType)(v)
+}
+
+func (*offsetPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**Offset)(nil)).Elem()
+}
+
+func (i *offsetPtrType) ToOffsetPtrOutput() OffsetPtrOutput {
+	return i.ToOffsetPtrOutputWithContext(context.Background())
+}
+
+func (i *offsetPtrType) ToOffsetPtrOutputWithContext(ctx context.Context) OffsetPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OffsetPtrOutput)
+}
+
+// A length of time relative to the contract's start (or a segment's start).
+type OffsetOutput struct{ *pulumi.OutputState }
+
+func (OffsetOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Offset)(nil)).Elem()
+}
+
+func (o OffsetOutput) ToOffsetOutput() OffsetOutput {
+	return o
+}
+
+func (o OffsetOutput) ToOffsetOutputWithContext(ctx context.Context) OffsetOutput {
+	return o
+}
+
+func (o OffsetOutput) ToOffsetPtrOutput() OffsetPtrOutput {
+	return o.ToOffsetPtrOutputWithContext(context.Background())
+}
+
+func (o OffsetOutput) ToOffsetPtrOutputWithContext(ctx context.Context) OffsetPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v Offset) *Offset {
+		return &v
+	}).(OffsetPtrOutput)
+}
+
+// DAYS, WEEKS, MONTHS or YEARS.
+func (o OffsetOutput) Unit() OffsetUnitOutput {
+	return o.ApplyT(func(v Offset) OffsetUnit { return v.Unit }).(OffsetUnitOutput)
+}
+
+// How many units (0 or more).
+func (o OffsetOutput) Value() pulumi.IntOutput {
+	return o.ApplyT(func(v Offset) int { return v.Value }).(pulumi.IntOutput)
+}
+
+type OffsetPtrOutput struct{ *pulumi.OutputState }
+
+func (OffsetPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Offset)(nil)).Elem()
+}
+
+func (o OffsetPtrOutput) ToOffsetPtrOutput() OffsetPtrOutput {
+	return o
+}
+
+func (o OffsetPtrOutput) ToOffsetPtrOutputWithContext(ctx context.Context) OffsetPtrOutput {
+	return o
+}
+
+func (o OffsetPtrOutput) Elem() OffsetOutput {
+	return o.ApplyT(func(v *Offset) Offset {
+		if v != nil {
+			return *v
+		}
+		var ret Offset
+		return ret
+	}).(OffsetOutput)
+}
+
+// DAYS, WEEKS, MONTHS or YEARS.
+func (o OffsetPtrOutput) Unit() OffsetUnitPtrOutput {
+	return o.ApplyT(func(v *Offset) *OffsetUnit {
+		if v == nil {
+			return nil
+		}
+		return &v.Unit
+	}).(OffsetUnitPtrOutput)
+}
+
+// How many units (0 or more).
+func (o OffsetPtrOutput) Value() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *Offset) *int {
+		if v == nil {
+			return nil
+		}
+		return &v.Value
+	}).(pulumi.IntPtrOutput)
+}
+
+// A change to the rate card's rates for contracts on the package.
+type Override struct {
+	// How long the override applies from its start (default: to the contract's end).
+	Duration *Offset `pulumi:"duration"`
+	// Overrides the card's entitlement of the products it applies to.
+	Entitled *bool `pulumi:"entitled"`
+	// Applies only when usage draws down a commit or credit.
+	IsCommitSpecific *bool `pulumi:"isCommitSpecific"`
+	// MULTIPLIER: the factor applied to the list price (0.8 is 20% off).
+	Multiplier *float64 `pulumi:"multiplier"`
+	// Which rates the override applies to (at least one).
+	OverrideSpecifiers []OverrideSpecifier `pulumi:"overrideSpecifiers"`
+	// OVERWRITE: the rate used instead of the card's.
+	OverwriteRate *OverwriteRate `pulumi:"overwriteRate"`
+	// Lower applies first; required with EXPLICIT prioritization and for TIERED overrides.
+	Priority *float64 `pulumi:"priority"`
+	// When the override starts, from the contract's start (inclusive).
+	StartingAtOffset Offset `pulumi:"startingAtOffset"`
+	// Whether the override changes the list rate or the commit rate.
+	Target *CommitRateType `pulumi:"target"`
+	// TIERED: the multiplier per tier of usage.
+	Tiers []OverrideTier `pulumi:"tiers"`
+	// MULTIPLIER (`multiplier`), OVERWRITE (`overwriteRate`) or TIERED (`tiers`).
+	Type OverrideType `pulumi:"type"`
+}
+
+// OverrideInput is an input type that accepts OverrideArgs and OverrideOutput values.
+// You can construct a concrete instance of `OverrideInput` via:
+//
+//	OverrideArgs{...}
+type OverrideInput interface {
+	pulumi.Input
+
+	ToOverrideOutput() OverrideOutput
+	ToOverrideOutputWithContext(context.Context) OverrideOutput
+}
+
+// A change to the rate card's rates for contracts on the package.
+type OverrideArgs struct {
+	// How long the override applies from its start (default: to the contract's end).
+	Duration OffsetPtrInput `pulumi:"duration"`
+	// Overrides the card's entitlement of the products it applies to.
+	Entitled pulumi.BoolPtrInput `pulumi:"entitled"`
+	// Applies only when usage draws down a commit or credit.
+	IsCommitSpecific pulumi.BoolPtrInput `pulumi:"isCommitSpecific"`
+	// MULTIPLIER: the factor applied to the list price (0.8 is 20% off).
+	Multiplier pulumi.Float64PtrInput `pulumi:"multiplier"`
+	// Which rates the override applies to (at least one).
+	OverrideSpecifiers OverrideSpecifierArrayInput `pulumi:"overrideSpecifiers"`
+	// OVERWRITE: the rate used instead of the card's.
+	OverwriteRate OverwriteRatePtrInput `pulumi:"overwriteRate"`
+	// Lower applies first; required with EXPLICIT prioritization and for TIERED overrides.
+	Priority pulumi.Float64PtrInput `pulumi:"priority"`
+	// When the override starts, from the contract's start (inclusive).
+	StartingAtOffset OffsetInput `pulumi:"startingAtOffset"`
+	// Whether the override changes the list rate or the commit rate.
+	Target CommitRateTypePtrInput `pulumi:"target"`
+	// TIERED: the multiplier per tier of usage.
+	Tiers OverrideTierArrayInput `pulumi:"tiers"`
+	// MULTIPLIER (`multiplier`), OVERWRITE (`overwriteRate`) or TIERED (`tiers`).
+	Type OverrideTypeInput `pulumi:"type"`
+}
+
+func (OverrideArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*Override)(nil)).Elem()
+}
+
+func (i OverrideArgs) ToOverrideOutput() OverrideOutput {
+	return i.ToOverrideOutputWithContext(context.Background())
+}
+
+func (i OverrideArgs) ToOverrideOutputWithContext(ctx context.Context) OverrideOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverrideOutput)
+}
+
+// OverrideArrayInput is an input type that accepts OverrideArray and OverrideArrayOutput values.
+// You can construct a concrete instance of `OverrideArrayInput` via:
+//
+//	OverrideArray{ OverrideArgs{...} }
+type OverrideArrayInput interface {
+	pulumi.Input
+
+	ToOverrideArrayOutput() OverrideArrayOutput
+	ToOverrideArrayOutputWithContext(context.Context) OverrideArrayOutput
+}
+
+type OverrideArray []OverrideInput
+
+func (OverrideArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]Override)(nil)).Elem()
+}
+
+func (i OverrideArray) ToOverrideArrayOutput() OverrideArrayOutput {
+	return i.ToOverrideArrayOutputWithContext(context.Background())
+}
+
+func (i OverrideArray) ToOverrideArrayOutputWithContext(ctx context.Context) OverrideArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverrideArrayOutput)
+}
+
+// A change to the rate card's rates for contracts on the package.
+type OverrideOutput struct{ *pulumi.OutputState }
+
+func (OverrideOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Override)(nil)).Elem()
+}
+
+func (o OverrideOutput) ToOverrideOutput() OverrideOutput {
+	return o
+}
+
+func (o OverrideOutput) ToOverrideOutputWithContext(ctx context.Context) OverrideOutput {
+	return o
+}
+
+// How long the override applies from its start (default: to the contract's end).
+func (o OverrideOutput) Duration() OffsetPtrOutput {
+	return o.ApplyT(func(v Override) *Offset { return v.Duration }).(OffsetPtrOutput)
+}
+
+// Overrides the card's entitlement of the products it applies to.
+func (o OverrideOutput) Entitled() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v Override) *bool { return v.Entitled }).(pulumi.BoolPtrOutput)
+}
+
+// Applies only when usage draws down a commit or credit.
+func (o OverrideOutput) IsCommitSpecific() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v Override) *bool { return v.IsCommitSpecific }).(pulumi.BoolPtrOutput)
+}
+
+// MULTIPLIER: the factor applied to the list price (0.8 is 20% off).
+func (o OverrideOutput) Multiplier() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v Override) *float64 { return v.Multiplier }).(pulumi.Float64PtrOutput)
+}
+
+// Which rates the override applies to (at least one).
+func (o OverrideOutput) OverrideSpecifiers() OverrideSpecifierArrayOutput {
+	return o.ApplyT(func(v Override) []OverrideSpecifier { return v.OverrideSpecifiers }).(OverrideSpecifierArrayOutput)
+}
+
+// OVERWRITE: the rate used instead of the card's.
+func (o OverrideOutput) OverwriteRate() OverwriteRatePtrOutput {
+	return o.ApplyT(func(v Override) *OverwriteRate { return v.OverwriteRate }).(OverwriteRatePtrOutput)
+}
+
+// Lower applies first; required with EXPLICIT prioritization and for TIERED overrides.
+func (o OverrideOutput) Priority() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v Override) *float64 { return v.Priority }).(pulumi.Float64PtrOutput)
+}
+
+// When the override starts, from the contract's start (inclusive).
+func (o OverrideOutput) StartingAtOffset() OffsetOutput {
+	return o.ApplyT(func(v Override) Offset { return v.StartingAtOffset }).(OffsetOutput)
+}
+
+// Whether the override changes the list rate or the commit rate.
+func (o OverrideOutput) Target() CommitRateTypePtrOutput {
+	return o.ApplyT(func(v Override) *CommitRateType { return v.Target }).(CommitRateTypePtrOutput)
+}
+
+// TIERED: the multiplier per tier of usage.
+func (o OverrideOutput) Tiers() OverrideTierArrayOutput {
+	return o.ApplyT(func(v Override) []OverrideTier { return v.Tiers }).(OverrideTierArrayOutput)
+}
+
+// MULTIPLIER (`multiplier`), OVERWRITE (`overwriteRate`) or TIERED (`tiers`).
+func (o OverrideOutput) Type() OverrideTypeOutput {
+	return o.ApplyT(func(v Override) OverrideType { return v.Type }).(OverrideTypeOutput)
+}
+
+type OverrideArrayOutput struct{ *pulumi.OutputState }
+
+func (OverrideArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]Override)(nil)).Elem()
+}
+
+func (o OverrideArrayOutput) ToOverrideArrayOutput() OverrideArrayOutput {
+	return o
+}
+
+func (o OverrideArrayOutput) ToOverrideArrayOutputWithContext(ctx context.Context) OverrideArrayOutput {
+	return o
+}
+
+func (o OverrideArrayOutput) Index(i pulumi.IntInput) OverrideOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Override {
+		return vs[0].([]Override)[vs[1].(int)]
+	}).(OverrideOutput)
+}
+
+// Which rates an override applies to (each given field must match).
+type OverrideSpecifier struct {
+	// Only the subscription rates billed this often.
+	BillingFrequency *BillingFrequency `pulumi:"billingFrequency"`
+	// Only the line items with these presentation group values.
+	PresentationGroupValues map[string]string `pulumi:"presentationGroupValues"`
+	// Only the rates with these pricing group values.
+	PricingGroupValues map[string]string `pulumi:"pricingGroupValues"`
+	// Only the rates of this product.
+	ProductId *string `pulumi:"productId"`
+	// Only the products with all these tags.
+	ProductTags []string `pulumi:"productTags"`
+}
+
+// OverrideSpecifierInput is an input type that accepts OverrideSpecifierArgs and OverrideSpecifierOutput values.
+// You can construct a concrete instance of `OverrideSpecifierInput` via:
+//
+//	OverrideSpecifierArgs{...}
+type OverrideSpecifierInput interface {
+	pulumi.Input
+
+	ToOverrideSpecifierOutput() OverrideSpecifierOutput
+	ToOverrideSpecifierOutputWithContext(context.Context) OverrideSpecifierOutput
+}
+
+// Which rates an override applies to (each given field must match).
+type OverrideSpecifierArgs struct {
+	// Only the subscription rates billed this often.
+	BillingFrequency BillingFrequencyPtrInput `pulumi:"billingFrequency"`
+	// Only the line items with these presentation group values.
+	PresentationGroupValues pulumi.StringMapInput `pulumi:"presentationGroupValues"`
+	// Only the rates with these pricing group values.
+	PricingGroupValues pulumi.StringMapInput `pulumi:"pricingGroupValues"`
+	// Only the rates of this product.
+	ProductId pulumi.StringPtrInput `pulumi:"productId"`
+	// Only the products with all these tags.
+	ProductTags pulumi.StringArrayInput `pulumi:"productTags"`
+}
+
+func (OverrideSpecifierArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*OverrideSpecifier)(nil)).Elem()
+}
+
+func (i OverrideSpecifierArgs) ToOverrideSpecifierOutput() OverrideSpecifierOutput {
+	return i.ToOverrideSpecifierOutputWithContext(context.Background())
+}
+
+func (i OverrideSpecifierArgs) ToOverrideSpecifierOutputWithContext(ctx context.Context) OverrideSpecifierOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverrideSpecifierOutput)
+}
+
+// OverrideSpecifierArrayInput is an input type that accepts OverrideSpecifierArray and OverrideSpecifierArrayOutput values.
+// You can construct a concrete instance of `OverrideSpecifierArrayInput` via:
+//
+//	OverrideSpecifierArray{ OverrideSpecifierArgs{...} }
+type OverrideSpecifierArrayInput interface {
+	pulumi.Input
+
+	ToOverrideSpecifierArrayOutput() OverrideSpecifierArrayOutput
+	ToOverrideSpecifierArrayOutputWithContext(context.Context) OverrideSpecifierArrayOutput
+}
+
+type OverrideSpecifierArray []OverrideSpecifierInput
+
+func (OverrideSpecifierArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]OverrideSpecifier)(nil)).Elem()
+}
+
+func (i OverrideSpecifierArray) ToOverrideSpecifierArrayOutput() OverrideSpecifierArrayOutput {
+	return i.ToOverrideSpecifierArrayOutputWithContext(context.Background())
+}
+
+func (i OverrideSpecifierArray) ToOverrideSpecifierArrayOutputWithContext(ctx context.Context) OverrideSpecifierArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverrideSpecifierArrayOutput)
+}
+
+// Which rates an override applies to (each given field must match).
+type OverrideSpecifierOutput struct{ *pulumi.OutputState }
+
+func (OverrideSpecifierOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*OverrideSpecifier)(nil)).Elem()
+}
+
+func (o OverrideSpecifierOutput) ToOverrideSpecifierOutput() OverrideSpecifierOutput {
+	return o
+}
+
+func (o OverrideSpecifierOutput) ToOverrideSpecifierOutputWithContext(ctx context.Context) OverrideSpecifierOutput {
+	return o
+}
+
+// Only the subscription rates billed this often.
+func (o OverrideSpecifierOutput) BillingFrequency() BillingFrequencyPtrOutput {
+	return o.ApplyT(func(v OverrideSpecifier) *BillingFrequency { return v.BillingFrequency }).(BillingFrequencyPtrOutput)
+}
+
+// Only the line items with these presentation group values.
+func (o OverrideSpecifierOutput) PresentationGroupValues() pulumi.StringMapOutput {
+	return o.ApplyT(func(v OverrideSpecifier) map[string]string { return v.PresentationGroupValues }).(pulumi.StringMapOutput)
+}
+
+// Only the rates with these pricing group values.
+func (o OverrideSpecifierOutput) PricingGroupValues() pulumi.StringMapOutput {
+	return o.ApplyT(func(v OverrideSpecifier) map[string]string { return v.PricingGroupValues }).(pulumi.StringMapOutput)
+}
+
+// Only the rates of this product.
+func (o OverrideSpecifierOutput) ProductId() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v OverrideSpecifier) *string { return v.ProductId }).(pulumi.StringPtrOutput)
+}
+
+// Only the products with all these tags.
+func (o OverrideSpecifierOutput) ProductTags() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v OverrideSpecifier) []string { return v.ProductTags }).(pulumi.StringArrayOutput)
+}
+
+type OverrideSpecifierArrayOutput struct{ *pulumi.OutputState }
+
+func (OverrideSpecifierArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]OverrideSpecifier)(nil)).Elem()
+}
+
+func (o OverrideSpecifierArrayOutput) ToOverrideSpecifierArrayOutput() OverrideSpecifierArrayOutput {
+	return o
+}
+
+func (o OverrideSpecifierArrayOutput) ToOverrideSpecifierArrayOutputWithContext(ctx context.Context) OverrideSpecifierArrayOutput {
+	return o
+}
+
+func (o OverrideSpecifierArrayOutput) Index(i pulumi.IntInput) OverrideSpecifierOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) OverrideSpecifier {
+		return vs[0].([]OverrideSpecifier)[vs[1].(int)]
+	}).(OverrideSpecifierOutput)
+}
+
+// One tier of a TIERED override: `size` units (the last: the rest) at `multiplier`.
+type OverrideTier struct {
+	// The factor applied to the list price in this tier.
+	Multiplier float64 `pulumi:"multiplier"`
+	// How many units the tier holds; every tier but the last needs it.
+	Size *float64 `pulumi:"size"`
+}
+
+// OverrideTierInput is an input type that accepts OverrideTierArgs and OverrideTierOutput values.
+// You can construct a concrete instance of `OverrideTierInput` via:
+//
+//	OverrideTierArgs{...}
+type OverrideTierInput interface {
+	pulumi.Input
+
+	ToOverrideTierOutput() OverrideTierOutput
+	ToOverrideTierOutputWithContext(context.Context) OverrideTierOutput
+}
+
+// One tier of a TIERED override: `size` units (the last: the rest) at `multiplier`.
+type OverrideTierArgs struct {
+	// The factor applied to the list price in this tier.
+	Multiplier pulumi.Float64Input `pulumi:"multiplier"`
+	// How many units the tier holds; every tier but the last needs it.
+	Size pulumi.Float64PtrInput `pulumi:"size"`
+}
+
+func (OverrideTierArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*OverrideTier)(nil)).Elem()
+}
+
+func (i OverrideTierArgs) ToOverrideTierOutput() OverrideTierOutput {
+	return i.ToOverrideTierOutputWithContext(context.Background())
+}
+
+func (i OverrideTierArgs) ToOverrideTierOutputWithContext(ctx context.Context) OverrideTierOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverrideTierOutput)
+}
+
+// OverrideTierArrayInput is an input type that accepts OverrideTierArray and OverrideTierArrayOutput values.
+// You can construct a concrete instance of `OverrideTierArrayInput` via:
+//
+//	OverrideTierArray{ OverrideTierArgs{...} }
+type OverrideTierArrayInput interface {
+	pulumi.Input
+
+	ToOverrideTierArrayOutput() OverrideTierArrayOutput
+	ToOverrideTierArrayOutputWithContext(context.Context) OverrideTierArrayOutput
+}
+
+type OverrideTierArray []OverrideTierInput
+
+func (OverrideTierArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]OverrideTier)(nil)).Elem()
+}
+
+func (i OverrideTierArray) ToOverrideTierArrayOutput() OverrideTierArrayOutput {
+	return i.ToOverrideTierArrayOutputWithContext(context.Background())
+}
+
+func (i OverrideTierArray) ToOverrideTierArrayOutputWithContext(ctx context.Context) OverrideTierArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverrideTierArrayOutput)
+}
+
+// One tier of a TIERED override: `size` units (the last: the rest) at `multiplier`.
+type OverrideTierOutput struct{ *pulumi.OutputState }
+
+func (OverrideTierOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*OverrideTier)(nil)).Elem()
+}
+
+func (o OverrideTierOutput) ToOverrideTierOutput() OverrideTierOutput {
+	return o
+}
+
+func (o OverrideTierOutput) ToOverrideTierOutputWithContext(ctx context.Context) OverrideTierOutput {
+	return o
+}
+
+// The factor applied to the list price in this tier.
+func (o OverrideTierOutput) Multiplier() pulumi.Float64Output {
+	return o.ApplyT(func(v OverrideTier) float64 { return v.Multiplier }).(pulumi.Float64Output)
+}
+
+// How many units the tier holds; every tier but the last needs it.
+func (o OverrideTierOutput) Size() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v OverrideTier) *float64 { return v.Size }).(pulumi.Float64PtrOutput)
+}
+
+type OverrideTierArrayOutput struct{ *pulumi.OutputState }
+
+func (OverrideTierArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]OverrideTier)(nil)).Elem()
+}
+
+func (o OverrideTierArrayOutput) ToOverrideTierArrayOutput() OverrideTierArrayOutput {
+	return o
+}
+
+func (o OverrideTierArrayOutput) ToOverrideTierArrayOutputWithContext(ctx context.Context) OverrideTierArrayOutput {
+	return o
+}
+
+func (o OverrideTierArrayOutput) Index(i pulumi.IntInput) OverrideTierOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) OverrideTier {
+		return vs[0].([]OverrideTier)[vs[1].(int)]
+	}).(OverrideTierOutput)
+}
+
+// The rate an OVERWRITE override puts in place of the card's.
+type OverwriteRate struct {
+	// The credit type of the price when it is not the card's fiat one.
+	CreditTypeId *string `pulumi:"creditTypeId"`
+	// CUSTOM: the rate's parameters.
+	CustomRate map[string]interface{} `pulumi:"customRate"`
+	// SUBSCRIPTION: bill partial periods pro rata.
+	IsProrated *bool `pulumi:"isProrated"`
+	// FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+	Price *float64 `pulumi:"price"`
+	// SUBSCRIPTION: the default quantity.
+	Quantity *float64 `pulumi:"quantity"`
+	// How the price applies (as a rate card's rates).
+	RateType RateType `pulumi:"rateType"`
+	// TIERED and TIERED_PERCENTAGE: the tiers, in order.
+	Tiers []Tier `pulumi:"tiers"`
+}
+
+// OverwriteRateInput is an input type that accepts OverwriteRateArgs and OverwriteRateOutput values.
+// You can construct a concrete instance of `OverwriteRateInput` via:
+//
+//	OverwriteRateArgs{...}
+type OverwriteRateInput interface {
+	pulumi.Input
+
+	ToOverwriteRateOutput() OverwriteRateOutput
+	ToOverwriteRateOutputWithContext(context.Context) OverwriteRateOutput
+}
+
+// The rate an OVERWRITE override puts in place of the card's.
+type OverwriteRateArgs struct {
+	// The credit type of the price when it is not the card's fiat one.
+	CreditTypeId pulumi.StringPtrInput `pulumi:"creditTypeId"`
+	// CUSTOM: the rate's parameters.
+	CustomRate pulumi.MapInput `pulumi:"customRate"`
+	// SUBSCRIPTION: bill partial periods pro rata.
+	IsProrated pulumi.BoolPtrInput `pulumi:"isProrated"`
+	// FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+	Price pulumi.Float64PtrInput `pulumi:"price"`
+	// SUBSCRIPTION: the default quantity.
+	Quantity pulumi.Float64PtrInput `pulumi:"quantity"`
+	// How the price applies (as a rate card's rates).
+	RateType RateTypeInput `pulumi:"rateType"`
+	// TIERED and TIERED_PERCENTAGE: the tiers, in order.
+	Tiers TierArrayInput `pulumi:"tiers"`
+}
+
+func (OverwriteRateArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*OverwriteRate)(nil)).Elem()
+}
+
+func (i OverwriteRateArgs) ToOverwriteRateOutput() OverwriteRateOutput {
+	return i.ToOverwriteRateOutputWithContext(context.Background())
+}
+
+func (i OverwriteRateArgs) ToOverwriteRateOutputWithContext(ctx context.Context) OverwriteRateOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverwriteRateOutput)
+}
+
+func (i OverwriteRateArgs) ToOverwriteRatePtrOutput() OverwriteRatePtrOutput {
+	return i.ToOverwriteRatePtrOutputWithContext(context.Background())
+}
+
+func (i OverwriteRateArgs) ToOverwriteRatePtrOutputWithContext(ctx context.Context) OverwriteRatePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverwriteRateOutput).ToOverwriteRatePtrOutputWithContext(ctx)
+}
+
+// OverwriteRatePtrInput is an input type that accepts OverwriteRateArgs, OverwriteRatePtr and OverwriteRatePtrOutput values.
+// You can construct a concrete instance of `OverwriteRatePtrInput` via:
+//
+//	        OverwriteRateArgs{...}
+//
+//	or:
+//
+//	        nil
+type OverwriteRatePtrInput interface {
+	pulumi.Input
+
+	ToOverwriteRatePtrOutput() OverwriteRatePtrOutput
+	ToOverwriteRatePtrOutputWithContext(context.Context) OverwriteRatePtrOutput
+}
+
+type overwriteRatePtrType OverwriteRateArgs
+
+func OverwriteRatePtr(v *OverwriteRateArgs) OverwriteRatePtrInput {
+	return (*overwriteRatePtrType)(v)
+}
+
+func (*overwriteRatePtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**OverwriteRate)(nil)).Elem()
+}
+
+func (i *overwriteRatePtrType) ToOverwriteRatePtrOutput() OverwriteRatePtrOutput {
+	return i.ToOverwriteRatePtrOutputWithContext(context.Background())
+}
+
+func (i *overwriteRatePtrType) ToOverwriteRatePtrOutputWithContext(ctx context.Context) OverwriteRatePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverwriteRatePtrOutput)
+}
+
+// The rate an OVERWRITE override puts in place of the card's.
+type OverwriteRateOutput struct{ *pulumi.OutputState }
+
+func (OverwriteRateOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*OverwriteRate)(nil)).Elem()
+}
+
+func (o OverwriteRateOutput) ToOverwriteRateOutput() OverwriteRateOutput {
+	return o
+}
+
+func (o OverwriteRateOutput) ToOverwriteRateOutputWithContext(ctx context.Context) OverwriteRateOutput {
+	return o
+}
+
+func (o OverwriteRateOutput) ToOverwriteRatePtrOutput() OverwriteRatePtrOutput {
+	return o.ToOverwriteRatePtrOutputWithContext(context.Background())
+}
+
+func (o OverwriteRateOutput) ToOverwriteRatePtrOutputWithContext(ctx context.Context) OverwriteRatePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v OverwriteRate) *OverwriteRate {
+		return &v
+	}).(OverwriteRatePtrOutput)
+}
+
+// The credit type of the price when it is not the card's fiat one.
+func (o OverwriteRateOutput) CreditTypeId() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v OverwriteRate) *string { return v.CreditTypeId }).(pulumi.StringPtrOutput)
+}
+
+// CUSTOM: the rate's parameters.
+func (o OverwriteRateOutput) CustomRate() pulumi.MapOutput {
+	return o.ApplyT(func(v OverwriteRate) map[string]interface{} { return v.CustomRate }).(pulumi.MapOutput)
+}
+
+// SUBSCRIPTION: bill partial periods pro rata.
+func (o OverwriteRateOutput) IsProrated() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v OverwriteRate) *bool { return v.IsProrated }).(pulumi.BoolPtrOutput)
+}
+
+// FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+func (o OverwriteRateOutput) Price() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v OverwriteRate) *float64 { return v.Price }).(pulumi.Float64PtrOutput)
+}
+
+// SUBSCRIPTION: the default quantity.
+func (o OverwriteRateOutput) Quantity() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v OverwriteRate) *float64 { return v.Quantity }).(pulumi.Float64PtrOutput)
+}
+
+// How the price applies (as a rate card's rates).
+func (o OverwriteRateOutput) RateType() RateTypeOutput {
+	return o.ApplyT(func(v OverwriteRate) RateType { return v.RateType }).(RateTypeOutput)
+}
+
+// TIERED and TIERED_PERCENTAGE: the tiers, in order.
+func (o OverwriteRateOutput) Tiers() TierArrayOutput {
+	return o.ApplyT(func(v OverwriteRate) []Tier { return v.Tiers }).(TierArrayOutput)
+}
+
+type OverwriteRatePtrOutput struct{ *pulumi.OutputState }
+
+func (OverwriteRatePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**OverwriteRate)(nil)).Elem()
+}
+
+func (o OverwriteRatePtrOutput) ToOverwriteRatePtrOutput() OverwriteRatePtrOutput {
+	return o
+}
+
+func (o OverwriteRatePtrOutput) ToOverwriteRatePtrOutputWithContext(ctx context.Context) OverwriteRatePtrOutput {
+	return o
+}
+
+func (o OverwriteRatePtrOutput) Elem() OverwriteRateOutput {
+	return o.ApplyT(func(v *OverwriteRate) OverwriteRate {
+		if v != nil {
+			return *v
+		}
+		var ret OverwriteRate
+		return ret
+	}).(OverwriteRateOutput)
+}
+
+// The credit type of the price when it is not the card's fiat one.
+func (o OverwriteRatePtrOutput) CreditTypeId() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *OverwriteRate) *string {
+		if v == nil {
+			return nil
+		}
+		return v.CreditTypeId
+	}).(pulumi.StringPtrOutput)
+}
+
+// CUSTOM: the rate's parameters.
+func (o OverwriteRatePtrOutput) CustomRate() pulumi.MapOutput {
+	return o.ApplyT(func(v *OverwriteRate) map[string]interface{} {
+		if v == nil {
+			return nil
+		}
+		return v.CustomRate
+	}).(pulumi.MapOutput)
+}
+
+// SUBSCRIPTION: bill partial periods pro rata.
+func (o OverwriteRatePtrOutput) IsProrated() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *OverwriteRate) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.IsProrated
+	}).(pulumi.BoolPtrOutput)
+}
+
+// FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+func (o OverwriteRatePtrOutput) Price() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v *OverwriteRate) *float64 {
+		if v == nil {
+			return nil
+		}
+		return v.Price
+	}).(pulumi.Float64PtrOutput)
+}
+
+// SUBSCRIPTION: the default quantity.
+func (o OverwriteRatePtrOutput) Quantity() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v *OverwriteRate) *float64 {
+		if v == nil {
+			return nil
+		}
+		return v.Quantity
+	}).(pulumi.Float64PtrOutput)
+}
+
+// How the price applies (as a rate card's rates).
+func (o OverwriteRatePtrOutput) RateType() RateTypePtrOutput {
+	return o.ApplyT(func(v *OverwriteRate) *RateType {
+		if v == nil {
+			return nil
+		}
+		return &v.RateType
+	}).(RateTypePtrOutput)
+}
+
+// TIERED and TIERED_PERCENTAGE: the tiers, in order.
+func (o OverwriteRatePtrOutput) Tiers() TierArrayOutput {
+	return o.ApplyT(func(v *OverwriteRate) []Tier {
+		if v == nil {
+			return nil
+		}
+		return v.Tiers
+	}).(TierArrayOutput)
+}
+
 // A rule on one event property; all of a metric's filters must pass for an event to match.
 type PropertyFilter struct {
 	// True: the property must be present; false: it must be absent.
@@ -1479,6 +3067,70 @@ func (o PropertyFilterArrayOutput) Index(i pulumi.IntInput) PropertyFilterOutput
 	return pulumi.All(o, i).ApplyT(func(vs []interface{}) PropertyFilter {
 		return vs[0].([]PropertyFilter)[vs[1].(int)]
 	}).(PropertyFilterOutput)
+}
+
+// How partial periods of a subscription are billed.
+type Proration struct {
+	// When a change of quantity is billed.
+	InvoiceBehavior *ProrationInvoiceBehavior `pulumi:"invoiceBehavior"`
+	// Bill partial periods pro rata.
+	IsProrated *bool `pulumi:"isProrated"`
+}
+
+// ProrationInput is an input type that accepts ProrationArgs and ProrationOutput values.
+// You can construct a concrete instance of `ProrationInput` via:
+//
+//	ProrationArgs{...}
+type ProrationInput interface {
+	pulumi.Input
+
+	ToProrationOutput() ProrationOutput
+	ToProrationOutputWithContext(context.Context) ProrationOutput
+}
+
+// How partial periods of a subscription are billed.
+type ProrationArgs struct {
+	// When a change of quantity is billed.
+	InvoiceBehavior ProrationInvoiceBehaviorPtrInput `pulumi:"invoiceBehavior"`
+	// Bill partial periods pro rata.
+	IsProrated pulumi.BoolPtrInput `pulumi:"isProrated"`
+}
+
+func (ProrationArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*Proration)(nil)).Elem()
+}
+
+func (i ProrationArgs) ToProrationOutput() ProrationOutput {
+	return i.ToProrationOutputWithContext(context.Background())
+}
+
+func (i ProrationArgs) ToProrationOutputWithContext(ctx context.Context) ProrationOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ProrationOutput)
+}
+
+// How partial periods of a subscription are billed.
+type ProrationOutput struct{ *pulumi.OutputState }
+
+func (ProrationOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Proration)(nil)).Elem()
+}
+
+func (o ProrationOutput) ToProrationOutput() ProrationOutput {
+	return o
+}
+
+func (o ProrationOutput) ToProrationOutputWithContext(ctx context.Context) ProrationOutput {
+	return o
+}
+
+// When a change of quantity is billed.
+func (o ProrationOutput) InvoiceBehavior() ProrationInvoiceBehaviorPtrOutput {
+	return o.ApplyT(func(v Proration) *ProrationInvoiceBehavior { return v.InvoiceBehavior }).(ProrationInvoiceBehaviorPtrOutput)
+}
+
+// Bill partial periods pro rata.
+func (o ProrationOutput) IsProrated() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v Proration) *bool { return v.IsProrated }).(pulumi.BoolPtrOutput)
 }
 
 // Converts the metric's quantity before pricing (e.g. MB sent, GB priced).
@@ -2079,6 +3731,478 @@ func (o RateMapOutput) MapIndex(k pulumi.StringInput) RateOutput {
 	}).(RateOutput)
 }
 
+// One charge of a schedule: `quantity` times `unitPrice` at `dateOffset`.
+type ScheduleItem struct {
+	// When, from the contract's start.
+	DateOffset Offset `pulumi:"dateOffset"`
+	// How many units.
+	Quantity float64 `pulumi:"quantity"`
+	// The price of one unit (cents for USD).
+	UnitPrice float64 `pulumi:"unitPrice"`
+}
+
+// ScheduleItemInput is an input type that accepts ScheduleItemArgs and ScheduleItemOutput values.
+// You can construct a concrete instance of `ScheduleItemInput` via:
+//
+//	ScheduleItemArgs{...}
+type ScheduleItemInput interface {
+	pulumi.Input
+
+	ToScheduleItemOutput() ScheduleItemOutput
+	ToScheduleItemOutputWithContext(context.Context) ScheduleItemOutput
+}
+
+// One charge of a schedule: `quantity` times `unitPrice` at `dateOffset`.
+type ScheduleItemArgs struct {
+	// When, from the contract's start.
+	DateOffset OffsetInput `pulumi:"dateOffset"`
+	// How many units.
+	Quantity pulumi.Float64Input `pulumi:"quantity"`
+	// The price of one unit (cents for USD).
+	UnitPrice pulumi.Float64Input `pulumi:"unitPrice"`
+}
+
+func (ScheduleItemArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ScheduleItem)(nil)).Elem()
+}
+
+func (i ScheduleItemArgs) ToScheduleItemOutput() ScheduleItemOutput {
+	return i.ToScheduleItemOutputWithContext(context.Background())
+}
+
+func (i ScheduleItemArgs) ToScheduleItemOutputWithContext(ctx context.Context) ScheduleItemOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ScheduleItemOutput)
+}
+
+// ScheduleItemArrayInput is an input type that accepts ScheduleItemArray and ScheduleItemArrayOutput values.
+// You can construct a concrete instance of `ScheduleItemArrayInput` via:
+//
+//	ScheduleItemArray{ ScheduleItemArgs{...} }
+type ScheduleItemArrayInput interface {
+	pulumi.Input
+
+	ToScheduleItemArrayOutput() ScheduleItemArrayOutput
+	ToScheduleItemArrayOutputWithContext(context.Context) ScheduleItemArrayOutput
+}
+
+type ScheduleItemArray []ScheduleItemInput
+
+func (ScheduleItemArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ScheduleItem)(nil)).Elem()
+}
+
+func (i ScheduleItemArray) ToScheduleItemArrayOutput() ScheduleItemArrayOutput {
+	return i.ToScheduleItemArrayOutputWithContext(context.Background())
+}
+
+func (i ScheduleItemArray) ToScheduleItemArrayOutputWithContext(ctx context.Context) ScheduleItemArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ScheduleItemArrayOutput)
+}
+
+// One charge of a schedule: `quantity` times `unitPrice` at `dateOffset`.
+type ScheduleItemOutput struct{ *pulumi.OutputState }
+
+func (ScheduleItemOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ScheduleItem)(nil)).Elem()
+}
+
+func (o ScheduleItemOutput) ToScheduleItemOutput() ScheduleItemOutput {
+	return o
+}
+
+func (o ScheduleItemOutput) ToScheduleItemOutputWithContext(ctx context.Context) ScheduleItemOutput {
+	return o
+}
+
+// When, from the contract's start.
+func (o ScheduleItemOutput) DateOffset() OffsetOutput {
+	return o.ApplyT(func(v ScheduleItem) Offset { return v.DateOffset }).(OffsetOutput)
+}
+
+// How many units.
+func (o ScheduleItemOutput) Quantity() pulumi.Float64Output {
+	return o.ApplyT(func(v ScheduleItem) float64 { return v.Quantity }).(pulumi.Float64Output)
+}
+
+// The price of one unit (cents for USD).
+func (o ScheduleItemOutput) UnitPrice() pulumi.Float64Output {
+	return o.ApplyT(func(v ScheduleItem) float64 { return v.UnitPrice }).(pulumi.Float64Output)
+}
+
+type ScheduleItemArrayOutput struct{ *pulumi.OutputState }
+
+func (ScheduleItemArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ScheduleItem)(nil)).Elem()
+}
+
+func (o ScheduleItemArrayOutput) ToScheduleItemArrayOutput() ScheduleItemArrayOutput {
+	return o
+}
+
+func (o ScheduleItemArrayOutput) ToScheduleItemArrayOutputWithContext(ctx context.Context) ScheduleItemArrayOutput {
+	return o
+}
+
+func (o ScheduleItemArrayOutput) Index(i pulumi.IntInput) ScheduleItemOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ScheduleItem {
+		return vs[0].([]ScheduleItem)[vs[1].(int)]
+	}).(ScheduleItemOutput)
+}
+
+// A charge at fixed dates (`scheduledCharges`).
+type ScheduledCharge struct {
+	// Custom field values by key.
+	CustomFields map[string]string `pulumi:"customFields"`
+	// Displayed on invoices.
+	Name *string `pulumi:"name"`
+	// The product it is invoiced as.
+	ProductId string `pulumi:"productId"`
+	// When and how much.
+	Schedule ChargeSchedule `pulumi:"schedule"`
+}
+
+// ScheduledChargeInput is an input type that accepts ScheduledChargeArgs and ScheduledChargeOutput values.
+// You can construct a concrete instance of `ScheduledChargeInput` via:
+//
+//	ScheduledChargeArgs{...}
+type ScheduledChargeInput interface {
+	pulumi.Input
+
+	ToScheduledChargeOutput() ScheduledChargeOutput
+	ToScheduledChargeOutputWithContext(context.Context) ScheduledChargeOutput
+}
+
+// A charge at fixed dates (`scheduledCharges`).
+type ScheduledChargeArgs struct {
+	// Custom field values by key.
+	CustomFields pulumi.StringMapInput `pulumi:"customFields"`
+	// Displayed on invoices.
+	Name pulumi.StringPtrInput `pulumi:"name"`
+	// The product it is invoiced as.
+	ProductId pulumi.StringInput `pulumi:"productId"`
+	// When and how much.
+	Schedule ChargeScheduleInput `pulumi:"schedule"`
+}
+
+func (ScheduledChargeArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*ScheduledCharge)(nil)).Elem()
+}
+
+func (i ScheduledChargeArgs) ToScheduledChargeOutput() ScheduledChargeOutput {
+	return i.ToScheduledChargeOutputWithContext(context.Background())
+}
+
+func (i ScheduledChargeArgs) ToScheduledChargeOutputWithContext(ctx context.Context) ScheduledChargeOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ScheduledChargeOutput)
+}
+
+// ScheduledChargeArrayInput is an input type that accepts ScheduledChargeArray and ScheduledChargeArrayOutput values.
+// You can construct a concrete instance of `ScheduledChargeArrayInput` via:
+//
+//	ScheduledChargeArray{ ScheduledChargeArgs{...} }
+type ScheduledChargeArrayInput interface {
+	pulumi.Input
+
+	ToScheduledChargeArrayOutput() ScheduledChargeArrayOutput
+	ToScheduledChargeArrayOutputWithContext(context.Context) ScheduledChargeArrayOutput
+}
+
+type ScheduledChargeArray []ScheduledChargeInput
+
+func (ScheduledChargeArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ScheduledCharge)(nil)).Elem()
+}
+
+func (i ScheduledChargeArray) ToScheduledChargeArrayOutput() ScheduledChargeArrayOutput {
+	return i.ToScheduledChargeArrayOutputWithContext(context.Background())
+}
+
+func (i ScheduledChargeArray) ToScheduledChargeArrayOutputWithContext(ctx context.Context) ScheduledChargeArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ScheduledChargeArrayOutput)
+}
+
+// A charge at fixed dates (`scheduledCharges`).
+type ScheduledChargeOutput struct{ *pulumi.OutputState }
+
+func (ScheduledChargeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*ScheduledCharge)(nil)).Elem()
+}
+
+func (o ScheduledChargeOutput) ToScheduledChargeOutput() ScheduledChargeOutput {
+	return o
+}
+
+func (o ScheduledChargeOutput) ToScheduledChargeOutputWithContext(ctx context.Context) ScheduledChargeOutput {
+	return o
+}
+
+// Custom field values by key.
+func (o ScheduledChargeOutput) CustomFields() pulumi.StringMapOutput {
+	return o.ApplyT(func(v ScheduledCharge) map[string]string { return v.CustomFields }).(pulumi.StringMapOutput)
+}
+
+// Displayed on invoices.
+func (o ScheduledChargeOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v ScheduledCharge) *string { return v.Name }).(pulumi.StringPtrOutput)
+}
+
+// The product it is invoiced as.
+func (o ScheduledChargeOutput) ProductId() pulumi.StringOutput {
+	return o.ApplyT(func(v ScheduledCharge) string { return v.ProductId }).(pulumi.StringOutput)
+}
+
+// When and how much.
+func (o ScheduledChargeOutput) Schedule() ChargeScheduleOutput {
+	return o.ApplyT(func(v ScheduledCharge) ChargeSchedule { return v.Schedule }).(ChargeScheduleOutput)
+}
+
+type ScheduledChargeArrayOutput struct{ *pulumi.OutputState }
+
+func (ScheduledChargeArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ScheduledCharge)(nil)).Elem()
+}
+
+func (o ScheduledChargeArrayOutput) ToScheduledChargeArrayOutput() ScheduledChargeArrayOutput {
+	return o
+}
+
+func (o ScheduledChargeArrayOutput) ToScheduledChargeArrayOutputWithContext(ctx context.Context) ScheduledChargeArrayOutput {
+	return o
+}
+
+func (o ScheduledChargeArrayOutput) Index(i pulumi.IntInput) ScheduledChargeOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ScheduledCharge {
+		return vs[0].([]ScheduledCharge)[vs[1].(int)]
+	}).(ScheduledChargeOutput)
+}
+
+// A recurring charge for a SUBSCRIPTION product (`subscriptions`).
+type Subscription struct {
+	// Bill at the start (ADVANCE) or the end (ARREARS) of each period.
+	CollectionSchedule SubscriptionCollectionSchedule `pulumi:"collectionSchedule"`
+	// Not shown to customers.
+	Description *string `pulumi:"description"`
+	// How long it lasts.
+	Duration *Offset `pulumi:"duration"`
+	// The quantity at the contract's start.
+	InitialQuantity *float64 `pulumi:"initialQuantity"`
+	// Displayed on invoices.
+	Name *string `pulumi:"name"`
+	// How partial periods are billed.
+	Proration Proration `pulumi:"proration"`
+	// When it starts, from the contract's start.
+	StartingAtOffset *Offset `pulumi:"startingAtOffset"`
+	// The product and billing frequency.
+	SubscriptionRate SubscriptionRate `pulumi:"subscriptionRate"`
+}
+
+// SubscriptionInput is an input type that accepts SubscriptionArgs and SubscriptionOutput values.
+// You can construct a concrete instance of `SubscriptionInput` via:
+//
+//	SubscriptionArgs{...}
+type SubscriptionInput interface {
+	pulumi.Input
+
+	ToSubscriptionOutput() SubscriptionOutput
+	ToSubscriptionOutputWithContext(context.Context) SubscriptionOutput
+}
+
+// A recurring charge for a SUBSCRIPTION product (`subscriptions`).
+type SubscriptionArgs struct {
+	// Bill at the start (ADVANCE) or the end (ARREARS) of each period.
+	CollectionSchedule SubscriptionCollectionScheduleInput `pulumi:"collectionSchedule"`
+	// Not shown to customers.
+	Description pulumi.StringPtrInput `pulumi:"description"`
+	// How long it lasts.
+	Duration OffsetPtrInput `pulumi:"duration"`
+	// The quantity at the contract's start.
+	InitialQuantity pulumi.Float64PtrInput `pulumi:"initialQuantity"`
+	// Displayed on invoices.
+	Name pulumi.StringPtrInput `pulumi:"name"`
+	// How partial periods are billed.
+	Proration ProrationInput `pulumi:"proration"`
+	// When it starts, from the contract's start.
+	StartingAtOffset OffsetPtrInput `pulumi:"startingAtOffset"`
+	// The product and billing frequency.
+	SubscriptionRate SubscriptionRateInput `pulumi:"subscriptionRate"`
+}
+
+func (SubscriptionArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*Subscription)(nil)).Elem()
+}
+
+func (i SubscriptionArgs) ToSubscriptionOutput() SubscriptionOutput {
+	return i.ToSubscriptionOutputWithContext(context.Background())
+}
+
+func (i SubscriptionArgs) ToSubscriptionOutputWithContext(ctx context.Context) SubscriptionOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SubscriptionOutput)
+}
+
+// SubscriptionArrayInput is an input type that accepts SubscriptionArray and SubscriptionArrayOutput values.
+// You can construct a concrete instance of `SubscriptionArrayInput` via:
+//
+//	SubscriptionArray{ SubscriptionArgs{...} }
+type SubscriptionArrayInput interface {
+	pulumi.Input
+
+	ToSubscriptionArrayOutput() SubscriptionArrayOutput
+	ToSubscriptionArrayOutputWithContext(context.Context) SubscriptionArrayOutput
+}
+
+type SubscriptionArray []SubscriptionInput
+
+func (SubscriptionArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]Subscription)(nil)).Elem()
+}
+
+func (i SubscriptionArray) ToSubscriptionArrayOutput() SubscriptionArrayOutput {
+	return i.ToSubscriptionArrayOutputWithContext(context.Background())
+}
+
+func (i SubscriptionArray) ToSubscriptionArrayOutputWithContext(ctx context.Context) SubscriptionArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SubscriptionArrayOutput)
+}
+
+// A recurring charge for a SUBSCRIPTION product (`subscriptions`).
+type SubscriptionOutput struct{ *pulumi.OutputState }
+
+func (SubscriptionOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Subscription)(nil)).Elem()
+}
+
+func (o SubscriptionOutput) ToSubscriptionOutput() SubscriptionOutput {
+	return o
+}
+
+func (o SubscriptionOutput) ToSubscriptionOutputWithContext(ctx context.Context) SubscriptionOutput {
+	return o
+}
+
+// Bill at the start (ADVANCE) or the end (ARREARS) of each period.
+func (o SubscriptionOutput) CollectionSchedule() SubscriptionCollectionScheduleOutput {
+	return o.ApplyT(func(v Subscription) SubscriptionCollectionSchedule { return v.CollectionSchedule }).(SubscriptionCollectionScheduleOutput)
+}
+
+// Not shown to customers.
+func (o SubscriptionOutput) Description() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Subscription) *string { return v.Description }).(pulumi.StringPtrOutput)
+}
+
+// How long it lasts.
+func (o SubscriptionOutput) Duration() OffsetPtrOutput {
+	return o.ApplyT(func(v Subscription) *Offset { return v.Duration }).(OffsetPtrOutput)
+}
+
+// The quantity at the contract's start.
+func (o SubscriptionOutput) InitialQuantity() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v Subscription) *float64 { return v.InitialQuantity }).(pulumi.Float64PtrOutput)
+}
+
+// Displayed on invoices.
+func (o SubscriptionOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Subscription) *string { return v.Name }).(pulumi.StringPtrOutput)
+}
+
+// How partial periods are billed.
+func (o SubscriptionOutput) Proration() ProrationOutput {
+	return o.ApplyT(func(v Subscription) Proration { return v.Proration }).(ProrationOutput)
+}
+
+// When it starts, from the contract's start.
+func (o SubscriptionOutput) StartingAtOffset() OffsetPtrOutput {
+	return o.ApplyT(func(v Subscription) *Offset { return v.StartingAtOffset }).(OffsetPtrOutput)
+}
+
+// The product and billing frequency.
+func (o SubscriptionOutput) SubscriptionRate() SubscriptionRateOutput {
+	return o.ApplyT(func(v Subscription) SubscriptionRate { return v.SubscriptionRate }).(SubscriptionRateOutput)
+}
+
+type SubscriptionArrayOutput struct{ *pulumi.OutputState }
+
+func (SubscriptionArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]Subscription)(nil)).Elem()
+}
+
+func (o SubscriptionArrayOutput) ToSubscriptionArrayOutput() SubscriptionArrayOutput {
+	return o
+}
+
+func (o SubscriptionArrayOutput) ToSubscriptionArrayOutputWithContext(ctx context.Context) SubscriptionArrayOutput {
+	return o
+}
+
+func (o SubscriptionArrayOutput) Index(i pulumi.IntInput) SubscriptionOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Subscription {
+		return vs[0].([]Subscription)[vs[1].(int)]
+	}).(SubscriptionOutput)
+}
+
+// The subscription product and how often it is billed.
+type SubscriptionRate struct {
+	// MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+	BillingFrequency BillingFrequency `pulumi:"billingFrequency"`
+	// A SUBSCRIPTION product priced on the rate card.
+	ProductId string `pulumi:"productId"`
+}
+
+// SubscriptionRateInput is an input type that accepts SubscriptionRateArgs and SubscriptionRateOutput values.
+// You can construct a concrete instance of `SubscriptionRateInput` via:
+//
+//	SubscriptionRateArgs{...}
+type SubscriptionRateInput interface {
+	pulumi.Input
+
+	ToSubscriptionRateOutput() SubscriptionRateOutput
+	ToSubscriptionRateOutputWithContext(context.Context) SubscriptionRateOutput
+}
+
+// The subscription product and how often it is billed.
+type SubscriptionRateArgs struct {
+	// MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+	BillingFrequency BillingFrequencyInput `pulumi:"billingFrequency"`
+	// A SUBSCRIPTION product priced on the rate card.
+	ProductId pulumi.StringInput `pulumi:"productId"`
+}
+
+func (SubscriptionRateArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*SubscriptionRate)(nil)).Elem()
+}
+
+func (i SubscriptionRateArgs) ToSubscriptionRateOutput() SubscriptionRateOutput {
+	return i.ToSubscriptionRateOutputWithContext(context.Background())
+}
+
+func (i SubscriptionRateArgs) ToSubscriptionRateOutputWithContext(ctx context.Context) SubscriptionRateOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SubscriptionRateOutput)
+}
+
+// The subscription product and how often it is billed.
+type SubscriptionRateOutput struct{ *pulumi.OutputState }
+
+func (SubscriptionRateOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*SubscriptionRate)(nil)).Elem()
+}
+
+func (o SubscriptionRateOutput) ToSubscriptionRateOutput() SubscriptionRateOutput {
+	return o
+}
+
+func (o SubscriptionRateOutput) ToSubscriptionRateOutputWithContext(ctx context.Context) SubscriptionRateOutput {
+	return o
+}
+
+// MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+func (o SubscriptionRateOutput) BillingFrequency() BillingFrequencyOutput {
+	return o.ApplyT(func(v SubscriptionRate) BillingFrequency { return v.BillingFrequency }).(BillingFrequencyOutput)
+}
+
+// A SUBSCRIPTION product priced on the rate card.
+func (o SubscriptionRateOutput) ProductId() pulumi.StringOutput {
+	return o.ApplyT(func(v SubscriptionRate) string { return v.ProductId }).(pulumi.StringOutput)
+}
+
 // One tier of a TIERED price: `size` units (the last tier: all the rest) at `price`.
 type Tier struct {
 	// The price per unit in this tier (a fraction, 0 to 1, for TIERED_PERCENTAGE).
@@ -2188,7 +4312,169 @@ func (o TierArrayOutput) Index(i pulumi.IntInput) TierOutput {
 	}).(TierOutput)
 }
 
+// How often usage is invoiced.
+type UsageStatementSchedule struct {
+	// Which day periods start on.
+	Day *UsageStatementScheduleDay `pulumi:"day"`
+	// MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+	Frequency BillingFrequency `pulumi:"frequency"`
+}
+
+// UsageStatementScheduleInput is an input type that accepts UsageStatementScheduleArgs and UsageStatementScheduleOutput values.
+// You can construct a concrete instance of `UsageStatementScheduleInput` via:
+//
+//	UsageStatementScheduleArgs{...}
+type UsageStatementScheduleInput interface {
+	pulumi.Input
+
+	ToUsageStatementScheduleOutput() UsageStatementScheduleOutput
+	ToUsageStatementScheduleOutputWithContext(context.Context) UsageStatementScheduleOutput
+}
+
+// How often usage is invoiced.
+type UsageStatementScheduleArgs struct {
+	// Which day periods start on.
+	Day UsageStatementScheduleDayPtrInput `pulumi:"day"`
+	// MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+	Frequency BillingFrequencyInput `pulumi:"frequency"`
+}
+
+func (UsageStatementScheduleArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*UsageStatementSchedule)(nil)).Elem()
+}
+
+func (i UsageStatementScheduleArgs) ToUsageStatementScheduleOutput() UsageStatementScheduleOutput {
+	return i.ToUsageStatementScheduleOutputWithContext(context.Background())
+}
+
+func (i UsageStatementScheduleArgs) ToUsageStatementScheduleOutputWithContext(ctx context.Context) UsageStatementScheduleOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(UsageStatementScheduleOutput)
+}
+
+func (i UsageStatementScheduleArgs) ToUsageStatementSchedulePtrOutput() UsageStatementSchedulePtrOutput {
+	return i.ToUsageStatementSchedulePtrOutputWithContext(context.Background())
+}
+
+func (i UsageStatementScheduleArgs) ToUsageStatementSchedulePtrOutputWithContext(ctx context.Context) UsageStatementSchedulePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(UsageStatementScheduleOutput).ToUsageStatementSchedulePtrOutputWithContext(ctx)
+}
+
+// UsageStatementSchedulePtrInput is an input type that accepts UsageStatementScheduleArgs, UsageStatementSchedulePtr and UsageStatementSchedulePtrOutput values.
+// You can construct a concrete instance of `UsageStatementSchedulePtrInput` via:
+//
+//	        UsageStatementScheduleArgs{...}
+//
+//	or:
+//
+//	        nil
+type UsageStatementSchedulePtrInput interface {
+	pulumi.Input
+
+	ToUsageStatementSchedulePtrOutput() UsageStatementSchedulePtrOutput
+	ToUsageStatementSchedulePtrOutputWithContext(context.Context) UsageStatementSchedulePtrOutput
+}
+
+type usageStatementSchedulePtrType UsageStatementScheduleArgs
+
+func UsageStatementSchedulePtr(v *UsageStatementScheduleArgs) UsageStatementSchedulePtrInput {
+	return (*usageStatementSchedulePtrType)(v)
+}
+
+func (*usageStatementSchedulePtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**UsageStatementSchedule)(nil)).Elem()
+}
+
+func (i *usageStatementSchedulePtrType) ToUsageStatementSchedulePtrOutput() UsageStatementSchedulePtrOutput {
+	return i.ToUsageStatementSchedulePtrOutputWithContext(context.Background())
+}
+
+func (i *usageStatementSchedulePtrType) ToUsageStatementSchedulePtrOutputWithContext(ctx context.Context) UsageStatementSchedulePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(UsageStatementSchedulePtrOutput)
+}
+
+// How often usage is invoiced.
+type UsageStatementScheduleOutput struct{ *pulumi.OutputState }
+
+func (UsageStatementScheduleOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*UsageStatementSchedule)(nil)).Elem()
+}
+
+func (o UsageStatementScheduleOutput) ToUsageStatementScheduleOutput() UsageStatementScheduleOutput {
+	return o
+}
+
+func (o UsageStatementScheduleOutput) ToUsageStatementScheduleOutputWithContext(ctx context.Context) UsageStatementScheduleOutput {
+	return o
+}
+
+func (o UsageStatementScheduleOutput) ToUsageStatementSchedulePtrOutput() UsageStatementSchedulePtrOutput {
+	return o.ToUsageStatementSchedulePtrOutputWithContext(context.Background())
+}
+
+func (o UsageStatementScheduleOutput) ToUsageStatementSchedulePtrOutputWithContext(ctx context.Context) UsageStatementSchedulePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v UsageStatementSchedule) *UsageStatementSchedule {
+		return &v
+	}).(UsageStatementSchedulePtrOutput)
+}
+
+// Which day periods start on.
+func (o UsageStatementScheduleOutput) Day() UsageStatementScheduleDayPtrOutput {
+	return o.ApplyT(func(v UsageStatementSchedule) *UsageStatementScheduleDay { return v.Day }).(UsageStatementScheduleDayPtrOutput)
+}
+
+// MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+func (o UsageStatementScheduleOutput) Frequency() BillingFrequencyOutput {
+	return o.ApplyT(func(v UsageStatementSchedule) BillingFrequency { return v.Frequency }).(BillingFrequencyOutput)
+}
+
+type UsageStatementSchedulePtrOutput struct{ *pulumi.OutputState }
+
+func (UsageStatementSchedulePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**UsageStatementSchedule)(nil)).Elem()
+}
+
+func (o UsageStatementSchedulePtrOutput) ToUsageStatementSchedulePtrOutput() UsageStatementSchedulePtrOutput {
+	return o
+}
+
+func (o UsageStatementSchedulePtrOutput) ToUsageStatementSchedulePtrOutputWithContext(ctx context.Context) UsageStatementSchedulePtrOutput {
+	return o
+}
+
+func (o UsageStatementSchedulePtrOutput) Elem() UsageStatementScheduleOutput {
+	return o.ApplyT(func(v *UsageStatementSchedule) UsageStatementSchedule {
+		if v != nil {
+			return *v
+		}
+		var ret UsageStatementSchedule
+		return ret
+	}).(UsageStatementScheduleOutput)
+}
+
+// Which day periods start on.
+func (o UsageStatementSchedulePtrOutput) Day() UsageStatementScheduleDayPtrOutput {
+	return o.ApplyT(func(v *UsageStatementSchedule) *UsageStatementScheduleDay {
+		if v == nil {
+			return nil
+		}
+		return v.Day
+	}).(UsageStatementScheduleDayPtrOutput)
+}
+
+// MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+func (o UsageStatementSchedulePtrOutput) Frequency() BillingFrequencyPtrOutput {
+	return o.ApplyT(func(v *UsageStatementSchedule) *BillingFrequency {
+		if v == nil {
+			return nil
+		}
+		return &v.Frequency
+	}).(BillingFrequencyPtrOutput)
+}
+
 func init() {
+	pulumi.RegisterInputType(reflect.TypeOf((*AccessItemInput)(nil)).Elem(), AccessItemArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AccessItemArrayInput)(nil)).Elem(), AccessItemArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*AccessScheduleInput)(nil)).Elem(), AccessScheduleArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*AlertCustomFieldFilterInput)(nil)).Elem(), AlertCustomFieldFilterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*AlertCustomFieldFilterArrayInput)(nil)).Elem(), AlertCustomFieldFilterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*AlertGroupValueInput)(nil)).Elem(), AlertGroupValueArgs{})
@@ -2203,23 +4489,52 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*AlertSpecifierFilterArrayInput)(nil)).Elem(), AlertSpecifierFilterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*AliasInput)(nil)).Elem(), AliasArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*AliasArrayInput)(nil)).Elem(), AliasArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ChargeScheduleInput)(nil)).Elem(), ChargeScheduleArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ChargeSchedulePtrInput)(nil)).Elem(), ChargeScheduleArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*CommitInput)(nil)).Elem(), CommitArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*CommitArrayInput)(nil)).Elem(), CommitArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*CommitRateInput)(nil)).Elem(), CommitRateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*CommitRatePtrInput)(nil)).Elem(), CommitRateArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*CreditInput)(nil)).Elem(), CreditArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*CreditArrayInput)(nil)).Elem(), CreditArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*CreditTypeConversionInput)(nil)).Elem(), CreditTypeConversionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*CreditTypeConversionArrayInput)(nil)).Elem(), CreditTypeConversionArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*EventTypeFilterInput)(nil)).Elem(), EventTypeFilterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*EventTypeFilterPtrInput)(nil)).Elem(), EventTypeFilterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*NotificationPolicyInput)(nil)).Elem(), NotificationPolicyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OffsetInput)(nil)).Elem(), OffsetArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OffsetPtrInput)(nil)).Elem(), OffsetArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OverrideInput)(nil)).Elem(), OverrideArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OverrideArrayInput)(nil)).Elem(), OverrideArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OverrideSpecifierInput)(nil)).Elem(), OverrideSpecifierArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OverrideSpecifierArrayInput)(nil)).Elem(), OverrideSpecifierArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OverrideTierInput)(nil)).Elem(), OverrideTierArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OverrideTierArrayInput)(nil)).Elem(), OverrideTierArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OverwriteRateInput)(nil)).Elem(), OverwriteRateArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OverwriteRatePtrInput)(nil)).Elem(), OverwriteRateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PropertyFilterInput)(nil)).Elem(), PropertyFilterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PropertyFilterArrayInput)(nil)).Elem(), PropertyFilterArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ProrationInput)(nil)).Elem(), ProrationArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*QuantityConversionInput)(nil)).Elem(), QuantityConversionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*QuantityConversionPtrInput)(nil)).Elem(), QuantityConversionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*QuantityRoundingInput)(nil)).Elem(), QuantityRoundingArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*QuantityRoundingPtrInput)(nil)).Elem(), QuantityRoundingArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*RateInput)(nil)).Elem(), RateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*RateArrayInput)(nil)).Elem(), RateArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ScheduleItemInput)(nil)).Elem(), ScheduleItemArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ScheduleItemArrayInput)(nil)).Elem(), ScheduleItemArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ScheduledChargeInput)(nil)).Elem(), ScheduledChargeArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ScheduledChargeArrayInput)(nil)).Elem(), ScheduledChargeArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SubscriptionInput)(nil)).Elem(), SubscriptionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SubscriptionArrayInput)(nil)).Elem(), SubscriptionArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SubscriptionRateInput)(nil)).Elem(), SubscriptionRateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*TierInput)(nil)).Elem(), TierArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*TierArrayInput)(nil)).Elem(), TierArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*UsageStatementScheduleInput)(nil)).Elem(), UsageStatementScheduleArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*UsageStatementSchedulePtrInput)(nil)).Elem(), UsageStatementScheduleArgs{})
+	pulumi.RegisterOutputType(AccessItemOutput{})
+	pulumi.RegisterOutputType(AccessItemArrayOutput{})
+	pulumi.RegisterOutputType(AccessScheduleOutput{})
 	pulumi.RegisterOutputType(AlertCustomFieldFilterOutput{})
 	pulumi.RegisterOutputType(AlertCustomFieldFilterArrayOutput{})
 	pulumi.RegisterOutputType(AlertGroupValueOutput{})
@@ -2234,15 +4549,32 @@ func init() {
 	pulumi.RegisterOutputType(AlertSpecifierFilterArrayOutput{})
 	pulumi.RegisterOutputType(AliasOutput{})
 	pulumi.RegisterOutputType(AliasArrayOutput{})
+	pulumi.RegisterOutputType(ChargeScheduleOutput{})
+	pulumi.RegisterOutputType(ChargeSchedulePtrOutput{})
+	pulumi.RegisterOutputType(CommitOutput{})
+	pulumi.RegisterOutputType(CommitArrayOutput{})
 	pulumi.RegisterOutputType(CommitRateOutput{})
 	pulumi.RegisterOutputType(CommitRatePtrOutput{})
+	pulumi.RegisterOutputType(CreditOutput{})
+	pulumi.RegisterOutputType(CreditArrayOutput{})
 	pulumi.RegisterOutputType(CreditTypeConversionOutput{})
 	pulumi.RegisterOutputType(CreditTypeConversionArrayOutput{})
 	pulumi.RegisterOutputType(EventTypeFilterOutput{})
 	pulumi.RegisterOutputType(EventTypeFilterPtrOutput{})
 	pulumi.RegisterOutputType(NotificationPolicyOutput{})
+	pulumi.RegisterOutputType(OffsetOutput{})
+	pulumi.RegisterOutputType(OffsetPtrOutput{})
+	pulumi.RegisterOutputType(OverrideOutput{})
+	pulumi.RegisterOutputType(OverrideArrayOutput{})
+	pulumi.RegisterOutputType(OverrideSpecifierOutput{})
+	pulumi.RegisterOutputType(OverrideSpecifierArrayOutput{})
+	pulumi.RegisterOutputType(OverrideTierOutput{})
+	pulumi.RegisterOutputType(OverrideTierArrayOutput{})
+	pulumi.RegisterOutputType(OverwriteRateOutput{})
+	pulumi.RegisterOutputType(OverwriteRatePtrOutput{})
 	pulumi.RegisterOutputType(PropertyFilterOutput{})
 	pulumi.RegisterOutputType(PropertyFilterArrayOutput{})
+	pulumi.RegisterOutputType(ProrationOutput{})
 	pulumi.RegisterOutputType(QuantityConversionOutput{})
 	pulumi.RegisterOutputType(QuantityConversionPtrOutput{})
 	pulumi.RegisterOutputType(QuantityRoundingOutput{})
@@ -2250,6 +4582,15 @@ func init() {
 	pulumi.RegisterOutputType(RateOutput{})
 	pulumi.RegisterOutputType(RateArrayOutput{})
 	pulumi.RegisterOutputType(RateMapOutput{})
+	pulumi.RegisterOutputType(ScheduleItemOutput{})
+	pulumi.RegisterOutputType(ScheduleItemArrayOutput{})
+	pulumi.RegisterOutputType(ScheduledChargeOutput{})
+	pulumi.RegisterOutputType(ScheduledChargeArrayOutput{})
+	pulumi.RegisterOutputType(SubscriptionOutput{})
+	pulumi.RegisterOutputType(SubscriptionArrayOutput{})
+	pulumi.RegisterOutputType(SubscriptionRateOutput{})
 	pulumi.RegisterOutputType(TierOutput{})
 	pulumi.RegisterOutputType(TierArrayOutput{})
+	pulumi.RegisterOutputType(UsageStatementScheduleOutput{})
+	pulumi.RegisterOutputType(UsageStatementSchedulePtrOutput{})
 }

@@ -9,6 +9,42 @@ import * as enums from "../types/enums";
 import * as utilities from "../utilities";
 
 /**
+ * One segment of a commit's or credit's balance.
+ */
+export interface AccessItemArgs {
+    /**
+     * The amount granted.
+     */
+    amount: pulumi.Input<number>;
+    /**
+     * How long the segment lasts.
+     */
+    duration: pulumi.Input<inputs.OffsetArgs>;
+    /**
+     * When the segment starts, from the contract's start.
+     */
+    startingAtOffset: pulumi.Input<inputs.OffsetArgs>;
+}
+
+/**
+ * How a commit's or credit's balance is granted over time.
+ */
+export interface AccessScheduleArgs {
+    /**
+     * SPEND (default) draws down cost, QUANTITY draws down units.
+     */
+    accessType?: pulumi.Input<enums.AlertAccessType | undefined>;
+    /**
+     * The credit type (default: USD in cents).
+     */
+    creditTypeId?: pulumi.Input<string | undefined>;
+    /**
+     * The segments, at least one.
+     */
+    scheduleItems: pulumi.Input<pulumi.Input<inputs.AccessItemArgs>[]>;
+}
+
+/**
  * Scopes the alert to contracts, commits or credits with a custom field value.
  */
 export interface AlertCustomFieldFilterArgs {
@@ -115,6 +151,78 @@ export interface AliasArgs {
 }
 
 /**
+ * When and how much is invoiced.
+ */
+export interface ChargeScheduleArgs {
+    /**
+     * The credit type (default: USD in cents).
+     */
+    creditTypeId?: pulumi.Input<string | undefined>;
+    /**
+     * Commits: generate no invoice for this schedule.
+     */
+    doNotInvoice?: pulumi.Input<boolean | undefined>;
+    /**
+     * The charges, at least one.
+     */
+    scheduleItems: pulumi.Input<pulumi.Input<inputs.ScheduleItemArgs>[]>;
+}
+
+/**
+ * A balance the customer commits to pay for (`commits`).
+ */
+export interface CommitArgs {
+    /**
+     * How the balance is granted.
+     */
+    accessSchedule: pulumi.Input<inputs.AccessScheduleArgs>;
+    /**
+     * The products it pays for (default: all).
+     */
+    applicableProductIds?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * The product tags it pays for (default: all).
+     */
+    applicableProductTags?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Custom field values by key.
+     */
+    customFields?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Not shown to customers.
+     */
+    description?: pulumi.Input<string | undefined>;
+    /**
+     * When it is invoiced; required for POSTPAID.
+     */
+    invoiceSchedule?: pulumi.Input<inputs.ChargeScheduleArgs | undefined>;
+    /**
+     * Displayed on invoices.
+     */
+    name?: pulumi.Input<string | undefined>;
+    /**
+     * Lower applies first.
+     */
+    priority?: pulumi.Input<number | undefined>;
+    /**
+     * The product the credit appears as on invoices.
+     */
+    productId: pulumi.Input<string>;
+    /**
+     * Draw down at the commit rate or the list rate.
+     */
+    rateType?: pulumi.Input<enums.CommitRateType | undefined>;
+    /**
+     * The fraction of an unused segment rolled over (0 to 1).
+     */
+    rolloverFraction?: pulumi.Input<number | undefined>;
+    /**
+     * PREPAID (invoiced up front, or complimentary without `invoiceSchedule`) or POSTPAID (a true-up).
+     */
+    type: pulumi.Input<enums.CommitType>;
+}
+
+/**
  * A distinct price used when usage draws down a commit or credit.
  */
 export interface CommitRateArgs {
@@ -130,6 +238,48 @@ export interface CommitRateArgs {
      * The tiers, in order (TIERED and TIERED_PERCENTAGE rate types).
      */
     tiers?: pulumi.Input<pulumi.Input<inputs.TierArgs>[] | undefined>;
+}
+
+/**
+ * A balance granted free of charge (`credits`).
+ */
+export interface CreditArgs {
+    /**
+     * How the balance is granted.
+     */
+    accessSchedule: pulumi.Input<inputs.AccessScheduleArgs>;
+    /**
+     * The products it pays for (default: all).
+     */
+    applicableProductIds?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * The product tags it pays for (default: all).
+     */
+    applicableProductTags?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Custom field values by key.
+     */
+    customFields?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Not shown to customers.
+     */
+    description?: pulumi.Input<string | undefined>;
+    /**
+     * Displayed on invoices.
+     */
+    name?: pulumi.Input<string | undefined>;
+    /**
+     * Lower applies first.
+     */
+    priority?: pulumi.Input<number | undefined>;
+    /**
+     * The product the credit appears as on invoices.
+     */
+    productId: pulumi.Input<string>;
+    /**
+     * Draw down at the commit rate or the list rate.
+     */
+    rateType?: pulumi.Input<enums.CommitRateType | undefined>;
 }
 
 /**
@@ -175,6 +325,144 @@ export interface NotificationPolicyArgs {
 }
 
 /**
+ * A length of time relative to the contract's start (or a segment's start).
+ */
+export interface OffsetArgs {
+    /**
+     * DAYS, WEEKS, MONTHS or YEARS.
+     */
+    unit: pulumi.Input<enums.OffsetUnit>;
+    /**
+     * How many units (0 or more).
+     */
+    value: pulumi.Input<number>;
+}
+
+/**
+ * A change to the rate card's rates for contracts on the package.
+ */
+export interface OverrideArgs {
+    /**
+     * How long the override applies from its start (default: to the contract's end).
+     */
+    duration?: pulumi.Input<inputs.OffsetArgs | undefined>;
+    /**
+     * Overrides the card's entitlement of the products it applies to.
+     */
+    entitled?: pulumi.Input<boolean | undefined>;
+    /**
+     * Applies only when usage draws down a commit or credit.
+     */
+    isCommitSpecific?: pulumi.Input<boolean | undefined>;
+    /**
+     * MULTIPLIER: the factor applied to the list price (0.8 is 20% off).
+     */
+    multiplier?: pulumi.Input<number | undefined>;
+    /**
+     * Which rates the override applies to (at least one).
+     */
+    overrideSpecifiers: pulumi.Input<pulumi.Input<inputs.OverrideSpecifierArgs>[]>;
+    /**
+     * OVERWRITE: the rate used instead of the card's.
+     */
+    overwriteRate?: pulumi.Input<inputs.OverwriteRateArgs | undefined>;
+    /**
+     * Lower applies first; required with EXPLICIT prioritization and for TIERED overrides.
+     */
+    priority?: pulumi.Input<number | undefined>;
+    /**
+     * When the override starts, from the contract's start (inclusive).
+     */
+    startingAtOffset: pulumi.Input<inputs.OffsetArgs>;
+    /**
+     * Whether the override changes the list rate or the commit rate.
+     */
+    target?: pulumi.Input<enums.CommitRateType | undefined>;
+    /**
+     * TIERED: the multiplier per tier of usage.
+     */
+    tiers?: pulumi.Input<pulumi.Input<inputs.OverrideTierArgs>[] | undefined>;
+    /**
+     * MULTIPLIER (`multiplier`), OVERWRITE (`overwriteRate`) or TIERED (`tiers`).
+     */
+    type: pulumi.Input<enums.OverrideType>;
+}
+
+/**
+ * Which rates an override applies to (each given field must match).
+ */
+export interface OverrideSpecifierArgs {
+    /**
+     * Only the subscription rates billed this often.
+     */
+    billingFrequency?: pulumi.Input<enums.BillingFrequency | undefined>;
+    /**
+     * Only the line items with these presentation group values.
+     */
+    presentationGroupValues?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Only the rates with these pricing group values.
+     */
+    pricingGroupValues?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Only the rates of this product.
+     */
+    productId?: pulumi.Input<string | undefined>;
+    /**
+     * Only the products with all these tags.
+     */
+    productTags?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+}
+
+/**
+ * One tier of a TIERED override: `size` units (the last: the rest) at `multiplier`.
+ */
+export interface OverrideTierArgs {
+    /**
+     * The factor applied to the list price in this tier.
+     */
+    multiplier: pulumi.Input<number>;
+    /**
+     * How many units the tier holds; every tier but the last needs it.
+     */
+    size?: pulumi.Input<number | undefined>;
+}
+
+/**
+ * The rate an OVERWRITE override puts in place of the card's.
+ */
+export interface OverwriteRateArgs {
+    /**
+     * The credit type of the price when it is not the card's fiat one.
+     */
+    creditTypeId?: pulumi.Input<string | undefined>;
+    /**
+     * CUSTOM: the rate's parameters.
+     */
+    customRate?: pulumi.Input<{[key: string]: any} | undefined>;
+    /**
+     * SUBSCRIPTION: bill partial periods pro rata.
+     */
+    isProrated?: pulumi.Input<boolean | undefined>;
+    /**
+     * FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+     */
+    price?: pulumi.Input<number | undefined>;
+    /**
+     * SUBSCRIPTION: the default quantity.
+     */
+    quantity?: pulumi.Input<number | undefined>;
+    /**
+     * How the price applies (as a rate card's rates).
+     */
+    rateType: pulumi.Input<enums.RateType>;
+    /**
+     * TIERED and TIERED_PERCENTAGE: the tiers, in order.
+     */
+    tiers?: pulumi.Input<pulumi.Input<inputs.TierArgs>[] | undefined>;
+}
+
+/**
  * A rule on one event property; all of a metric's filters must pass for an event to match.
  */
 export interface PropertyFilterArgs {
@@ -194,6 +482,20 @@ export interface PropertyFilterArgs {
      * Values the property must not have.
      */
     notInValues?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+}
+
+/**
+ * How partial periods of a subscription are billed.
+ */
+export interface ProrationArgs {
+    /**
+     * When a change of quantity is billed.
+     */
+    invoiceBehavior?: pulumi.Input<enums.ProrationInvoiceBehavior | undefined>;
+    /**
+     * Bill partial periods pro rata.
+     */
+    isProrated?: pulumi.Input<boolean | undefined>;
 }
 
 /**
@@ -300,6 +602,98 @@ export function rateArgsProvideDefaults(val: RateArgs): RateArgs {
 }
 
 /**
+ * One charge of a schedule: `quantity` times `unitPrice` at `dateOffset`.
+ */
+export interface ScheduleItemArgs {
+    /**
+     * When, from the contract's start.
+     */
+    dateOffset: pulumi.Input<inputs.OffsetArgs>;
+    /**
+     * How many units.
+     */
+    quantity: pulumi.Input<number>;
+    /**
+     * The price of one unit (cents for USD).
+     */
+    unitPrice: pulumi.Input<number>;
+}
+
+/**
+ * A charge at fixed dates (`scheduledCharges`).
+ */
+export interface ScheduledChargeArgs {
+    /**
+     * Custom field values by key.
+     */
+    customFields?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Displayed on invoices.
+     */
+    name?: pulumi.Input<string | undefined>;
+    /**
+     * The product it is invoiced as.
+     */
+    productId: pulumi.Input<string>;
+    /**
+     * When and how much.
+     */
+    schedule: pulumi.Input<inputs.ChargeScheduleArgs>;
+}
+
+/**
+ * A recurring charge for a SUBSCRIPTION product (`subscriptions`).
+ */
+export interface SubscriptionArgs {
+    /**
+     * Bill at the start (ADVANCE) or the end (ARREARS) of each period.
+     */
+    collectionSchedule: pulumi.Input<enums.SubscriptionCollectionSchedule>;
+    /**
+     * Not shown to customers.
+     */
+    description?: pulumi.Input<string | undefined>;
+    /**
+     * How long it lasts.
+     */
+    duration?: pulumi.Input<inputs.OffsetArgs | undefined>;
+    /**
+     * The quantity at the contract's start.
+     */
+    initialQuantity?: pulumi.Input<number | undefined>;
+    /**
+     * Displayed on invoices.
+     */
+    name?: pulumi.Input<string | undefined>;
+    /**
+     * How partial periods are billed.
+     */
+    proration: pulumi.Input<inputs.ProrationArgs>;
+    /**
+     * When it starts, from the contract's start.
+     */
+    startingAtOffset?: pulumi.Input<inputs.OffsetArgs | undefined>;
+    /**
+     * The product and billing frequency.
+     */
+    subscriptionRate: pulumi.Input<inputs.SubscriptionRateArgs>;
+}
+
+/**
+ * The subscription product and how often it is billed.
+ */
+export interface SubscriptionRateArgs {
+    /**
+     * MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+     */
+    billingFrequency: pulumi.Input<enums.BillingFrequency>;
+    /**
+     * A SUBSCRIPTION product priced on the rate card.
+     */
+    productId: pulumi.Input<string>;
+}
+
+/**
  * One tier of a TIERED price: `size` units (the last tier: all the rest) at `price`.
  */
 export interface TierArgs {
@@ -311,4 +705,18 @@ export interface TierArgs {
      * How many units the tier holds; every tier but the last needs it.
      */
     size?: pulumi.Input<number | undefined>;
+}
+
+/**
+ * How often usage is invoiced.
+ */
+export interface UsageStatementScheduleArgs {
+    /**
+     * Which day periods start on.
+     */
+    day?: pulumi.Input<enums.UsageStatementScheduleDay | undefined>;
+    /**
+     * MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+     */
+    frequency: pulumi.Input<enums.BillingFrequency>;
 }

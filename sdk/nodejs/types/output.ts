@@ -9,6 +9,42 @@ import * as enums from "../types/enums";
 import * as utilities from "../utilities";
 
 /**
+ * One segment of a commit's or credit's balance.
+ */
+export interface AccessItem {
+    /**
+     * The amount granted.
+     */
+    amount: number;
+    /**
+     * How long the segment lasts.
+     */
+    duration: outputs.Offset;
+    /**
+     * When the segment starts, from the contract's start.
+     */
+    startingAtOffset: outputs.Offset;
+}
+
+/**
+ * How a commit's or credit's balance is granted over time.
+ */
+export interface AccessSchedule {
+    /**
+     * SPEND (default) draws down cost, QUANTITY draws down units.
+     */
+    accessType?: enums.AlertAccessType;
+    /**
+     * The credit type (default: USD in cents).
+     */
+    creditTypeId?: string;
+    /**
+     * The segments, at least one.
+     */
+    scheduleItems: outputs.AccessItem[];
+}
+
+/**
  * Scopes the alert to contracts, commits or credits with a custom field value.
  */
 export interface AlertCustomFieldFilter {
@@ -115,6 +151,78 @@ export interface Alias {
 }
 
 /**
+ * When and how much is invoiced.
+ */
+export interface ChargeSchedule {
+    /**
+     * The credit type (default: USD in cents).
+     */
+    creditTypeId?: string;
+    /**
+     * Commits: generate no invoice for this schedule.
+     */
+    doNotInvoice?: boolean;
+    /**
+     * The charges, at least one.
+     */
+    scheduleItems: outputs.ScheduleItem[];
+}
+
+/**
+ * A balance the customer commits to pay for (`commits`).
+ */
+export interface Commit {
+    /**
+     * How the balance is granted.
+     */
+    accessSchedule: outputs.AccessSchedule;
+    /**
+     * The products it pays for (default: all).
+     */
+    applicableProductIds?: string[];
+    /**
+     * The product tags it pays for (default: all).
+     */
+    applicableProductTags?: string[];
+    /**
+     * Custom field values by key.
+     */
+    customFields?: {[key: string]: string};
+    /**
+     * Not shown to customers.
+     */
+    description?: string;
+    /**
+     * When it is invoiced; required for POSTPAID.
+     */
+    invoiceSchedule?: outputs.ChargeSchedule;
+    /**
+     * Displayed on invoices.
+     */
+    name?: string;
+    /**
+     * Lower applies first.
+     */
+    priority?: number;
+    /**
+     * The product the credit appears as on invoices.
+     */
+    productId: string;
+    /**
+     * Draw down at the commit rate or the list rate.
+     */
+    rateType?: enums.CommitRateType;
+    /**
+     * The fraction of an unused segment rolled over (0 to 1).
+     */
+    rolloverFraction?: number;
+    /**
+     * PREPAID (invoiced up front, or complimentary without `invoiceSchedule`) or POSTPAID (a true-up).
+     */
+    type: enums.CommitType;
+}
+
+/**
  * A distinct price used when usage draws down a commit or credit.
  */
 export interface CommitRate {
@@ -130,6 +238,48 @@ export interface CommitRate {
      * The tiers, in order (TIERED and TIERED_PERCENTAGE rate types).
      */
     tiers?: outputs.Tier[];
+}
+
+/**
+ * A balance granted free of charge (`credits`).
+ */
+export interface Credit {
+    /**
+     * How the balance is granted.
+     */
+    accessSchedule: outputs.AccessSchedule;
+    /**
+     * The products it pays for (default: all).
+     */
+    applicableProductIds?: string[];
+    /**
+     * The product tags it pays for (default: all).
+     */
+    applicableProductTags?: string[];
+    /**
+     * Custom field values by key.
+     */
+    customFields?: {[key: string]: string};
+    /**
+     * Not shown to customers.
+     */
+    description?: string;
+    /**
+     * Displayed on invoices.
+     */
+    name?: string;
+    /**
+     * Lower applies first.
+     */
+    priority?: number;
+    /**
+     * The product the credit appears as on invoices.
+     */
+    productId: string;
+    /**
+     * Draw down at the commit rate or the list rate.
+     */
+    rateType?: enums.CommitRateType;
 }
 
 /**
@@ -175,6 +325,144 @@ export interface NotificationPolicy {
 }
 
 /**
+ * A length of time relative to the contract's start (or a segment's start).
+ */
+export interface Offset {
+    /**
+     * DAYS, WEEKS, MONTHS or YEARS.
+     */
+    unit: enums.OffsetUnit;
+    /**
+     * How many units (0 or more).
+     */
+    value: number;
+}
+
+/**
+ * A change to the rate card's rates for contracts on the package.
+ */
+export interface Override {
+    /**
+     * How long the override applies from its start (default: to the contract's end).
+     */
+    duration?: outputs.Offset;
+    /**
+     * Overrides the card's entitlement of the products it applies to.
+     */
+    entitled?: boolean;
+    /**
+     * Applies only when usage draws down a commit or credit.
+     */
+    isCommitSpecific?: boolean;
+    /**
+     * MULTIPLIER: the factor applied to the list price (0.8 is 20% off).
+     */
+    multiplier?: number;
+    /**
+     * Which rates the override applies to (at least one).
+     */
+    overrideSpecifiers: outputs.OverrideSpecifier[];
+    /**
+     * OVERWRITE: the rate used instead of the card's.
+     */
+    overwriteRate?: outputs.OverwriteRate;
+    /**
+     * Lower applies first; required with EXPLICIT prioritization and for TIERED overrides.
+     */
+    priority?: number;
+    /**
+     * When the override starts, from the contract's start (inclusive).
+     */
+    startingAtOffset: outputs.Offset;
+    /**
+     * Whether the override changes the list rate or the commit rate.
+     */
+    target?: enums.CommitRateType;
+    /**
+     * TIERED: the multiplier per tier of usage.
+     */
+    tiers?: outputs.OverrideTier[];
+    /**
+     * MULTIPLIER (`multiplier`), OVERWRITE (`overwriteRate`) or TIERED (`tiers`).
+     */
+    type: enums.OverrideType;
+}
+
+/**
+ * Which rates an override applies to (each given field must match).
+ */
+export interface OverrideSpecifier {
+    /**
+     * Only the subscription rates billed this often.
+     */
+    billingFrequency?: enums.BillingFrequency;
+    /**
+     * Only the line items with these presentation group values.
+     */
+    presentationGroupValues?: {[key: string]: string};
+    /**
+     * Only the rates with these pricing group values.
+     */
+    pricingGroupValues?: {[key: string]: string};
+    /**
+     * Only the rates of this product.
+     */
+    productId?: string;
+    /**
+     * Only the products with all these tags.
+     */
+    productTags?: string[];
+}
+
+/**
+ * One tier of a TIERED override: `size` units (the last: the rest) at `multiplier`.
+ */
+export interface OverrideTier {
+    /**
+     * The factor applied to the list price in this tier.
+     */
+    multiplier: number;
+    /**
+     * How many units the tier holds; every tier but the last needs it.
+     */
+    size?: number;
+}
+
+/**
+ * The rate an OVERWRITE override puts in place of the card's.
+ */
+export interface OverwriteRate {
+    /**
+     * The credit type of the price when it is not the card's fiat one.
+     */
+    creditTypeId?: string;
+    /**
+     * CUSTOM: the rate's parameters.
+     */
+    customRate?: {[key: string]: any};
+    /**
+     * SUBSCRIPTION: bill partial periods pro rata.
+     */
+    isProrated?: boolean;
+    /**
+     * FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+     */
+    price?: number;
+    /**
+     * SUBSCRIPTION: the default quantity.
+     */
+    quantity?: number;
+    /**
+     * How the price applies (as a rate card's rates).
+     */
+    rateType: enums.RateType;
+    /**
+     * TIERED and TIERED_PERCENTAGE: the tiers, in order.
+     */
+    tiers?: outputs.Tier[];
+}
+
+/**
  * A rule on one event property; all of a metric's filters must pass for an event to match.
  */
 export interface PropertyFilter {
@@ -194,6 +482,20 @@ export interface PropertyFilter {
      * Values the property must not have.
      */
     notInValues?: string[];
+}
+
+/**
+ * How partial periods of a subscription are billed.
+ */
+export interface Proration {
+    /**
+     * When a change of quantity is billed.
+     */
+    invoiceBehavior?: enums.ProrationInvoiceBehavior;
+    /**
+     * Bill partial periods pro rata.
+     */
+    isProrated?: boolean;
 }
 
 /**
@@ -300,6 +602,98 @@ export function rateProvideDefaults(val: Rate): Rate {
 }
 
 /**
+ * One charge of a schedule: `quantity` times `unitPrice` at `dateOffset`.
+ */
+export interface ScheduleItem {
+    /**
+     * When, from the contract's start.
+     */
+    dateOffset: outputs.Offset;
+    /**
+     * How many units.
+     */
+    quantity: number;
+    /**
+     * The price of one unit (cents for USD).
+     */
+    unitPrice: number;
+}
+
+/**
+ * A charge at fixed dates (`scheduledCharges`).
+ */
+export interface ScheduledCharge {
+    /**
+     * Custom field values by key.
+     */
+    customFields?: {[key: string]: string};
+    /**
+     * Displayed on invoices.
+     */
+    name?: string;
+    /**
+     * The product it is invoiced as.
+     */
+    productId: string;
+    /**
+     * When and how much.
+     */
+    schedule: outputs.ChargeSchedule;
+}
+
+/**
+ * A recurring charge for a SUBSCRIPTION product (`subscriptions`).
+ */
+export interface Subscription {
+    /**
+     * Bill at the start (ADVANCE) or the end (ARREARS) of each period.
+     */
+    collectionSchedule: enums.SubscriptionCollectionSchedule;
+    /**
+     * Not shown to customers.
+     */
+    description?: string;
+    /**
+     * How long it lasts.
+     */
+    duration?: outputs.Offset;
+    /**
+     * The quantity at the contract's start.
+     */
+    initialQuantity?: number;
+    /**
+     * Displayed on invoices.
+     */
+    name?: string;
+    /**
+     * How partial periods are billed.
+     */
+    proration: outputs.Proration;
+    /**
+     * When it starts, from the contract's start.
+     */
+    startingAtOffset?: outputs.Offset;
+    /**
+     * The product and billing frequency.
+     */
+    subscriptionRate: outputs.SubscriptionRate;
+}
+
+/**
+ * The subscription product and how often it is billed.
+ */
+export interface SubscriptionRate {
+    /**
+     * MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+     */
+    billingFrequency: enums.BillingFrequency;
+    /**
+     * A SUBSCRIPTION product priced on the rate card.
+     */
+    productId: string;
+}
+
+/**
  * One tier of a TIERED price: `size` units (the last tier: all the rest) at `price`.
  */
 export interface Tier {
@@ -311,5 +705,19 @@ export interface Tier {
      * How many units the tier holds; every tier but the last needs it.
      */
     size?: number;
+}
+
+/**
+ * How often usage is invoiced.
+ */
+export interface UsageStatementSchedule {
+    /**
+     * Which day periods start on.
+     */
+    day?: enums.UsageStatementScheduleDay;
+    /**
+     * MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+     */
+    frequency: enums.BillingFrequency;
 }
 

@@ -11,6 +11,7 @@ from .alert import *
 from .billable_metric import *
 from .custom_field_key import *
 from .notification import *
+from .package import *
 from .pricing_unit import *
 from .product import *
 from .provider import *
@@ -37,6 +38,7 @@ _utilities.register(
    "metronome:index:BillableMetric": "BillableMetric",
    "metronome:index:CustomFieldKey": "CustomFieldKey",
    "metronome:index:Notification": "Notification",
+   "metronome:index:Package": "Package",
    "metronome:index:PricingUnit": "PricingUnit",
    "metronome:index:Product": "Product",
    "metronome:index:RateCard": "RateCard"

@@ -12,12 +12,20 @@ __all__ = [
     'AlertFilterEntity',
     'AlertType',
     'BillingFrequency',
+    'CommitRateType',
+    'CommitType',
     'CustomFieldEntity',
+    'OffsetUnit',
+    'OverrideType',
+    'Prioritization',
     'ProductSqlBreakdownGranularity',
     'ProductType',
+    'ProrationInvoiceBehavior',
     'QuantityConversionOperation',
     'QuantityRoundingRoundingMethod',
     'RateType',
+    'SubscriptionCollectionSchedule',
+    'UsageStatementScheduleDay',
 ]
 
 
@@ -87,6 +95,24 @@ class BillingFrequency(_builtins.str, Enum):
     WEEKLY = "WEEKLY"
 
 
+@pulumi.type_token("metronome:index:CommitRateType")
+class CommitRateType(_builtins.str, Enum):
+    """
+    The values `target` takes.
+    """
+    COMMI_T_RATE = "COMMIT_RATE"
+    LIS_T_RATE = "LIST_RATE"
+
+
+@pulumi.type_token("metronome:index:CommitType")
+class CommitType(_builtins.str, Enum):
+    """
+    The values `type` takes.
+    """
+    PREPAID = "PREPAID"
+    POSTPAID = "POSTPAID"
+
+
 @pulumi.type_token("metronome:index:CustomFieldEntity")
 class CustomFieldEntity(_builtins.str, Enum):
     """
@@ -116,6 +142,36 @@ class CustomFieldEntity(_builtins.str, Enum):
     PACKAGE_SCHEDULED_CHARGE = "package_scheduled_charge"
 
 
+@pulumi.type_token("metronome:index:OffsetUnit")
+class OffsetUnit(_builtins.str, Enum):
+    """
+    The values `unit` takes.
+    """
+    DAYS = "DAYS"
+    WEEKS = "WEEKS"
+    MONTHS = "MONTHS"
+    YEARS = "YEARS"
+
+
+@pulumi.type_token("metronome:index:OverrideType")
+class OverrideType(_builtins.str, Enum):
+    """
+    The values `type` takes.
+    """
+    OVERWRITE = "OVERWRITE"
+    MULTIPLIER = "MULTIPLIER"
+    TIERED = "TIERED"
+
+
+@pulumi.type_token("metronome:index:Prioritization")
+class Prioritization(_builtins.str, Enum):
+    """
+    The values `multiplierOverridePrioritization` takes.
+    """
+    LOWES_T_MULTIPLIER = "LOWEST_MULTIPLIER"
+    EXPLICIT = "EXPLICIT"
+
+
 @pulumi.type_token("metronome:index:ProductSqlBreakdownGranularity")
 class ProductSqlBreakdownGranularity(_builtins.str, Enum):
     """
@@ -136,6 +192,15 @@ class ProductType(_builtins.str, Enum):
     SUBSCRIPTION = "SUBSCRIPTION"
     PROFESSIONA_L_SERVICE = "PROFESSIONAL_SERVICE"
     PR_O_SERVICE = "PRO_SERVICE"
+
+
+@pulumi.type_token("metronome:index:ProrationInvoiceBehavior")
+class ProrationInvoiceBehavior(_builtins.str, Enum):
+    """
+    The values `invoiceBehavior` takes.
+    """
+    BIL_L_IMMEDIATELY = "BILL_IMMEDIATELY"
+    BIL_L_O_N_NEX_T_COLLECTIO_N_DATE = "BILL_ON_NEXT_COLLECTION_DATE"
 
 
 @pulumi.type_token("metronome:index:QuantityConversionOperation")
@@ -168,3 +233,22 @@ class RateType(_builtins.str, Enum):
     TIERED = "TIERED"
     TIERE_D_PERCENTAGE = "TIERED_PERCENTAGE"
     CUSTOM = "CUSTOM"
+
+
+@pulumi.type_token("metronome:index:SubscriptionCollectionSchedule")
+class SubscriptionCollectionSchedule(_builtins.str, Enum):
+    """
+    The values `collectionSchedule` takes.
+    """
+    ADVANCE = "ADVANCE"
+    ARREARS = "ARREARS"
+
+
+@pulumi.type_token("metronome:index:UsageStatementScheduleDay")
+class UsageStatementScheduleDay(_builtins.str, Enum):
+    """
+    The values `day` takes.
+    """
+    FIRS_T_O_F_MONTH = "FIRST_OF_MONTH"
+    CONTRAC_T_START = "CONTRACT_START"
+    CUSTO_M_DATE = "CUSTOM_DATE"

@@ -16,6 +16,10 @@ from . import _utilities
 from ._enums import *
 
 __all__ = [
+    'AccessItemArgs',
+    'AccessItemArgsDict',
+    'AccessScheduleArgs',
+    'AccessScheduleArgsDict',
     'AlertCustomFieldFilterArgs',
     'AlertCustomFieldFilterArgsDict',
     'AlertGroupValueArgs',
@@ -30,25 +34,197 @@ __all__ = [
     'AlertSpecifierFilterArgsDict',
     'AliasArgs',
     'AliasArgsDict',
+    'ChargeScheduleArgs',
+    'ChargeScheduleArgsDict',
+    'CommitArgs',
+    'CommitArgsDict',
     'CommitRateArgs',
     'CommitRateArgsDict',
+    'CreditArgs',
+    'CreditArgsDict',
     'CreditTypeConversionArgs',
     'CreditTypeConversionArgsDict',
     'EventTypeFilterArgs',
     'EventTypeFilterArgsDict',
     'NotificationPolicyArgs',
     'NotificationPolicyArgsDict',
+    'OffsetArgs',
+    'OffsetArgsDict',
+    'OverrideArgs',
+    'OverrideArgsDict',
+    'OverrideSpecifierArgs',
+    'OverrideSpecifierArgsDict',
+    'OverrideTierArgs',
+    'OverrideTierArgsDict',
+    'OverwriteRateArgs',
+    'OverwriteRateArgsDict',
     'PropertyFilterArgs',
     'PropertyFilterArgsDict',
+    'ProrationArgs',
+    'ProrationArgsDict',
     'QuantityConversionArgs',
     'QuantityConversionArgsDict',
     'QuantityRoundingArgs',
     'QuantityRoundingArgsDict',
     'RateArgs',
     'RateArgsDict',
+    'ScheduleItemArgs',
+    'ScheduleItemArgsDict',
+    'ScheduledChargeArgs',
+    'ScheduledChargeArgsDict',
+    'SubscriptionArgs',
+    'SubscriptionArgsDict',
+    'SubscriptionRateArgs',
+    'SubscriptionRateArgsDict',
     'TierArgs',
     'TierArgsDict',
+    'UsageStatementScheduleArgs',
+    'UsageStatementScheduleArgsDict',
 ]
+
+class AccessItemArgsDict(TypedDict):
+    """
+    One segment of a commit's or credit's balance.
+    """
+    amount: pulumi.Input[_builtins.float]
+    """
+    The amount granted.
+    """
+    duration: pulumi.Input['OffsetArgsDict']
+    """
+    How long the segment lasts.
+    """
+    starting_at_offset: pulumi.Input['OffsetArgsDict']
+    """
+    When the segment starts, from the contract's start.
+    """
+
+@pulumi.input_type
+class AccessItemArgs:
+    def __init__(__self__, *,
+                 amount: pulumi.Input[_builtins.float],
+                 duration: pulumi.Input['OffsetArgs'],
+                 starting_at_offset: pulumi.Input['OffsetArgs']):
+        """
+        One segment of a commit's or credit's balance.
+
+        :param pulumi.Input[_builtins.float] amount: The amount granted.
+        :param pulumi.Input['OffsetArgs'] duration: How long the segment lasts.
+        :param pulumi.Input['OffsetArgs'] starting_at_offset: When the segment starts, from the contract's start.
+        """
+        pulumi.set(__self__, "amount", amount)
+        pulumi.set(__self__, "duration", duration)
+        pulumi.set(__self__, "starting_at_offset", starting_at_offset)
+
+    @_builtins.property
+    @pulumi.getter
+    def amount(self) -> pulumi.Input[_builtins.float]:
+        """
+        The amount granted.
+        """
+        return pulumi.get(self, "amount")
+
+    @amount.setter
+    def amount(self, value: pulumi.Input[_builtins.float]):
+        pulumi.set(self, "amount", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def duration(self) -> pulumi.Input['OffsetArgs']:
+        """
+        How long the segment lasts.
+        """
+        return pulumi.get(self, "duration")
+
+    @duration.setter
+    def duration(self, value: pulumi.Input['OffsetArgs']):
+        pulumi.set(self, "duration", value)
+
+    @_builtins.property
+    @pulumi.getter(name="startingAtOffset")
+    def starting_at_offset(self) -> pulumi.Input['OffsetArgs']:
+        """
+        When the segment starts, from the contract's start.
+        """
+        return pulumi.get(self, "starting_at_offset")
+
+    @starting_at_offset.setter
+    def starting_at_offset(self, value: pulumi.Input['OffsetArgs']):
+        pulumi.set(self, "starting_at_offset", value)
+
+
+class AccessScheduleArgsDict(TypedDict):
+    """
+    How a commit's or credit's balance is granted over time.
+    """
+    schedule_items: pulumi.Input[Sequence[pulumi.Input['AccessItemArgsDict']]]
+    """
+    The segments, at least one.
+    """
+    access_type: NotRequired[pulumi.Input[Optional['AlertAccessType']]]
+    """
+    SPEND (default) draws down cost, QUANTITY draws down units.
+    """
+    credit_type_id: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The credit type (default: USD in cents).
+    """
+
+@pulumi.input_type
+class AccessScheduleArgs:
+    def __init__(__self__, *,
+                 schedule_items: pulumi.Input[Sequence[pulumi.Input['AccessItemArgs']]],
+                 access_type: pulumi.Input[Optional['AlertAccessType']] = None,
+                 credit_type_id: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        How a commit's or credit's balance is granted over time.
+
+        :param pulumi.Input[Sequence[pulumi.Input['AccessItemArgs']]] schedule_items: The segments, at least one.
+        :param pulumi.Input['AlertAccessType'] access_type: SPEND (default) draws down cost, QUANTITY draws down units.
+        :param pulumi.Input[_builtins.str] credit_type_id: The credit type (default: USD in cents).
+        """
+        pulumi.set(__self__, "schedule_items", schedule_items)
+        if access_type is not None:
+            pulumi.set(__self__, "access_type", access_type)
+        if credit_type_id is not None:
+            pulumi.set(__self__, "credit_type_id", credit_type_id)
+
+    @_builtins.property
+    @pulumi.getter(name="scheduleItems")
+    def schedule_items(self) -> pulumi.Input[Sequence[pulumi.Input['AccessItemArgs']]]:
+        """
+        The segments, at least one.
+        """
+        return pulumi.get(self, "schedule_items")
+
+    @schedule_items.setter
+    def schedule_items(self, value: pulumi.Input[Sequence[pulumi.Input['AccessItemArgs']]]):
+        pulumi.set(self, "schedule_items", value)
+
+    @_builtins.property
+    @pulumi.getter(name="accessType")
+    def access_type(self) -> pulumi.Input[Optional['AlertAccessType']]:
+        """
+        SPEND (default) draws down cost, QUANTITY draws down units.
+        """
+        return pulumi.get(self, "access_type")
+
+    @access_type.setter
+    def access_type(self, value: pulumi.Input[Optional['AlertAccessType']]):
+        pulumi.set(self, "access_type", value)
+
+    @_builtins.property
+    @pulumi.getter(name="creditTypeId")
+    def credit_type_id(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The credit type (default: USD in cents).
+        """
+        return pulumi.get(self, "credit_type_id")
+
+    @credit_type_id.setter
+    def credit_type_id(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "credit_type_id", value)
+
 
 class AlertCustomFieldFilterArgsDict(TypedDict):
     """
@@ -460,6 +636,330 @@ class AliasArgs:
         pulumi.set(self, "starting_at", value)
 
 
+class ChargeScheduleArgsDict(TypedDict):
+    """
+    When and how much is invoiced.
+    """
+    schedule_items: pulumi.Input[Sequence[pulumi.Input['ScheduleItemArgsDict']]]
+    """
+    The charges, at least one.
+    """
+    credit_type_id: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The credit type (default: USD in cents).
+    """
+    do_not_invoice: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Commits: generate no invoice for this schedule.
+    """
+
+@pulumi.input_type
+class ChargeScheduleArgs:
+    def __init__(__self__, *,
+                 schedule_items: pulumi.Input[Sequence[pulumi.Input['ScheduleItemArgs']]],
+                 credit_type_id: pulumi.Input[Optional[_builtins.str]] = None,
+                 do_not_invoice: pulumi.Input[Optional[_builtins.bool]] = None):
+        """
+        When and how much is invoiced.
+
+        :param pulumi.Input[Sequence[pulumi.Input['ScheduleItemArgs']]] schedule_items: The charges, at least one.
+        :param pulumi.Input[_builtins.str] credit_type_id: The credit type (default: USD in cents).
+        :param pulumi.Input[_builtins.bool] do_not_invoice: Commits: generate no invoice for this schedule.
+        """
+        pulumi.set(__self__, "schedule_items", schedule_items)
+        if credit_type_id is not None:
+            pulumi.set(__self__, "credit_type_id", credit_type_id)
+        if do_not_invoice is not None:
+            pulumi.set(__self__, "do_not_invoice", do_not_invoice)
+
+    @_builtins.property
+    @pulumi.getter(name="scheduleItems")
+    def schedule_items(self) -> pulumi.Input[Sequence[pulumi.Input['ScheduleItemArgs']]]:
+        """
+        The charges, at least one.
+        """
+        return pulumi.get(self, "schedule_items")
+
+    @schedule_items.setter
+    def schedule_items(self, value: pulumi.Input[Sequence[pulumi.Input['ScheduleItemArgs']]]):
+        pulumi.set(self, "schedule_items", value)
+
+    @_builtins.property
+    @pulumi.getter(name="creditTypeId")
+    def credit_type_id(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The credit type (default: USD in cents).
+        """
+        return pulumi.get(self, "credit_type_id")
+
+    @credit_type_id.setter
+    def credit_type_id(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "credit_type_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="doNotInvoice")
+    def do_not_invoice(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Commits: generate no invoice for this schedule.
+        """
+        return pulumi.get(self, "do_not_invoice")
+
+    @do_not_invoice.setter
+    def do_not_invoice(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "do_not_invoice", value)
+
+
+class CommitArgsDict(TypedDict):
+    """
+    A balance the customer commits to pay for (`commits`).
+    """
+    access_schedule: pulumi.Input['AccessScheduleArgsDict']
+    """
+    How the balance is granted.
+    """
+    product_id: pulumi.Input[_builtins.str]
+    """
+    The product the credit appears as on invoices.
+    """
+    type: pulumi.Input['CommitType']
+    """
+    PREPAID (invoiced up front, or complimentary without `invoiceSchedule`) or POSTPAID (a true-up).
+    """
+    applicable_product_ids: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    The products it pays for (default: all).
+    """
+    applicable_product_tags: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    The product tags it pays for (default: all).
+    """
+    custom_fields: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Custom field values by key.
+    """
+    description: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Not shown to customers.
+    """
+    invoice_schedule: NotRequired[pulumi.Input[Optional['ChargeScheduleArgsDict']]]
+    """
+    When it is invoiced; required for POSTPAID.
+    """
+    name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Displayed on invoices.
+    """
+    priority: NotRequired[pulumi.Input[Optional[_builtins.float]]]
+    """
+    Lower applies first.
+    """
+    rate_type: NotRequired[pulumi.Input[Optional['CommitRateType']]]
+    """
+    Draw down at the commit rate or the list rate.
+    """
+    rollover_fraction: NotRequired[pulumi.Input[Optional[_builtins.float]]]
+    """
+    The fraction of an unused segment rolled over (0 to 1).
+    """
+
+@pulumi.input_type
+class CommitArgs:
+    def __init__(__self__, *,
+                 access_schedule: pulumi.Input['AccessScheduleArgs'],
+                 product_id: pulumi.Input[_builtins.str],
+                 type: pulumi.Input['CommitType'],
+                 applicable_product_ids: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 applicable_product_tags: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 custom_fields: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 description: pulumi.Input[Optional[_builtins.str]] = None,
+                 invoice_schedule: pulumi.Input[Optional['ChargeScheduleArgs']] = None,
+                 name: pulumi.Input[Optional[_builtins.str]] = None,
+                 priority: pulumi.Input[Optional[_builtins.float]] = None,
+                 rate_type: pulumi.Input[Optional['CommitRateType']] = None,
+                 rollover_fraction: pulumi.Input[Optional[_builtins.float]] = None):
+        """
+        A balance the customer commits to pay for (`commits`).
+
+        :param pulumi.Input['AccessScheduleArgs'] access_schedule: How the balance is granted.
+        :param pulumi.Input[_builtins.str] product_id: The product the credit appears as on invoices.
+        :param pulumi.Input['CommitType'] type: PREPAID (invoiced up front, or complimentary without `invoiceSchedule`) or POSTPAID (a true-up).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] applicable_product_ids: The products it pays for (default: all).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] applicable_product_tags: The product tags it pays for (default: all).
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] custom_fields: Custom field values by key.
+        :param pulumi.Input[_builtins.str] description: Not shown to customers.
+        :param pulumi.Input['ChargeScheduleArgs'] invoice_schedule: When it is invoiced; required for POSTPAID.
+        :param pulumi.Input[_builtins.str] name: Displayed on invoices.
+        :param pulumi.Input[_builtins.float] priority: Lower applies first.
+        :param pulumi.Input['CommitRateType'] rate_type: Draw down at the commit rate or the list rate.
+        :param pulumi.Input[_builtins.float] rollover_fraction: The fraction of an unused segment rolled over (0 to 1).
+        """
+        pulumi.set(__self__, "access_schedule", access_schedule)
+        pulumi.set(__self__, "product_id", product_id)
+        pulumi.set(__self__, "type", type)
+        if applicable_product_ids is not None:
+            pulumi.set(__self__, "applicable_product_ids", applicable_product_ids)
+        if applicable_product_tags is not None:
+            pulumi.set(__self__, "applicable_product_tags", applicable_product_tags)
+        if custom_fields is not None:
+            pulumi.set(__self__, "custom_fields", custom_fields)
+        if description is not None:
+            pulumi.set(__self__, "description", description)
+        if invoice_schedule is not None:
+            pulumi.set(__self__, "invoice_schedule", invoice_schedule)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if priority is not None:
+            pulumi.set(__self__, "priority", priority)
+        if rate_type is not None:
+            pulumi.set(__self__, "rate_type", rate_type)
+        if rollover_fraction is not None:
+            pulumi.set(__self__, "rollover_fraction", rollover_fraction)
+
+    @_builtins.property
+    @pulumi.getter(name="accessSchedule")
+    def access_schedule(self) -> pulumi.Input['AccessScheduleArgs']:
+        """
+        How the balance is granted.
+        """
+        return pulumi.get(self, "access_schedule")
+
+    @access_schedule.setter
+    def access_schedule(self, value: pulumi.Input['AccessScheduleArgs']):
+        pulumi.set(self, "access_schedule", value)
+
+    @_builtins.property
+    @pulumi.getter(name="productId")
+    def product_id(self) -> pulumi.Input[_builtins.str]:
+        """
+        The product the credit appears as on invoices.
+        """
+        return pulumi.get(self, "product_id")
+
+    @product_id.setter
+    def product_id(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "product_id", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> pulumi.Input['CommitType']:
+        """
+        PREPAID (invoiced up front, or complimentary without `invoiceSchedule`) or POSTPAID (a true-up).
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input['CommitType']):
+        pulumi.set(self, "type", value)
+
+    @_builtins.property
+    @pulumi.getter(name="applicableProductIds")
+    def applicable_product_ids(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The products it pays for (default: all).
+        """
+        return pulumi.get(self, "applicable_product_ids")
+
+    @applicable_product_ids.setter
+    def applicable_product_ids(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "applicable_product_ids", value)
+
+    @_builtins.property
+    @pulumi.getter(name="applicableProductTags")
+    def applicable_product_tags(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The product tags it pays for (default: all).
+        """
+        return pulumi.get(self, "applicable_product_tags")
+
+    @applicable_product_tags.setter
+    def applicable_product_tags(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "applicable_product_tags", value)
+
+    @_builtins.property
+    @pulumi.getter(name="customFields")
+    def custom_fields(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Custom field values by key.
+        """
+        return pulumi.get(self, "custom_fields")
+
+    @custom_fields.setter
+    def custom_fields(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "custom_fields", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Not shown to customers.
+        """
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "description", value)
+
+    @_builtins.property
+    @pulumi.getter(name="invoiceSchedule")
+    def invoice_schedule(self) -> pulumi.Input[Optional['ChargeScheduleArgs']]:
+        """
+        When it is invoiced; required for POSTPAID.
+        """
+        return pulumi.get(self, "invoice_schedule")
+
+    @invoice_schedule.setter
+    def invoice_schedule(self, value: pulumi.Input[Optional['ChargeScheduleArgs']]):
+        pulumi.set(self, "invoice_schedule", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Displayed on invoices.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def priority(self) -> pulumi.Input[Optional[_builtins.float]]:
+        """
+        Lower applies first.
+        """
+        return pulumi.get(self, "priority")
+
+    @priority.setter
+    def priority(self, value: pulumi.Input[Optional[_builtins.float]]):
+        pulumi.set(self, "priority", value)
+
+    @_builtins.property
+    @pulumi.getter(name="rateType")
+    def rate_type(self) -> pulumi.Input[Optional['CommitRateType']]:
+        """
+        Draw down at the commit rate or the list rate.
+        """
+        return pulumi.get(self, "rate_type")
+
+    @rate_type.setter
+    def rate_type(self, value: pulumi.Input[Optional['CommitRateType']]):
+        pulumi.set(self, "rate_type", value)
+
+    @_builtins.property
+    @pulumi.getter(name="rolloverFraction")
+    def rollover_fraction(self) -> pulumi.Input[Optional[_builtins.float]]:
+        """
+        The fraction of an unused segment rolled over (0 to 1).
+        """
+        return pulumi.get(self, "rollover_fraction")
+
+    @rollover_fraction.setter
+    def rollover_fraction(self, value: pulumi.Input[Optional[_builtins.float]]):
+        pulumi.set(self, "rollover_fraction", value)
+
+
 class CommitRateArgsDict(TypedDict):
     """
     A distinct price used when usage draws down a commit or credit.
@@ -531,6 +1031,198 @@ class CommitRateArgs:
     @tiers.setter
     def tiers(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['TierArgs']]]]):
         pulumi.set(self, "tiers", value)
+
+
+class CreditArgsDict(TypedDict):
+    """
+    A balance granted free of charge (`credits`).
+    """
+    access_schedule: pulumi.Input['AccessScheduleArgsDict']
+    """
+    How the balance is granted.
+    """
+    product_id: pulumi.Input[_builtins.str]
+    """
+    The product the credit appears as on invoices.
+    """
+    applicable_product_ids: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    The products it pays for (default: all).
+    """
+    applicable_product_tags: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    The product tags it pays for (default: all).
+    """
+    custom_fields: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Custom field values by key.
+    """
+    description: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Not shown to customers.
+    """
+    name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Displayed on invoices.
+    """
+    priority: NotRequired[pulumi.Input[Optional[_builtins.float]]]
+    """
+    Lower applies first.
+    """
+    rate_type: NotRequired[pulumi.Input[Optional['CommitRateType']]]
+    """
+    Draw down at the commit rate or the list rate.
+    """
+
+@pulumi.input_type
+class CreditArgs:
+    def __init__(__self__, *,
+                 access_schedule: pulumi.Input['AccessScheduleArgs'],
+                 product_id: pulumi.Input[_builtins.str],
+                 applicable_product_ids: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 applicable_product_tags: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 custom_fields: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 description: pulumi.Input[Optional[_builtins.str]] = None,
+                 name: pulumi.Input[Optional[_builtins.str]] = None,
+                 priority: pulumi.Input[Optional[_builtins.float]] = None,
+                 rate_type: pulumi.Input[Optional['CommitRateType']] = None):
+        """
+        A balance granted free of charge (`credits`).
+
+        :param pulumi.Input['AccessScheduleArgs'] access_schedule: How the balance is granted.
+        :param pulumi.Input[_builtins.str] product_id: The product the credit appears as on invoices.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] applicable_product_ids: The products it pays for (default: all).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] applicable_product_tags: The product tags it pays for (default: all).
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] custom_fields: Custom field values by key.
+        :param pulumi.Input[_builtins.str] description: Not shown to customers.
+        :param pulumi.Input[_builtins.str] name: Displayed on invoices.
+        :param pulumi.Input[_builtins.float] priority: Lower applies first.
+        :param pulumi.Input['CommitRateType'] rate_type: Draw down at the commit rate or the list rate.
+        """
+        pulumi.set(__self__, "access_schedule", access_schedule)
+        pulumi.set(__self__, "product_id", product_id)
+        if applicable_product_ids is not None:
+            pulumi.set(__self__, "applicable_product_ids", applicable_product_ids)
+        if applicable_product_tags is not None:
+            pulumi.set(__self__, "applicable_product_tags", applicable_product_tags)
+        if custom_fields is not None:
+            pulumi.set(__self__, "custom_fields", custom_fields)
+        if description is not None:
+            pulumi.set(__self__, "description", description)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if priority is not None:
+            pulumi.set(__self__, "priority", priority)
+        if rate_type is not None:
+            pulumi.set(__self__, "rate_type", rate_type)
+
+    @_builtins.property
+    @pulumi.getter(name="accessSchedule")
+    def access_schedule(self) -> pulumi.Input['AccessScheduleArgs']:
+        """
+        How the balance is granted.
+        """
+        return pulumi.get(self, "access_schedule")
+
+    @access_schedule.setter
+    def access_schedule(self, value: pulumi.Input['AccessScheduleArgs']):
+        pulumi.set(self, "access_schedule", value)
+
+    @_builtins.property
+    @pulumi.getter(name="productId")
+    def product_id(self) -> pulumi.Input[_builtins.str]:
+        """
+        The product the credit appears as on invoices.
+        """
+        return pulumi.get(self, "product_id")
+
+    @product_id.setter
+    def product_id(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "product_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="applicableProductIds")
+    def applicable_product_ids(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The products it pays for (default: all).
+        """
+        return pulumi.get(self, "applicable_product_ids")
+
+    @applicable_product_ids.setter
+    def applicable_product_ids(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "applicable_product_ids", value)
+
+    @_builtins.property
+    @pulumi.getter(name="applicableProductTags")
+    def applicable_product_tags(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The product tags it pays for (default: all).
+        """
+        return pulumi.get(self, "applicable_product_tags")
+
+    @applicable_product_tags.setter
+    def applicable_product_tags(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "applicable_product_tags", value)
+
+    @_builtins.property
+    @pulumi.getter(name="customFields")
+    def custom_fields(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Custom field values by key.
+        """
+        return pulumi.get(self, "custom_fields")
+
+    @custom_fields.setter
+    def custom_fields(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "custom_fields", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Not shown to customers.
+        """
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "description", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Displayed on invoices.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def priority(self) -> pulumi.Input[Optional[_builtins.float]]:
+        """
+        Lower applies first.
+        """
+        return pulumi.get(self, "priority")
+
+    @priority.setter
+    def priority(self, value: pulumi.Input[Optional[_builtins.float]]):
+        pulumi.set(self, "priority", value)
+
+    @_builtins.property
+    @pulumi.getter(name="rateType")
+    def rate_type(self) -> pulumi.Input[Optional['CommitRateType']]:
+        """
+        Draw down at the commit rate or the list rate.
+        """
+        return pulumi.get(self, "rate_type")
+
+    @rate_type.setter
+    def rate_type(self, value: pulumi.Input[Optional['CommitRateType']]):
+        pulumi.set(self, "rate_type", value)
 
 
 class CreditTypeConversionArgsDict(TypedDict):
@@ -691,6 +1383,609 @@ class NotificationPolicyArgs:
         pulumi.set(self, "type", value)
 
 
+class OffsetArgsDict(TypedDict):
+    """
+    A length of time relative to the contract's start (or a segment's start).
+    """
+    unit: pulumi.Input['OffsetUnit']
+    """
+    DAYS, WEEKS, MONTHS or YEARS.
+    """
+    value: pulumi.Input[_builtins.int]
+    """
+    How many units (0 or more).
+    """
+
+@pulumi.input_type
+class OffsetArgs:
+    def __init__(__self__, *,
+                 unit: pulumi.Input['OffsetUnit'],
+                 value: pulumi.Input[_builtins.int]):
+        """
+        A length of time relative to the contract's start (or a segment's start).
+
+        :param pulumi.Input['OffsetUnit'] unit: DAYS, WEEKS, MONTHS or YEARS.
+        :param pulumi.Input[_builtins.int] value: How many units (0 or more).
+        """
+        pulumi.set(__self__, "unit", unit)
+        pulumi.set(__self__, "value", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def unit(self) -> pulumi.Input['OffsetUnit']:
+        """
+        DAYS, WEEKS, MONTHS or YEARS.
+        """
+        return pulumi.get(self, "unit")
+
+    @unit.setter
+    def unit(self, value: pulumi.Input['OffsetUnit']):
+        pulumi.set(self, "unit", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def value(self) -> pulumi.Input[_builtins.int]:
+        """
+        How many units (0 or more).
+        """
+        return pulumi.get(self, "value")
+
+    @value.setter
+    def value(self, value: pulumi.Input[_builtins.int]):
+        pulumi.set(self, "value", value)
+
+
+class OverrideArgsDict(TypedDict):
+    """
+    A change to the rate card's rates for contracts on the package.
+    """
+    override_specifiers: pulumi.Input[Sequence[pulumi.Input['OverrideSpecifierArgsDict']]]
+    """
+    Which rates the override applies to (at least one).
+    """
+    starting_at_offset: pulumi.Input['OffsetArgsDict']
+    """
+    When the override starts, from the contract's start (inclusive).
+    """
+    type: pulumi.Input['OverrideType']
+    """
+    MULTIPLIER (`multiplier`), OVERWRITE (`overwriteRate`) or TIERED (`tiers`).
+    """
+    duration: NotRequired[pulumi.Input[Optional['OffsetArgsDict']]]
+    """
+    How long the override applies from its start (default: to the contract's end).
+    """
+    entitled: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Overrides the card's entitlement of the products it applies to.
+    """
+    is_commit_specific: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Applies only when usage draws down a commit or credit.
+    """
+    multiplier: NotRequired[pulumi.Input[Optional[_builtins.float]]]
+    """
+    MULTIPLIER: the factor applied to the list price (0.8 is 20% off).
+    """
+    overwrite_rate: NotRequired[pulumi.Input[Optional['OverwriteRateArgsDict']]]
+    """
+    OVERWRITE: the rate used instead of the card's.
+    """
+    priority: NotRequired[pulumi.Input[Optional[_builtins.float]]]
+    """
+    Lower applies first; required with EXPLICIT prioritization and for TIERED overrides.
+    """
+    target: NotRequired[pulumi.Input[Optional['CommitRateType']]]
+    """
+    Whether the override changes the list rate or the commit rate.
+    """
+    tiers: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['OverrideTierArgsDict']]]]]
+    """
+    TIERED: the multiplier per tier of usage.
+    """
+
+@pulumi.input_type
+class OverrideArgs:
+    def __init__(__self__, *,
+                 override_specifiers: pulumi.Input[Sequence[pulumi.Input['OverrideSpecifierArgs']]],
+                 starting_at_offset: pulumi.Input['OffsetArgs'],
+                 type: pulumi.Input['OverrideType'],
+                 duration: pulumi.Input[Optional['OffsetArgs']] = None,
+                 entitled: pulumi.Input[Optional[_builtins.bool]] = None,
+                 is_commit_specific: pulumi.Input[Optional[_builtins.bool]] = None,
+                 multiplier: pulumi.Input[Optional[_builtins.float]] = None,
+                 overwrite_rate: pulumi.Input[Optional['OverwriteRateArgs']] = None,
+                 priority: pulumi.Input[Optional[_builtins.float]] = None,
+                 target: pulumi.Input[Optional['CommitRateType']] = None,
+                 tiers: pulumi.Input[Optional[Sequence[pulumi.Input['OverrideTierArgs']]]] = None):
+        """
+        A change to the rate card's rates for contracts on the package.
+
+        :param pulumi.Input[Sequence[pulumi.Input['OverrideSpecifierArgs']]] override_specifiers: Which rates the override applies to (at least one).
+        :param pulumi.Input['OffsetArgs'] starting_at_offset: When the override starts, from the contract's start (inclusive).
+        :param pulumi.Input['OverrideType'] type: MULTIPLIER (`multiplier`), OVERWRITE (`overwriteRate`) or TIERED (`tiers`).
+        :param pulumi.Input['OffsetArgs'] duration: How long the override applies from its start (default: to the contract's end).
+        :param pulumi.Input[_builtins.bool] entitled: Overrides the card's entitlement of the products it applies to.
+        :param pulumi.Input[_builtins.bool] is_commit_specific: Applies only when usage draws down a commit or credit.
+        :param pulumi.Input[_builtins.float] multiplier: MULTIPLIER: the factor applied to the list price (0.8 is 20% off).
+        :param pulumi.Input['OverwriteRateArgs'] overwrite_rate: OVERWRITE: the rate used instead of the card's.
+        :param pulumi.Input[_builtins.float] priority: Lower applies first; required with EXPLICIT prioritization and for TIERED overrides.
+        :param pulumi.Input['CommitRateType'] target: Whether the override changes the list rate or the commit rate.
+        :param pulumi.Input[Sequence[pulumi.Input['OverrideTierArgs']]] tiers: TIERED: the multiplier per tier of usage.
+        """
+        pulumi.set(__self__, "override_specifiers", override_specifiers)
+        pulumi.set(__self__, "starting_at_offset", starting_at_offset)
+        pulumi.set(__self__, "type", type)
+        if duration is not None:
+            pulumi.set(__self__, "duration", duration)
+        if entitled is not None:
+            pulumi.set(__self__, "entitled", entitled)
+        if is_commit_specific is not None:
+            pulumi.set(__self__, "is_commit_specific", is_commit_specific)
+        if multiplier is not None:
+            pulumi.set(__self__, "multiplier", multiplier)
+        if overwrite_rate is not None:
+            pulumi.set(__self__, "overwrite_rate", overwrite_rate)
+        if priority is not None:
+            pulumi.set(__self__, "priority", priority)
+        if target is not None:
+            pulumi.set(__self__, "target", target)
+        if tiers is not None:
+            pulumi.set(__self__, "tiers", tiers)
+
+    @_builtins.property
+    @pulumi.getter(name="overrideSpecifiers")
+    def override_specifiers(self) -> pulumi.Input[Sequence[pulumi.Input['OverrideSpecifierArgs']]]:
+        """
+        Which rates the override applies to (at least one).
+        """
+        return pulumi.get(self, "override_specifiers")
+
+    @override_specifiers.setter
+    def override_specifiers(self, value: pulumi.Input[Sequence[pulumi.Input['OverrideSpecifierArgs']]]):
+        pulumi.set(self, "override_specifiers", value)
+
+    @_builtins.property
+    @pulumi.getter(name="startingAtOffset")
+    def starting_at_offset(self) -> pulumi.Input['OffsetArgs']:
+        """
+        When the override starts, from the contract's start (inclusive).
+        """
+        return pulumi.get(self, "starting_at_offset")
+
+    @starting_at_offset.setter
+    def starting_at_offset(self, value: pulumi.Input['OffsetArgs']):
+        pulumi.set(self, "starting_at_offset", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> pulumi.Input['OverrideType']:
+        """
+        MULTIPLIER (`multiplier`), OVERWRITE (`overwriteRate`) or TIERED (`tiers`).
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input['OverrideType']):
+        pulumi.set(self, "type", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def duration(self) -> pulumi.Input[Optional['OffsetArgs']]:
+        """
+        How long the override applies from its start (default: to the contract's end).
+        """
+        return pulumi.get(self, "duration")
+
+    @duration.setter
+    def duration(self, value: pulumi.Input[Optional['OffsetArgs']]):
+        pulumi.set(self, "duration", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def entitled(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Overrides the card's entitlement of the products it applies to.
+        """
+        return pulumi.get(self, "entitled")
+
+    @entitled.setter
+    def entitled(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "entitled", value)
+
+    @_builtins.property
+    @pulumi.getter(name="isCommitSpecific")
+    def is_commit_specific(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Applies only when usage draws down a commit or credit.
+        """
+        return pulumi.get(self, "is_commit_specific")
+
+    @is_commit_specific.setter
+    def is_commit_specific(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "is_commit_specific", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def multiplier(self) -> pulumi.Input[Optional[_builtins.float]]:
+        """
+        MULTIPLIER: the factor applied to the list price (0.8 is 20% off).
+        """
+        return pulumi.get(self, "multiplier")
+
+    @multiplier.setter
+    def multiplier(self, value: pulumi.Input[Optional[_builtins.float]]):
+        pulumi.set(self, "multiplier", value)
+
+    @_builtins.property
+    @pulumi.getter(name="overwriteRate")
+    def overwrite_rate(self) -> pulumi.Input[Optional['OverwriteRateArgs']]:
+        """
+        OVERWRITE: the rate used instead of the card's.
+        """
+        return pulumi.get(self, "overwrite_rate")
+
+    @overwrite_rate.setter
+    def overwrite_rate(self, value: pulumi.Input[Optional['OverwriteRateArgs']]):
+        pulumi.set(self, "overwrite_rate", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def priority(self) -> pulumi.Input[Optional[_builtins.float]]:
+        """
+        Lower applies first; required with EXPLICIT prioritization and for TIERED overrides.
+        """
+        return pulumi.get(self, "priority")
+
+    @priority.setter
+    def priority(self, value: pulumi.Input[Optional[_builtins.float]]):
+        pulumi.set(self, "priority", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def target(self) -> pulumi.Input[Optional['CommitRateType']]:
+        """
+        Whether the override changes the list rate or the commit rate.
+        """
+        return pulumi.get(self, "target")
+
+    @target.setter
+    def target(self, value: pulumi.Input[Optional['CommitRateType']]):
+        pulumi.set(self, "target", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def tiers(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['OverrideTierArgs']]]]:
+        """
+        TIERED: the multiplier per tier of usage.
+        """
+        return pulumi.get(self, "tiers")
+
+    @tiers.setter
+    def tiers(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['OverrideTierArgs']]]]):
+        pulumi.set(self, "tiers", value)
+
+
+class OverrideSpecifierArgsDict(TypedDict):
+    """
+    Which rates an override applies to (each given field must match).
+    """
+    billing_frequency: NotRequired[pulumi.Input[Optional['BillingFrequency']]]
+    """
+    Only the subscription rates billed this often.
+    """
+    presentation_group_values: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Only the line items with these presentation group values.
+    """
+    pricing_group_values: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Only the rates with these pricing group values.
+    """
+    product_id: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Only the rates of this product.
+    """
+    product_tags: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Only the products with all these tags.
+    """
+
+@pulumi.input_type
+class OverrideSpecifierArgs:
+    def __init__(__self__, *,
+                 billing_frequency: pulumi.Input[Optional['BillingFrequency']] = None,
+                 presentation_group_values: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 pricing_group_values: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 product_id: pulumi.Input[Optional[_builtins.str]] = None,
+                 product_tags: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None):
+        """
+        Which rates an override applies to (each given field must match).
+
+        :param pulumi.Input['BillingFrequency'] billing_frequency: Only the subscription rates billed this often.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] presentation_group_values: Only the line items with these presentation group values.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] pricing_group_values: Only the rates with these pricing group values.
+        :param pulumi.Input[_builtins.str] product_id: Only the rates of this product.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] product_tags: Only the products with all these tags.
+        """
+        if billing_frequency is not None:
+            pulumi.set(__self__, "billing_frequency", billing_frequency)
+        if presentation_group_values is not None:
+            pulumi.set(__self__, "presentation_group_values", presentation_group_values)
+        if pricing_group_values is not None:
+            pulumi.set(__self__, "pricing_group_values", pricing_group_values)
+        if product_id is not None:
+            pulumi.set(__self__, "product_id", product_id)
+        if product_tags is not None:
+            pulumi.set(__self__, "product_tags", product_tags)
+
+    @_builtins.property
+    @pulumi.getter(name="billingFrequency")
+    def billing_frequency(self) -> pulumi.Input[Optional['BillingFrequency']]:
+        """
+        Only the subscription rates billed this often.
+        """
+        return pulumi.get(self, "billing_frequency")
+
+    @billing_frequency.setter
+    def billing_frequency(self, value: pulumi.Input[Optional['BillingFrequency']]):
+        pulumi.set(self, "billing_frequency", value)
+
+    @_builtins.property
+    @pulumi.getter(name="presentationGroupValues")
+    def presentation_group_values(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Only the line items with these presentation group values.
+        """
+        return pulumi.get(self, "presentation_group_values")
+
+    @presentation_group_values.setter
+    def presentation_group_values(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "presentation_group_values", value)
+
+    @_builtins.property
+    @pulumi.getter(name="pricingGroupValues")
+    def pricing_group_values(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Only the rates with these pricing group values.
+        """
+        return pulumi.get(self, "pricing_group_values")
+
+    @pricing_group_values.setter
+    def pricing_group_values(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "pricing_group_values", value)
+
+    @_builtins.property
+    @pulumi.getter(name="productId")
+    def product_id(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Only the rates of this product.
+        """
+        return pulumi.get(self, "product_id")
+
+    @product_id.setter
+    def product_id(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "product_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="productTags")
+    def product_tags(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Only the products with all these tags.
+        """
+        return pulumi.get(self, "product_tags")
+
+    @product_tags.setter
+    def product_tags(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "product_tags", value)
+
+
+class OverrideTierArgsDict(TypedDict):
+    """
+    One tier of a TIERED override: `size` units (the last: the rest) at `multiplier`.
+    """
+    multiplier: pulumi.Input[_builtins.float]
+    """
+    The factor applied to the list price in this tier.
+    """
+    size: NotRequired[pulumi.Input[Optional[_builtins.float]]]
+    """
+    How many units the tier holds; every tier but the last needs it.
+    """
+
+@pulumi.input_type
+class OverrideTierArgs:
+    def __init__(__self__, *,
+                 multiplier: pulumi.Input[_builtins.float],
+                 size: pulumi.Input[Optional[_builtins.float]] = None):
+        """
+        One tier of a TIERED override: `size` units (the last: the rest) at `multiplier`.
+
+        :param pulumi.Input[_builtins.float] multiplier: The factor applied to the list price in this tier.
+        :param pulumi.Input[_builtins.float] size: How many units the tier holds; every tier but the last needs it.
+        """
+        pulumi.set(__self__, "multiplier", multiplier)
+        if size is not None:
+            pulumi.set(__self__, "size", size)
+
+    @_builtins.property
+    @pulumi.getter
+    def multiplier(self) -> pulumi.Input[_builtins.float]:
+        """
+        The factor applied to the list price in this tier.
+        """
+        return pulumi.get(self, "multiplier")
+
+    @multiplier.setter
+    def multiplier(self, value: pulumi.Input[_builtins.float]):
+        pulumi.set(self, "multiplier", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def size(self) -> pulumi.Input[Optional[_builtins.float]]:
+        """
+        How many units the tier holds; every tier but the last needs it.
+        """
+        return pulumi.get(self, "size")
+
+    @size.setter
+    def size(self, value: pulumi.Input[Optional[_builtins.float]]):
+        pulumi.set(self, "size", value)
+
+
+class OverwriteRateArgsDict(TypedDict):
+    """
+    The rate an OVERWRITE override puts in place of the card's.
+    """
+    rate_type: pulumi.Input['RateType']
+    """
+    How the price applies (as a rate card's rates).
+    """
+    credit_type_id: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The credit type of the price when it is not the card's fiat one.
+    """
+    custom_rate: NotRequired[pulumi.Input[Optional[Mapping[str, Any]]]]
+    """
+    CUSTOM: the rate's parameters.
+    """
+    is_prorated: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    SUBSCRIPTION: bill partial periods pro rata.
+    """
+    price: NotRequired[pulumi.Input[Optional[_builtins.float]]]
+    """
+    FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+    """
+    quantity: NotRequired[pulumi.Input[Optional[_builtins.float]]]
+    """
+    SUBSCRIPTION: the default quantity.
+    """
+    tiers: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['TierArgsDict']]]]]
+    """
+    TIERED and TIERED_PERCENTAGE: the tiers, in order.
+    """
+
+@pulumi.input_type
+class OverwriteRateArgs:
+    def __init__(__self__, *,
+                 rate_type: pulumi.Input['RateType'],
+                 credit_type_id: pulumi.Input[Optional[_builtins.str]] = None,
+                 custom_rate: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 is_prorated: pulumi.Input[Optional[_builtins.bool]] = None,
+                 price: pulumi.Input[Optional[_builtins.float]] = None,
+                 quantity: pulumi.Input[Optional[_builtins.float]] = None,
+                 tiers: pulumi.Input[Optional[Sequence[pulumi.Input['TierArgs']]]] = None):
+        """
+        The rate an OVERWRITE override puts in place of the card's.
+
+        :param pulumi.Input['RateType'] rate_type: How the price applies (as a rate card's rates).
+        :param pulumi.Input[_builtins.str] credit_type_id: The credit type of the price when it is not the card's fiat one.
+        :param pulumi.Input[Mapping[str, Any]] custom_rate: CUSTOM: the rate's parameters.
+        :param pulumi.Input[_builtins.bool] is_prorated: SUBSCRIPTION: bill partial periods pro rata.
+        :param pulumi.Input[_builtins.float] price: FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+        :param pulumi.Input[_builtins.float] quantity: SUBSCRIPTION: the default quantity.
+        :param pulumi.Input[Sequence[pulumi.Input['TierArgs']]] tiers: TIERED and TIERED_PERCENTAGE: the tiers, in order.
+        """
+        pulumi.set(__self__, "rate_type", rate_type)
+        if credit_type_id is not None:
+            pulumi.set(__self__, "credit_type_id", credit_type_id)
+        if custom_rate is not None:
+            pulumi.set(__self__, "custom_rate", custom_rate)
+        if is_prorated is not None:
+            pulumi.set(__self__, "is_prorated", is_prorated)
+        if price is not None:
+            pulumi.set(__self__, "price", price)
+        if quantity is not None:
+            pulumi.set(__self__, "quantity", quantity)
+        if tiers is not None:
+            pulumi.set(__self__, "tiers", tiers)
+
+    @_builtins.property
+    @pulumi.getter(name="rateType")
+    def rate_type(self) -> pulumi.Input['RateType']:
+        """
+        How the price applies (as a rate card's rates).
+        """
+        return pulumi.get(self, "rate_type")
+
+    @rate_type.setter
+    def rate_type(self, value: pulumi.Input['RateType']):
+        pulumi.set(self, "rate_type", value)
+
+    @_builtins.property
+    @pulumi.getter(name="creditTypeId")
+    def credit_type_id(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The credit type of the price when it is not the card's fiat one.
+        """
+        return pulumi.get(self, "credit_type_id")
+
+    @credit_type_id.setter
+    def credit_type_id(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "credit_type_id", value)
+
+    @_builtins.property
+    @pulumi.getter(name="customRate")
+    def custom_rate(self) -> pulumi.Input[Optional[Mapping[str, Any]]]:
+        """
+        CUSTOM: the rate's parameters.
+        """
+        return pulumi.get(self, "custom_rate")
+
+    @custom_rate.setter
+    def custom_rate(self, value: pulumi.Input[Optional[Mapping[str, Any]]]):
+        pulumi.set(self, "custom_rate", value)
+
+    @_builtins.property
+    @pulumi.getter(name="isProrated")
+    def is_prorated(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        SUBSCRIPTION: bill partial periods pro rata.
+        """
+        return pulumi.get(self, "is_prorated")
+
+    @is_prorated.setter
+    def is_prorated(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "is_prorated", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def price(self) -> pulumi.Input[Optional[_builtins.float]]:
+        """
+        FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+        """
+        return pulumi.get(self, "price")
+
+    @price.setter
+    def price(self, value: pulumi.Input[Optional[_builtins.float]]):
+        pulumi.set(self, "price", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def quantity(self) -> pulumi.Input[Optional[_builtins.float]]:
+        """
+        SUBSCRIPTION: the default quantity.
+        """
+        return pulumi.get(self, "quantity")
+
+    @quantity.setter
+    def quantity(self, value: pulumi.Input[Optional[_builtins.float]]):
+        pulumi.set(self, "quantity", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def tiers(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['TierArgs']]]]:
+        """
+        TIERED and TIERED_PERCENTAGE: the tiers, in order.
+        """
+        return pulumi.get(self, "tiers")
+
+    @tiers.setter
+    def tiers(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['TierArgs']]]]):
+        pulumi.set(self, "tiers", value)
+
+
 class PropertyFilterArgsDict(TypedDict):
     """
     A rule on one event property; all of a metric's filters must pass for an event to match.
@@ -782,6 +2077,60 @@ class PropertyFilterArgs:
     @not_in_values.setter
     def not_in_values(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
         pulumi.set(self, "not_in_values", value)
+
+
+class ProrationArgsDict(TypedDict):
+    """
+    How partial periods of a subscription are billed.
+    """
+    invoice_behavior: NotRequired[pulumi.Input[Optional['ProrationInvoiceBehavior']]]
+    """
+    When a change of quantity is billed.
+    """
+    is_prorated: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Bill partial periods pro rata.
+    """
+
+@pulumi.input_type
+class ProrationArgs:
+    def __init__(__self__, *,
+                 invoice_behavior: pulumi.Input[Optional['ProrationInvoiceBehavior']] = None,
+                 is_prorated: pulumi.Input[Optional[_builtins.bool]] = None):
+        """
+        How partial periods of a subscription are billed.
+
+        :param pulumi.Input['ProrationInvoiceBehavior'] invoice_behavior: When a change of quantity is billed.
+        :param pulumi.Input[_builtins.bool] is_prorated: Bill partial periods pro rata.
+        """
+        if invoice_behavior is not None:
+            pulumi.set(__self__, "invoice_behavior", invoice_behavior)
+        if is_prorated is not None:
+            pulumi.set(__self__, "is_prorated", is_prorated)
+
+    @_builtins.property
+    @pulumi.getter(name="invoiceBehavior")
+    def invoice_behavior(self) -> pulumi.Input[Optional['ProrationInvoiceBehavior']]:
+        """
+        When a change of quantity is billed.
+        """
+        return pulumi.get(self, "invoice_behavior")
+
+    @invoice_behavior.setter
+    def invoice_behavior(self, value: pulumi.Input[Optional['ProrationInvoiceBehavior']]):
+        pulumi.set(self, "invoice_behavior", value)
+
+    @_builtins.property
+    @pulumi.getter(name="isProrated")
+    def is_prorated(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Bill partial periods pro rata.
+        """
+        return pulumi.get(self, "is_prorated")
+
+    @is_prorated.setter
+    def is_prorated(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "is_prorated", value)
 
 
 class QuantityConversionArgsDict(TypedDict):
@@ -1201,6 +2550,392 @@ class RateArgs:
         pulumi.set(self, "tiers", value)
 
 
+class ScheduleItemArgsDict(TypedDict):
+    """
+    One charge of a schedule: `quantity` times `unitPrice` at `dateOffset`.
+    """
+    date_offset: pulumi.Input['OffsetArgsDict']
+    """
+    When, from the contract's start.
+    """
+    quantity: pulumi.Input[_builtins.float]
+    """
+    How many units.
+    """
+    unit_price: pulumi.Input[_builtins.float]
+    """
+    The price of one unit (cents for USD).
+    """
+
+@pulumi.input_type
+class ScheduleItemArgs:
+    def __init__(__self__, *,
+                 date_offset: pulumi.Input['OffsetArgs'],
+                 quantity: pulumi.Input[_builtins.float],
+                 unit_price: pulumi.Input[_builtins.float]):
+        """
+        One charge of a schedule: `quantity` times `unitPrice` at `dateOffset`.
+
+        :param pulumi.Input['OffsetArgs'] date_offset: When, from the contract's start.
+        :param pulumi.Input[_builtins.float] quantity: How many units.
+        :param pulumi.Input[_builtins.float] unit_price: The price of one unit (cents for USD).
+        """
+        pulumi.set(__self__, "date_offset", date_offset)
+        pulumi.set(__self__, "quantity", quantity)
+        pulumi.set(__self__, "unit_price", unit_price)
+
+    @_builtins.property
+    @pulumi.getter(name="dateOffset")
+    def date_offset(self) -> pulumi.Input['OffsetArgs']:
+        """
+        When, from the contract's start.
+        """
+        return pulumi.get(self, "date_offset")
+
+    @date_offset.setter
+    def date_offset(self, value: pulumi.Input['OffsetArgs']):
+        pulumi.set(self, "date_offset", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def quantity(self) -> pulumi.Input[_builtins.float]:
+        """
+        How many units.
+        """
+        return pulumi.get(self, "quantity")
+
+    @quantity.setter
+    def quantity(self, value: pulumi.Input[_builtins.float]):
+        pulumi.set(self, "quantity", value)
+
+    @_builtins.property
+    @pulumi.getter(name="unitPrice")
+    def unit_price(self) -> pulumi.Input[_builtins.float]:
+        """
+        The price of one unit (cents for USD).
+        """
+        return pulumi.get(self, "unit_price")
+
+    @unit_price.setter
+    def unit_price(self, value: pulumi.Input[_builtins.float]):
+        pulumi.set(self, "unit_price", value)
+
+
+class ScheduledChargeArgsDict(TypedDict):
+    """
+    A charge at fixed dates (`scheduledCharges`).
+    """
+    product_id: pulumi.Input[_builtins.str]
+    """
+    The product it is invoiced as.
+    """
+    schedule: pulumi.Input['ChargeScheduleArgsDict']
+    """
+    When and how much.
+    """
+    custom_fields: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Custom field values by key.
+    """
+    name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Displayed on invoices.
+    """
+
+@pulumi.input_type
+class ScheduledChargeArgs:
+    def __init__(__self__, *,
+                 product_id: pulumi.Input[_builtins.str],
+                 schedule: pulumi.Input['ChargeScheduleArgs'],
+                 custom_fields: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 name: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A charge at fixed dates (`scheduledCharges`).
+
+        :param pulumi.Input[_builtins.str] product_id: The product it is invoiced as.
+        :param pulumi.Input['ChargeScheduleArgs'] schedule: When and how much.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] custom_fields: Custom field values by key.
+        :param pulumi.Input[_builtins.str] name: Displayed on invoices.
+        """
+        pulumi.set(__self__, "product_id", product_id)
+        pulumi.set(__self__, "schedule", schedule)
+        if custom_fields is not None:
+            pulumi.set(__self__, "custom_fields", custom_fields)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter(name="productId")
+    def product_id(self) -> pulumi.Input[_builtins.str]:
+        """
+        The product it is invoiced as.
+        """
+        return pulumi.get(self, "product_id")
+
+    @product_id.setter
+    def product_id(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "product_id", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def schedule(self) -> pulumi.Input['ChargeScheduleArgs']:
+        """
+        When and how much.
+        """
+        return pulumi.get(self, "schedule")
+
+    @schedule.setter
+    def schedule(self, value: pulumi.Input['ChargeScheduleArgs']):
+        pulumi.set(self, "schedule", value)
+
+    @_builtins.property
+    @pulumi.getter(name="customFields")
+    def custom_fields(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Custom field values by key.
+        """
+        return pulumi.get(self, "custom_fields")
+
+    @custom_fields.setter
+    def custom_fields(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "custom_fields", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Displayed on invoices.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "name", value)
+
+
+class SubscriptionArgsDict(TypedDict):
+    """
+    A recurring charge for a SUBSCRIPTION product (`subscriptions`).
+    """
+    collection_schedule: pulumi.Input['SubscriptionCollectionSchedule']
+    """
+    Bill at the start (ADVANCE) or the end (ARREARS) of each period.
+    """
+    proration: pulumi.Input['ProrationArgsDict']
+    """
+    How partial periods are billed.
+    """
+    subscription_rate: pulumi.Input['SubscriptionRateArgsDict']
+    """
+    The product and billing frequency.
+    """
+    description: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Not shown to customers.
+    """
+    duration: NotRequired[pulumi.Input[Optional['OffsetArgsDict']]]
+    """
+    How long it lasts.
+    """
+    initial_quantity: NotRequired[pulumi.Input[Optional[_builtins.float]]]
+    """
+    The quantity at the contract's start.
+    """
+    name: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Displayed on invoices.
+    """
+    starting_at_offset: NotRequired[pulumi.Input[Optional['OffsetArgsDict']]]
+    """
+    When it starts, from the contract's start.
+    """
+
+@pulumi.input_type
+class SubscriptionArgs:
+    def __init__(__self__, *,
+                 collection_schedule: pulumi.Input['SubscriptionCollectionSchedule'],
+                 proration: pulumi.Input['ProrationArgs'],
+                 subscription_rate: pulumi.Input['SubscriptionRateArgs'],
+                 description: pulumi.Input[Optional[_builtins.str]] = None,
+                 duration: pulumi.Input[Optional['OffsetArgs']] = None,
+                 initial_quantity: pulumi.Input[Optional[_builtins.float]] = None,
+                 name: pulumi.Input[Optional[_builtins.str]] = None,
+                 starting_at_offset: pulumi.Input[Optional['OffsetArgs']] = None):
+        """
+        A recurring charge for a SUBSCRIPTION product (`subscriptions`).
+
+        :param pulumi.Input['SubscriptionCollectionSchedule'] collection_schedule: Bill at the start (ADVANCE) or the end (ARREARS) of each period.
+        :param pulumi.Input['ProrationArgs'] proration: How partial periods are billed.
+        :param pulumi.Input['SubscriptionRateArgs'] subscription_rate: The product and billing frequency.
+        :param pulumi.Input[_builtins.str] description: Not shown to customers.
+        :param pulumi.Input['OffsetArgs'] duration: How long it lasts.
+        :param pulumi.Input[_builtins.float] initial_quantity: The quantity at the contract's start.
+        :param pulumi.Input[_builtins.str] name: Displayed on invoices.
+        :param pulumi.Input['OffsetArgs'] starting_at_offset: When it starts, from the contract's start.
+        """
+        pulumi.set(__self__, "collection_schedule", collection_schedule)
+        pulumi.set(__self__, "proration", proration)
+        pulumi.set(__self__, "subscription_rate", subscription_rate)
+        if description is not None:
+            pulumi.set(__self__, "description", description)
+        if duration is not None:
+            pulumi.set(__self__, "duration", duration)
+        if initial_quantity is not None:
+            pulumi.set(__self__, "initial_quantity", initial_quantity)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if starting_at_offset is not None:
+            pulumi.set(__self__, "starting_at_offset", starting_at_offset)
+
+    @_builtins.property
+    @pulumi.getter(name="collectionSchedule")
+    def collection_schedule(self) -> pulumi.Input['SubscriptionCollectionSchedule']:
+        """
+        Bill at the start (ADVANCE) or the end (ARREARS) of each period.
+        """
+        return pulumi.get(self, "collection_schedule")
+
+    @collection_schedule.setter
+    def collection_schedule(self, value: pulumi.Input['SubscriptionCollectionSchedule']):
+        pulumi.set(self, "collection_schedule", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def proration(self) -> pulumi.Input['ProrationArgs']:
+        """
+        How partial periods are billed.
+        """
+        return pulumi.get(self, "proration")
+
+    @proration.setter
+    def proration(self, value: pulumi.Input['ProrationArgs']):
+        pulumi.set(self, "proration", value)
+
+    @_builtins.property
+    @pulumi.getter(name="subscriptionRate")
+    def subscription_rate(self) -> pulumi.Input['SubscriptionRateArgs']:
+        """
+        The product and billing frequency.
+        """
+        return pulumi.get(self, "subscription_rate")
+
+    @subscription_rate.setter
+    def subscription_rate(self, value: pulumi.Input['SubscriptionRateArgs']):
+        pulumi.set(self, "subscription_rate", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def description(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Not shown to customers.
+        """
+        return pulumi.get(self, "description")
+
+    @description.setter
+    def description(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "description", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def duration(self) -> pulumi.Input[Optional['OffsetArgs']]:
+        """
+        How long it lasts.
+        """
+        return pulumi.get(self, "duration")
+
+    @duration.setter
+    def duration(self, value: pulumi.Input[Optional['OffsetArgs']]):
+        pulumi.set(self, "duration", value)
+
+    @_builtins.property
+    @pulumi.getter(name="initialQuantity")
+    def initial_quantity(self) -> pulumi.Input[Optional[_builtins.float]]:
+        """
+        The quantity at the contract's start.
+        """
+        return pulumi.get(self, "initial_quantity")
+
+    @initial_quantity.setter
+    def initial_quantity(self, value: pulumi.Input[Optional[_builtins.float]]):
+        pulumi.set(self, "initial_quantity", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Displayed on invoices.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="startingAtOffset")
+    def starting_at_offset(self) -> pulumi.Input[Optional['OffsetArgs']]:
+        """
+        When it starts, from the contract's start.
+        """
+        return pulumi.get(self, "starting_at_offset")
+
+    @starting_at_offset.setter
+    def starting_at_offset(self, value: pulumi.Input[Optional['OffsetArgs']]):
+        pulumi.set(self, "starting_at_offset", value)
+
+
+class SubscriptionRateArgsDict(TypedDict):
+    """
+    The subscription product and how often it is billed.
+    """
+    billing_frequency: pulumi.Input['BillingFrequency']
+    """
+    MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+    """
+    product_id: pulumi.Input[_builtins.str]
+    """
+    A SUBSCRIPTION product priced on the rate card.
+    """
+
+@pulumi.input_type
+class SubscriptionRateArgs:
+    def __init__(__self__, *,
+                 billing_frequency: pulumi.Input['BillingFrequency'],
+                 product_id: pulumi.Input[_builtins.str]):
+        """
+        The subscription product and how often it is billed.
+
+        :param pulumi.Input['BillingFrequency'] billing_frequency: MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+        :param pulumi.Input[_builtins.str] product_id: A SUBSCRIPTION product priced on the rate card.
+        """
+        pulumi.set(__self__, "billing_frequency", billing_frequency)
+        pulumi.set(__self__, "product_id", product_id)
+
+    @_builtins.property
+    @pulumi.getter(name="billingFrequency")
+    def billing_frequency(self) -> pulumi.Input['BillingFrequency']:
+        """
+        MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+        """
+        return pulumi.get(self, "billing_frequency")
+
+    @billing_frequency.setter
+    def billing_frequency(self, value: pulumi.Input['BillingFrequency']):
+        pulumi.set(self, "billing_frequency", value)
+
+    @_builtins.property
+    @pulumi.getter(name="productId")
+    def product_id(self) -> pulumi.Input[_builtins.str]:
+        """
+        A SUBSCRIPTION product priced on the rate card.
+        """
+        return pulumi.get(self, "product_id")
+
+    @product_id.setter
+    def product_id(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "product_id", value)
+
+
 class TierArgsDict(TypedDict):
     """
     One tier of a TIERED price: `size` units (the last tier: all the rest) at `price`.
@@ -1252,5 +2987,58 @@ class TierArgs:
     @size.setter
     def size(self, value: pulumi.Input[Optional[_builtins.float]]):
         pulumi.set(self, "size", value)
+
+
+class UsageStatementScheduleArgsDict(TypedDict):
+    """
+    How often usage is invoiced.
+    """
+    frequency: pulumi.Input['BillingFrequency']
+    """
+    MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+    """
+    day: NotRequired[pulumi.Input[Optional['UsageStatementScheduleDay']]]
+    """
+    Which day periods start on.
+    """
+
+@pulumi.input_type
+class UsageStatementScheduleArgs:
+    def __init__(__self__, *,
+                 frequency: pulumi.Input['BillingFrequency'],
+                 day: pulumi.Input[Optional['UsageStatementScheduleDay']] = None):
+        """
+        How often usage is invoiced.
+
+        :param pulumi.Input['BillingFrequency'] frequency: MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+        :param pulumi.Input['UsageStatementScheduleDay'] day: Which day periods start on.
+        """
+        pulumi.set(__self__, "frequency", frequency)
+        if day is not None:
+            pulumi.set(__self__, "day", day)
+
+    @_builtins.property
+    @pulumi.getter
+    def frequency(self) -> pulumi.Input['BillingFrequency']:
+        """
+        MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+        """
+        return pulumi.get(self, "frequency")
+
+    @frequency.setter
+    def frequency(self, value: pulumi.Input['BillingFrequency']):
+        pulumi.set(self, "frequency", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def day(self) -> pulumi.Input[Optional['UsageStatementScheduleDay']]:
+        """
+        Which day periods start on.
+        """
+        return pulumi.get(self, "day")
+
+    @day.setter
+    def day(self, value: pulumi.Input[Optional['UsageStatementScheduleDay']]):
+        pulumi.set(self, "day", value)
 
 

@@ -17,6 +17,8 @@ from . import outputs
 from ._enums import *
 
 __all__ = [
+    'AccessItem',
+    'AccessSchedule',
     'AlertCustomFieldFilter',
     'AlertGroupValue',
     'AlertSeatFilter',
@@ -24,16 +26,160 @@ __all__ = [
     'AlertSpecifierExclude',
     'AlertSpecifierFilter',
     'Alias',
+    'ChargeSchedule',
+    'Commit',
     'CommitRate',
+    'Credit',
     'CreditTypeConversion',
     'EventTypeFilter',
     'NotificationPolicy',
+    'Offset',
+    'Override',
+    'OverrideSpecifier',
+    'OverrideTier',
+    'OverwriteRate',
     'PropertyFilter',
+    'Proration',
     'QuantityConversion',
     'QuantityRounding',
     'Rate',
+    'ScheduleItem',
+    'ScheduledCharge',
+    'Subscription',
+    'SubscriptionRate',
     'Tier',
+    'UsageStatementSchedule',
 ]
+
+@pulumi.output_type
+class AccessItem(dict):
+    """
+    One segment of a commit's or credit's balance.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "startingAtOffset":
+            suggest = "starting_at_offset"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in AccessItem. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        AccessItem.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        AccessItem.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 amount: _builtins.float,
+                 duration: 'outputs.Offset',
+                 starting_at_offset: 'outputs.Offset'):
+        """
+        One segment of a commit's or credit's balance.
+
+        :param _builtins.float amount: The amount granted.
+        :param 'Offset' duration: How long the segment lasts.
+        :param 'Offset' starting_at_offset: When the segment starts, from the contract's start.
+        """
+        pulumi.set(__self__, "amount", amount)
+        pulumi.set(__self__, "duration", duration)
+        pulumi.set(__self__, "starting_at_offset", starting_at_offset)
+
+    @_builtins.property
+    @pulumi.getter
+    def amount(self) -> _builtins.float:
+        """
+        The amount granted.
+        """
+        return pulumi.get(self, "amount")
+
+    @_builtins.property
+    @pulumi.getter
+    def duration(self) -> 'outputs.Offset':
+        """
+        How long the segment lasts.
+        """
+        return pulumi.get(self, "duration")
+
+    @_builtins.property
+    @pulumi.getter(name="startingAtOffset")
+    def starting_at_offset(self) -> 'outputs.Offset':
+        """
+        When the segment starts, from the contract's start.
+        """
+        return pulumi.get(self, "starting_at_offset")
+
+
+@pulumi.output_type
+class AccessSchedule(dict):
+    """
+    How a commit's or credit's balance is granted over time.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "scheduleItems":
+            suggest = "schedule_items"
+        elif key == "accessType":
+            suggest = "access_type"
+        elif key == "creditTypeId":
+            suggest = "credit_type_id"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in AccessSchedule. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        AccessSchedule.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        AccessSchedule.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 schedule_items: Sequence['outputs.AccessItem'],
+                 access_type: Optional['AlertAccessType'] = None,
+                 credit_type_id: Optional[_builtins.str] = None):
+        """
+        How a commit's or credit's balance is granted over time.
+
+        :param Sequence['AccessItem'] schedule_items: The segments, at least one.
+        :param 'AlertAccessType' access_type: SPEND (default) draws down cost, QUANTITY draws down units.
+        :param _builtins.str credit_type_id: The credit type (default: USD in cents).
+        """
+        pulumi.set(__self__, "schedule_items", schedule_items)
+        if access_type is not None:
+            pulumi.set(__self__, "access_type", access_type)
+        if credit_type_id is not None:
+            pulumi.set(__self__, "credit_type_id", credit_type_id)
+
+    @_builtins.property
+    @pulumi.getter(name="scheduleItems")
+    def schedule_items(self) -> Sequence['outputs.AccessItem']:
+        """
+        The segments, at least one.
+        """
+        return pulumi.get(self, "schedule_items")
+
+    @_builtins.property
+    @pulumi.getter(name="accessType")
+    def access_type(self) -> Optional['AlertAccessType']:
+        """
+        SPEND (default) draws down cost, QUANTITY draws down units.
+        """
+        return pulumi.get(self, "access_type")
+
+    @_builtins.property
+    @pulumi.getter(name="creditTypeId")
+    def credit_type_id(self) -> Optional[_builtins.str]:
+        """
+        The credit type (default: USD in cents).
+        """
+        return pulumi.get(self, "credit_type_id")
+
 
 @pulumi.output_type
 class AlertCustomFieldFilter(dict):
@@ -376,6 +522,258 @@ class Alias(dict):
 
 
 @pulumi.output_type
+class ChargeSchedule(dict):
+    """
+    When and how much is invoiced.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "scheduleItems":
+            suggest = "schedule_items"
+        elif key == "creditTypeId":
+            suggest = "credit_type_id"
+        elif key == "doNotInvoice":
+            suggest = "do_not_invoice"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ChargeSchedule. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ChargeSchedule.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ChargeSchedule.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 schedule_items: Sequence['outputs.ScheduleItem'],
+                 credit_type_id: Optional[_builtins.str] = None,
+                 do_not_invoice: Optional[_builtins.bool] = None):
+        """
+        When and how much is invoiced.
+
+        :param Sequence['ScheduleItem'] schedule_items: The charges, at least one.
+        :param _builtins.str credit_type_id: The credit type (default: USD in cents).
+        :param _builtins.bool do_not_invoice: Commits: generate no invoice for this schedule.
+        """
+        pulumi.set(__self__, "schedule_items", schedule_items)
+        if credit_type_id is not None:
+            pulumi.set(__self__, "credit_type_id", credit_type_id)
+        if do_not_invoice is not None:
+            pulumi.set(__self__, "do_not_invoice", do_not_invoice)
+
+    @_builtins.property
+    @pulumi.getter(name="scheduleItems")
+    def schedule_items(self) -> Sequence['outputs.ScheduleItem']:
+        """
+        The charges, at least one.
+        """
+        return pulumi.get(self, "schedule_items")
+
+    @_builtins.property
+    @pulumi.getter(name="creditTypeId")
+    def credit_type_id(self) -> Optional[_builtins.str]:
+        """
+        The credit type (default: USD in cents).
+        """
+        return pulumi.get(self, "credit_type_id")
+
+    @_builtins.property
+    @pulumi.getter(name="doNotInvoice")
+    def do_not_invoice(self) -> Optional[_builtins.bool]:
+        """
+        Commits: generate no invoice for this schedule.
+        """
+        return pulumi.get(self, "do_not_invoice")
+
+
+@pulumi.output_type
+class Commit(dict):
+    """
+    A balance the customer commits to pay for (`commits`).
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "accessSchedule":
+            suggest = "access_schedule"
+        elif key == "productId":
+            suggest = "product_id"
+        elif key == "applicableProductIds":
+            suggest = "applicable_product_ids"
+        elif key == "applicableProductTags":
+            suggest = "applicable_product_tags"
+        elif key == "customFields":
+            suggest = "custom_fields"
+        elif key == "invoiceSchedule":
+            suggest = "invoice_schedule"
+        elif key == "rateType":
+            suggest = "rate_type"
+        elif key == "rolloverFraction":
+            suggest = "rollover_fraction"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in Commit. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        Commit.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        Commit.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 access_schedule: 'outputs.AccessSchedule',
+                 product_id: _builtins.str,
+                 type: 'CommitType',
+                 applicable_product_ids: Optional[Sequence[_builtins.str]] = None,
+                 applicable_product_tags: Optional[Sequence[_builtins.str]] = None,
+                 custom_fields: Optional[Mapping[str, _builtins.str]] = None,
+                 description: Optional[_builtins.str] = None,
+                 invoice_schedule: Optional['outputs.ChargeSchedule'] = None,
+                 name: Optional[_builtins.str] = None,
+                 priority: Optional[_builtins.float] = None,
+                 rate_type: Optional['CommitRateType'] = None,
+                 rollover_fraction: Optional[_builtins.float] = None):
+        """
+        A balance the customer commits to pay for (`commits`).
+
+        :param 'AccessSchedule' access_schedule: How the balance is granted.
+        :param _builtins.str product_id: The product the credit appears as on invoices.
+        :param 'CommitType' type: PREPAID (invoiced up front, or complimentary without `invoiceSchedule`) or POSTPAID (a true-up).
+        :param Sequence[_builtins.str] applicable_product_ids: The products it pays for (default: all).
+        :param Sequence[_builtins.str] applicable_product_tags: The product tags it pays for (default: all).
+        :param Mapping[str, _builtins.str] custom_fields: Custom field values by key.
+        :param _builtins.str description: Not shown to customers.
+        :param 'ChargeSchedule' invoice_schedule: When it is invoiced; required for POSTPAID.
+        :param _builtins.str name: Displayed on invoices.
+        :param _builtins.float priority: Lower applies first.
+        :param 'CommitRateType' rate_type: Draw down at the commit rate or the list rate.
+        :param _builtins.float rollover_fraction: The fraction of an unused segment rolled over (0 to 1).
+        """
+        pulumi.set(__self__, "access_schedule", access_schedule)
+        pulumi.set(__self__, "product_id", product_id)
+        pulumi.set(__self__, "type", type)
+        if applicable_product_ids is not None:
+            pulumi.set(__self__, "applicable_product_ids", applicable_product_ids)
+        if applicable_product_tags is not None:
+            pulumi.set(__self__, "applicable_product_tags", applicable_product_tags)
+        if custom_fields is not None:
+            pulumi.set(__self__, "custom_fields", custom_fields)
+        if description is not None:
+            pulumi.set(__self__, "description", description)
+        if invoice_schedule is not None:
+            pulumi.set(__self__, "invoice_schedule", invoice_schedule)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if priority is not None:
+            pulumi.set(__self__, "priority", priority)
+        if rate_type is not None:
+            pulumi.set(__self__, "rate_type", rate_type)
+        if rollover_fraction is not None:
+            pulumi.set(__self__, "rollover_fraction", rollover_fraction)
+
+    @_builtins.property
+    @pulumi.getter(name="accessSchedule")
+    def access_schedule(self) -> 'outputs.AccessSchedule':
+        """
+        How the balance is granted.
+        """
+        return pulumi.get(self, "access_schedule")
+
+    @_builtins.property
+    @pulumi.getter(name="productId")
+    def product_id(self) -> _builtins.str:
+        """
+        The product the credit appears as on invoices.
+        """
+        return pulumi.get(self, "product_id")
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> 'CommitType':
+        """
+        PREPAID (invoiced up front, or complimentary without `invoiceSchedule`) or POSTPAID (a true-up).
+        """
+        return pulumi.get(self, "type")
+
+    @_builtins.property
+    @pulumi.getter(name="applicableProductIds")
+    def applicable_product_ids(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        The products it pays for (default: all).
+        """
+        return pulumi.get(self, "applicable_product_ids")
+
+    @_builtins.property
+    @pulumi.getter(name="applicableProductTags")
+    def applicable_product_tags(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        The product tags it pays for (default: all).
+        """
+        return pulumi.get(self, "applicable_product_tags")
+
+    @_builtins.property
+    @pulumi.getter(name="customFields")
+    def custom_fields(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Custom field values by key.
+        """
+        return pulumi.get(self, "custom_fields")
+
+    @_builtins.property
+    @pulumi.getter
+    def description(self) -> Optional[_builtins.str]:
+        """
+        Not shown to customers.
+        """
+        return pulumi.get(self, "description")
+
+    @_builtins.property
+    @pulumi.getter(name="invoiceSchedule")
+    def invoice_schedule(self) -> Optional['outputs.ChargeSchedule']:
+        """
+        When it is invoiced; required for POSTPAID.
+        """
+        return pulumi.get(self, "invoice_schedule")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[_builtins.str]:
+        """
+        Displayed on invoices.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def priority(self) -> Optional[_builtins.float]:
+        """
+        Lower applies first.
+        """
+        return pulumi.get(self, "priority")
+
+    @_builtins.property
+    @pulumi.getter(name="rateType")
+    def rate_type(self) -> Optional['CommitRateType']:
+        """
+        Draw down at the commit rate or the list rate.
+        """
+        return pulumi.get(self, "rate_type")
+
+    @_builtins.property
+    @pulumi.getter(name="rolloverFraction")
+    def rollover_fraction(self) -> Optional[_builtins.float]:
+        """
+        The fraction of an unused segment rolled over (0 to 1).
+        """
+        return pulumi.get(self, "rollover_fraction")
+
+
+@pulumi.output_type
 class CommitRate(dict):
     """
     A distinct price used when usage draws down a commit or credit.
@@ -437,6 +835,151 @@ class CommitRate(dict):
         The tiers, in order (TIERED and TIERED_PERCENTAGE rate types).
         """
         return pulumi.get(self, "tiers")
+
+
+@pulumi.output_type
+class Credit(dict):
+    """
+    A balance granted free of charge (`credits`).
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "accessSchedule":
+            suggest = "access_schedule"
+        elif key == "productId":
+            suggest = "product_id"
+        elif key == "applicableProductIds":
+            suggest = "applicable_product_ids"
+        elif key == "applicableProductTags":
+            suggest = "applicable_product_tags"
+        elif key == "customFields":
+            suggest = "custom_fields"
+        elif key == "rateType":
+            suggest = "rate_type"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in Credit. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        Credit.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        Credit.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 access_schedule: 'outputs.AccessSchedule',
+                 product_id: _builtins.str,
+                 applicable_product_ids: Optional[Sequence[_builtins.str]] = None,
+                 applicable_product_tags: Optional[Sequence[_builtins.str]] = None,
+                 custom_fields: Optional[Mapping[str, _builtins.str]] = None,
+                 description: Optional[_builtins.str] = None,
+                 name: Optional[_builtins.str] = None,
+                 priority: Optional[_builtins.float] = None,
+                 rate_type: Optional['CommitRateType'] = None):
+        """
+        A balance granted free of charge (`credits`).
+
+        :param 'AccessSchedule' access_schedule: How the balance is granted.
+        :param _builtins.str product_id: The product the credit appears as on invoices.
+        :param Sequence[_builtins.str] applicable_product_ids: The products it pays for (default: all).
+        :param Sequence[_builtins.str] applicable_product_tags: The product tags it pays for (default: all).
+        :param Mapping[str, _builtins.str] custom_fields: Custom field values by key.
+        :param _builtins.str description: Not shown to customers.
+        :param _builtins.str name: Displayed on invoices.
+        :param _builtins.float priority: Lower applies first.
+        :param 'CommitRateType' rate_type: Draw down at the commit rate or the list rate.
+        """
+        pulumi.set(__self__, "access_schedule", access_schedule)
+        pulumi.set(__self__, "product_id", product_id)
+        if applicable_product_ids is not None:
+            pulumi.set(__self__, "applicable_product_ids", applicable_product_ids)
+        if applicable_product_tags is not None:
+            pulumi.set(__self__, "applicable_product_tags", applicable_product_tags)
+        if custom_fields is not None:
+            pulumi.set(__self__, "custom_fields", custom_fields)
+        if description is not None:
+            pulumi.set(__self__, "description", description)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if priority is not None:
+            pulumi.set(__self__, "priority", priority)
+        if rate_type is not None:
+            pulumi.set(__self__, "rate_type", rate_type)
+
+    @_builtins.property
+    @pulumi.getter(name="accessSchedule")
+    def access_schedule(self) -> 'outputs.AccessSchedule':
+        """
+        How the balance is granted.
+        """
+        return pulumi.get(self, "access_schedule")
+
+    @_builtins.property
+    @pulumi.getter(name="productId")
+    def product_id(self) -> _builtins.str:
+        """
+        The product the credit appears as on invoices.
+        """
+        return pulumi.get(self, "product_id")
+
+    @_builtins.property
+    @pulumi.getter(name="applicableProductIds")
+    def applicable_product_ids(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        The products it pays for (default: all).
+        """
+        return pulumi.get(self, "applicable_product_ids")
+
+    @_builtins.property
+    @pulumi.getter(name="applicableProductTags")
+    def applicable_product_tags(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        The product tags it pays for (default: all).
+        """
+        return pulumi.get(self, "applicable_product_tags")
+
+    @_builtins.property
+    @pulumi.getter(name="customFields")
+    def custom_fields(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Custom field values by key.
+        """
+        return pulumi.get(self, "custom_fields")
+
+    @_builtins.property
+    @pulumi.getter
+    def description(self) -> Optional[_builtins.str]:
+        """
+        Not shown to customers.
+        """
+        return pulumi.get(self, "description")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[_builtins.str]:
+        """
+        Displayed on invoices.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def priority(self) -> Optional[_builtins.float]:
+        """
+        Lower applies first.
+        """
+        return pulumi.get(self, "priority")
+
+    @_builtins.property
+    @pulumi.getter(name="rateType")
+    def rate_type(self) -> Optional['CommitRateType']:
+        """
+        Draw down at the commit rate or the list rate.
+        """
+        return pulumi.get(self, "rate_type")
 
 
 @pulumi.output_type
@@ -582,6 +1125,454 @@ class NotificationPolicy(dict):
 
 
 @pulumi.output_type
+class Offset(dict):
+    """
+    A length of time relative to the contract's start (or a segment's start).
+    """
+    def __init__(__self__, *,
+                 unit: 'OffsetUnit',
+                 value: _builtins.int):
+        """
+        A length of time relative to the contract's start (or a segment's start).
+
+        :param 'OffsetUnit' unit: DAYS, WEEKS, MONTHS or YEARS.
+        :param _builtins.int value: How many units (0 or more).
+        """
+        pulumi.set(__self__, "unit", unit)
+        pulumi.set(__self__, "value", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def unit(self) -> 'OffsetUnit':
+        """
+        DAYS, WEEKS, MONTHS or YEARS.
+        """
+        return pulumi.get(self, "unit")
+
+    @_builtins.property
+    @pulumi.getter
+    def value(self) -> _builtins.int:
+        """
+        How many units (0 or more).
+        """
+        return pulumi.get(self, "value")
+
+
+@pulumi.output_type
+class Override(dict):
+    """
+    A change to the rate card's rates for contracts on the package.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "overrideSpecifiers":
+            suggest = "override_specifiers"
+        elif key == "startingAtOffset":
+            suggest = "starting_at_offset"
+        elif key == "isCommitSpecific":
+            suggest = "is_commit_specific"
+        elif key == "overwriteRate":
+            suggest = "overwrite_rate"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in Override. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        Override.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        Override.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 override_specifiers: Sequence['outputs.OverrideSpecifier'],
+                 starting_at_offset: 'outputs.Offset',
+                 type: 'OverrideType',
+                 duration: Optional['outputs.Offset'] = None,
+                 entitled: Optional[_builtins.bool] = None,
+                 is_commit_specific: Optional[_builtins.bool] = None,
+                 multiplier: Optional[_builtins.float] = None,
+                 overwrite_rate: Optional['outputs.OverwriteRate'] = None,
+                 priority: Optional[_builtins.float] = None,
+                 target: Optional['CommitRateType'] = None,
+                 tiers: Optional[Sequence['outputs.OverrideTier']] = None):
+        """
+        A change to the rate card's rates for contracts on the package.
+
+        :param Sequence['OverrideSpecifier'] override_specifiers: Which rates the override applies to (at least one).
+        :param 'Offset' starting_at_offset: When the override starts, from the contract's start (inclusive).
+        :param 'OverrideType' type: MULTIPLIER (`multiplier`), OVERWRITE (`overwriteRate`) or TIERED (`tiers`).
+        :param 'Offset' duration: How long the override applies from its start (default: to the contract's end).
+        :param _builtins.bool entitled: Overrides the card's entitlement of the products it applies to.
+        :param _builtins.bool is_commit_specific: Applies only when usage draws down a commit or credit.
+        :param _builtins.float multiplier: MULTIPLIER: the factor applied to the list price (0.8 is 20% off).
+        :param 'OverwriteRate' overwrite_rate: OVERWRITE: the rate used instead of the card's.
+        :param _builtins.float priority: Lower applies first; required with EXPLICIT prioritization and for TIERED overrides.
+        :param 'CommitRateType' target: Whether the override changes the list rate or the commit rate.
+        :param Sequence['OverrideTier'] tiers: TIERED: the multiplier per tier of usage.
+        """
+        pulumi.set(__self__, "override_specifiers", override_specifiers)
+        pulumi.set(__self__, "starting_at_offset", starting_at_offset)
+        pulumi.set(__self__, "type", type)
+        if duration is not None:
+            pulumi.set(__self__, "duration", duration)
+        if entitled is not None:
+            pulumi.set(__self__, "entitled", entitled)
+        if is_commit_specific is not None:
+            pulumi.set(__self__, "is_commit_specific", is_commit_specific)
+        if multiplier is not None:
+            pulumi.set(__self__, "multiplier", multiplier)
+        if overwrite_rate is not None:
+            pulumi.set(__self__, "overwrite_rate", overwrite_rate)
+        if priority is not None:
+            pulumi.set(__self__, "priority", priority)
+        if target is not None:
+            pulumi.set(__self__, "target", target)
+        if tiers is not None:
+            pulumi.set(__self__, "tiers", tiers)
+
+    @_builtins.property
+    @pulumi.getter(name="overrideSpecifiers")
+    def override_specifiers(self) -> Sequence['outputs.OverrideSpecifier']:
+        """
+        Which rates the override applies to (at least one).
+        """
+        return pulumi.get(self, "override_specifiers")
+
+    @_builtins.property
+    @pulumi.getter(name="startingAtOffset")
+    def starting_at_offset(self) -> 'outputs.Offset':
+        """
+        When the override starts, from the contract's start (inclusive).
+        """
+        return pulumi.get(self, "starting_at_offset")
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> 'OverrideType':
+        """
+        MULTIPLIER (`multiplier`), OVERWRITE (`overwriteRate`) or TIERED (`tiers`).
+        """
+        return pulumi.get(self, "type")
+
+    @_builtins.property
+    @pulumi.getter
+    def duration(self) -> Optional['outputs.Offset']:
+        """
+        How long the override applies from its start (default: to the contract's end).
+        """
+        return pulumi.get(self, "duration")
+
+    @_builtins.property
+    @pulumi.getter
+    def entitled(self) -> Optional[_builtins.bool]:
+        """
+        Overrides the card's entitlement of the products it applies to.
+        """
+        return pulumi.get(self, "entitled")
+
+    @_builtins.property
+    @pulumi.getter(name="isCommitSpecific")
+    def is_commit_specific(self) -> Optional[_builtins.bool]:
+        """
+        Applies only when usage draws down a commit or credit.
+        """
+        return pulumi.get(self, "is_commit_specific")
+
+    @_builtins.property
+    @pulumi.getter
+    def multiplier(self) -> Optional[_builtins.float]:
+        """
+        MULTIPLIER: the factor applied to the list price (0.8 is 20% off).
+        """
+        return pulumi.get(self, "multiplier")
+
+    @_builtins.property
+    @pulumi.getter(name="overwriteRate")
+    def overwrite_rate(self) -> Optional['outputs.OverwriteRate']:
+        """
+        OVERWRITE: the rate used instead of the card's.
+        """
+        return pulumi.get(self, "overwrite_rate")
+
+    @_builtins.property
+    @pulumi.getter
+    def priority(self) -> Optional[_builtins.float]:
+        """
+        Lower applies first; required with EXPLICIT prioritization and for TIERED overrides.
+        """
+        return pulumi.get(self, "priority")
+
+    @_builtins.property
+    @pulumi.getter
+    def target(self) -> Optional['CommitRateType']:
+        """
+        Whether the override changes the list rate or the commit rate.
+        """
+        return pulumi.get(self, "target")
+
+    @_builtins.property
+    @pulumi.getter
+    def tiers(self) -> Optional[Sequence['outputs.OverrideTier']]:
+        """
+        TIERED: the multiplier per tier of usage.
+        """
+        return pulumi.get(self, "tiers")
+
+
+@pulumi.output_type
+class OverrideSpecifier(dict):
+    """
+    Which rates an override applies to (each given field must match).
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "billingFrequency":
+            suggest = "billing_frequency"
+        elif key == "presentationGroupValues":
+            suggest = "presentation_group_values"
+        elif key == "pricingGroupValues":
+            suggest = "pricing_group_values"
+        elif key == "productId":
+            suggest = "product_id"
+        elif key == "productTags":
+            suggest = "product_tags"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in OverrideSpecifier. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        OverrideSpecifier.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        OverrideSpecifier.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 billing_frequency: Optional['BillingFrequency'] = None,
+                 presentation_group_values: Optional[Mapping[str, _builtins.str]] = None,
+                 pricing_group_values: Optional[Mapping[str, _builtins.str]] = None,
+                 product_id: Optional[_builtins.str] = None,
+                 product_tags: Optional[Sequence[_builtins.str]] = None):
+        """
+        Which rates an override applies to (each given field must match).
+
+        :param 'BillingFrequency' billing_frequency: Only the subscription rates billed this often.
+        :param Mapping[str, _builtins.str] presentation_group_values: Only the line items with these presentation group values.
+        :param Mapping[str, _builtins.str] pricing_group_values: Only the rates with these pricing group values.
+        :param _builtins.str product_id: Only the rates of this product.
+        :param Sequence[_builtins.str] product_tags: Only the products with all these tags.
+        """
+        if billing_frequency is not None:
+            pulumi.set(__self__, "billing_frequency", billing_frequency)
+        if presentation_group_values is not None:
+            pulumi.set(__self__, "presentation_group_values", presentation_group_values)
+        if pricing_group_values is not None:
+            pulumi.set(__self__, "pricing_group_values", pricing_group_values)
+        if product_id is not None:
+            pulumi.set(__self__, "product_id", product_id)
+        if product_tags is not None:
+            pulumi.set(__self__, "product_tags", product_tags)
+
+    @_builtins.property
+    @pulumi.getter(name="billingFrequency")
+    def billing_frequency(self) -> Optional['BillingFrequency']:
+        """
+        Only the subscription rates billed this often.
+        """
+        return pulumi.get(self, "billing_frequency")
+
+    @_builtins.property
+    @pulumi.getter(name="presentationGroupValues")
+    def presentation_group_values(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Only the line items with these presentation group values.
+        """
+        return pulumi.get(self, "presentation_group_values")
+
+    @_builtins.property
+    @pulumi.getter(name="pricingGroupValues")
+    def pricing_group_values(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Only the rates with these pricing group values.
+        """
+        return pulumi.get(self, "pricing_group_values")
+
+    @_builtins.property
+    @pulumi.getter(name="productId")
+    def product_id(self) -> Optional[_builtins.str]:
+        """
+        Only the rates of this product.
+        """
+        return pulumi.get(self, "product_id")
+
+    @_builtins.property
+    @pulumi.getter(name="productTags")
+    def product_tags(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Only the products with all these tags.
+        """
+        return pulumi.get(self, "product_tags")
+
+
+@pulumi.output_type
+class OverrideTier(dict):
+    """
+    One tier of a TIERED override: `size` units (the last: the rest) at `multiplier`.
+    """
+    def __init__(__self__, *,
+                 multiplier: _builtins.float,
+                 size: Optional[_builtins.float] = None):
+        """
+        One tier of a TIERED override: `size` units (the last: the rest) at `multiplier`.
+
+        :param _builtins.float multiplier: The factor applied to the list price in this tier.
+        :param _builtins.float size: How many units the tier holds; every tier but the last needs it.
+        """
+        pulumi.set(__self__, "multiplier", multiplier)
+        if size is not None:
+            pulumi.set(__self__, "size", size)
+
+    @_builtins.property
+    @pulumi.getter
+    def multiplier(self) -> _builtins.float:
+        """
+        The factor applied to the list price in this tier.
+        """
+        return pulumi.get(self, "multiplier")
+
+    @_builtins.property
+    @pulumi.getter
+    def size(self) -> Optional[_builtins.float]:
+        """
+        How many units the tier holds; every tier but the last needs it.
+        """
+        return pulumi.get(self, "size")
+
+
+@pulumi.output_type
+class OverwriteRate(dict):
+    """
+    The rate an OVERWRITE override puts in place of the card's.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "rateType":
+            suggest = "rate_type"
+        elif key == "creditTypeId":
+            suggest = "credit_type_id"
+        elif key == "customRate":
+            suggest = "custom_rate"
+        elif key == "isProrated":
+            suggest = "is_prorated"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in OverwriteRate. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        OverwriteRate.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        OverwriteRate.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 rate_type: 'RateType',
+                 credit_type_id: Optional[_builtins.str] = None,
+                 custom_rate: Optional[Mapping[str, Any]] = None,
+                 is_prorated: Optional[_builtins.bool] = None,
+                 price: Optional[_builtins.float] = None,
+                 quantity: Optional[_builtins.float] = None,
+                 tiers: Optional[Sequence['outputs.Tier']] = None):
+        """
+        The rate an OVERWRITE override puts in place of the card's.
+
+        :param 'RateType' rate_type: How the price applies (as a rate card's rates).
+        :param _builtins.str credit_type_id: The credit type of the price when it is not the card's fiat one.
+        :param Mapping[str, Any] custom_rate: CUSTOM: the rate's parameters.
+        :param _builtins.bool is_prorated: SUBSCRIPTION: bill partial periods pro rata.
+        :param _builtins.float price: FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+        :param _builtins.float quantity: SUBSCRIPTION: the default quantity.
+        :param Sequence['Tier'] tiers: TIERED and TIERED_PERCENTAGE: the tiers, in order.
+        """
+        pulumi.set(__self__, "rate_type", rate_type)
+        if credit_type_id is not None:
+            pulumi.set(__self__, "credit_type_id", credit_type_id)
+        if custom_rate is not None:
+            pulumi.set(__self__, "custom_rate", custom_rate)
+        if is_prorated is not None:
+            pulumi.set(__self__, "is_prorated", is_prorated)
+        if price is not None:
+            pulumi.set(__self__, "price", price)
+        if quantity is not None:
+            pulumi.set(__self__, "quantity", quantity)
+        if tiers is not None:
+            pulumi.set(__self__, "tiers", tiers)
+
+    @_builtins.property
+    @pulumi.getter(name="rateType")
+    def rate_type(self) -> 'RateType':
+        """
+        How the price applies (as a rate card's rates).
+        """
+        return pulumi.get(self, "rate_type")
+
+    @_builtins.property
+    @pulumi.getter(name="creditTypeId")
+    def credit_type_id(self) -> Optional[_builtins.str]:
+        """
+        The credit type of the price when it is not the card's fiat one.
+        """
+        return pulumi.get(self, "credit_type_id")
+
+    @_builtins.property
+    @pulumi.getter(name="customRate")
+    def custom_rate(self) -> Optional[Mapping[str, Any]]:
+        """
+        CUSTOM: the rate's parameters.
+        """
+        return pulumi.get(self, "custom_rate")
+
+    @_builtins.property
+    @pulumi.getter(name="isProrated")
+    def is_prorated(self) -> Optional[_builtins.bool]:
+        """
+        SUBSCRIPTION: bill partial periods pro rata.
+        """
+        return pulumi.get(self, "is_prorated")
+
+    @_builtins.property
+    @pulumi.getter
+    def price(self) -> Optional[_builtins.float]:
+        """
+        FLAT, PERCENTAGE and SUBSCRIPTION: the price (a fraction 0 to 1 for PERCENTAGE).
+        """
+        return pulumi.get(self, "price")
+
+    @_builtins.property
+    @pulumi.getter
+    def quantity(self) -> Optional[_builtins.float]:
+        """
+        SUBSCRIPTION: the default quantity.
+        """
+        return pulumi.get(self, "quantity")
+
+    @_builtins.property
+    @pulumi.getter
+    def tiers(self) -> Optional[Sequence['outputs.Tier']]:
+        """
+        TIERED and TIERED_PERCENTAGE: the tiers, in order.
+        """
+        return pulumi.get(self, "tiers")
+
+
+@pulumi.output_type
 class PropertyFilter(dict):
     """
     A rule on one event property; all of a metric's filters must pass for an event to match.
@@ -657,6 +1648,61 @@ class PropertyFilter(dict):
         Values the property must not have.
         """
         return pulumi.get(self, "not_in_values")
+
+
+@pulumi.output_type
+class Proration(dict):
+    """
+    How partial periods of a subscription are billed.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "invoiceBehavior":
+            suggest = "invoice_behavior"
+        elif key == "isProrated":
+            suggest = "is_prorated"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in Proration. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        Proration.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        Proration.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 invoice_behavior: Optional['ProrationInvoiceBehavior'] = None,
+                 is_prorated: Optional[_builtins.bool] = None):
+        """
+        How partial periods of a subscription are billed.
+
+        :param 'ProrationInvoiceBehavior' invoice_behavior: When a change of quantity is billed.
+        :param _builtins.bool is_prorated: Bill partial periods pro rata.
+        """
+        if invoice_behavior is not None:
+            pulumi.set(__self__, "invoice_behavior", invoice_behavior)
+        if is_prorated is not None:
+            pulumi.set(__self__, "is_prorated", is_prorated)
+
+    @_builtins.property
+    @pulumi.getter(name="invoiceBehavior")
+    def invoice_behavior(self) -> Optional['ProrationInvoiceBehavior']:
+        """
+        When a change of quantity is billed.
+        """
+        return pulumi.get(self, "invoice_behavior")
+
+    @_builtins.property
+    @pulumi.getter(name="isProrated")
+    def is_prorated(self) -> Optional[_builtins.bool]:
+        """
+        Bill partial periods pro rata.
+        """
+        return pulumi.get(self, "is_prorated")
 
 
 @pulumi.output_type
@@ -990,6 +2036,328 @@ class Rate(dict):
 
 
 @pulumi.output_type
+class ScheduleItem(dict):
+    """
+    One charge of a schedule: `quantity` times `unitPrice` at `dateOffset`.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "dateOffset":
+            suggest = "date_offset"
+        elif key == "unitPrice":
+            suggest = "unit_price"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ScheduleItem. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ScheduleItem.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ScheduleItem.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 date_offset: 'outputs.Offset',
+                 quantity: _builtins.float,
+                 unit_price: _builtins.float):
+        """
+        One charge of a schedule: `quantity` times `unitPrice` at `dateOffset`.
+
+        :param 'Offset' date_offset: When, from the contract's start.
+        :param _builtins.float quantity: How many units.
+        :param _builtins.float unit_price: The price of one unit (cents for USD).
+        """
+        pulumi.set(__self__, "date_offset", date_offset)
+        pulumi.set(__self__, "quantity", quantity)
+        pulumi.set(__self__, "unit_price", unit_price)
+
+    @_builtins.property
+    @pulumi.getter(name="dateOffset")
+    def date_offset(self) -> 'outputs.Offset':
+        """
+        When, from the contract's start.
+        """
+        return pulumi.get(self, "date_offset")
+
+    @_builtins.property
+    @pulumi.getter
+    def quantity(self) -> _builtins.float:
+        """
+        How many units.
+        """
+        return pulumi.get(self, "quantity")
+
+    @_builtins.property
+    @pulumi.getter(name="unitPrice")
+    def unit_price(self) -> _builtins.float:
+        """
+        The price of one unit (cents for USD).
+        """
+        return pulumi.get(self, "unit_price")
+
+
+@pulumi.output_type
+class ScheduledCharge(dict):
+    """
+    A charge at fixed dates (`scheduledCharges`).
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "productId":
+            suggest = "product_id"
+        elif key == "customFields":
+            suggest = "custom_fields"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in ScheduledCharge. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        ScheduledCharge.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        ScheduledCharge.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 product_id: _builtins.str,
+                 schedule: 'outputs.ChargeSchedule',
+                 custom_fields: Optional[Mapping[str, _builtins.str]] = None,
+                 name: Optional[_builtins.str] = None):
+        """
+        A charge at fixed dates (`scheduledCharges`).
+
+        :param _builtins.str product_id: The product it is invoiced as.
+        :param 'ChargeSchedule' schedule: When and how much.
+        :param Mapping[str, _builtins.str] custom_fields: Custom field values by key.
+        :param _builtins.str name: Displayed on invoices.
+        """
+        pulumi.set(__self__, "product_id", product_id)
+        pulumi.set(__self__, "schedule", schedule)
+        if custom_fields is not None:
+            pulumi.set(__self__, "custom_fields", custom_fields)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter(name="productId")
+    def product_id(self) -> _builtins.str:
+        """
+        The product it is invoiced as.
+        """
+        return pulumi.get(self, "product_id")
+
+    @_builtins.property
+    @pulumi.getter
+    def schedule(self) -> 'outputs.ChargeSchedule':
+        """
+        When and how much.
+        """
+        return pulumi.get(self, "schedule")
+
+    @_builtins.property
+    @pulumi.getter(name="customFields")
+    def custom_fields(self) -> Optional[Mapping[str, _builtins.str]]:
+        """
+        Custom field values by key.
+        """
+        return pulumi.get(self, "custom_fields")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[_builtins.str]:
+        """
+        Displayed on invoices.
+        """
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class Subscription(dict):
+    """
+    A recurring charge for a SUBSCRIPTION product (`subscriptions`).
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "collectionSchedule":
+            suggest = "collection_schedule"
+        elif key == "subscriptionRate":
+            suggest = "subscription_rate"
+        elif key == "initialQuantity":
+            suggest = "initial_quantity"
+        elif key == "startingAtOffset":
+            suggest = "starting_at_offset"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in Subscription. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        Subscription.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        Subscription.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 collection_schedule: 'SubscriptionCollectionSchedule',
+                 proration: 'outputs.Proration',
+                 subscription_rate: 'outputs.SubscriptionRate',
+                 description: Optional[_builtins.str] = None,
+                 duration: Optional['outputs.Offset'] = None,
+                 initial_quantity: Optional[_builtins.float] = None,
+                 name: Optional[_builtins.str] = None,
+                 starting_at_offset: Optional['outputs.Offset'] = None):
+        """
+        A recurring charge for a SUBSCRIPTION product (`subscriptions`).
+
+        :param 'SubscriptionCollectionSchedule' collection_schedule: Bill at the start (ADVANCE) or the end (ARREARS) of each period.
+        :param 'Proration' proration: How partial periods are billed.
+        :param 'SubscriptionRate' subscription_rate: The product and billing frequency.
+        :param _builtins.str description: Not shown to customers.
+        :param 'Offset' duration: How long it lasts.
+        :param _builtins.float initial_quantity: The quantity at the contract's start.
+        :param _builtins.str name: Displayed on invoices.
+        :param 'Offset' starting_at_offset: When it starts, from the contract's start.
+        """
+        pulumi.set(__self__, "collection_schedule", collection_schedule)
+        pulumi.set(__self__, "proration", proration)
+        pulumi.set(__self__, "subscription_rate", subscription_rate)
+        if description is not None:
+            pulumi.set(__self__, "description", description)
+        if duration is not None:
+            pulumi.set(__self__, "duration", duration)
+        if initial_quantity is not None:
+            pulumi.set(__self__, "initial_quantity", initial_quantity)
+        if name is not None:
+            pulumi.set(__self__, "name", name)
+        if starting_at_offset is not None:
+            pulumi.set(__self__, "starting_at_offset", starting_at_offset)
+
+    @_builtins.property
+    @pulumi.getter(name="collectionSchedule")
+    def collection_schedule(self) -> 'SubscriptionCollectionSchedule':
+        """
+        Bill at the start (ADVANCE) or the end (ARREARS) of each period.
+        """
+        return pulumi.get(self, "collection_schedule")
+
+    @_builtins.property
+    @pulumi.getter
+    def proration(self) -> 'outputs.Proration':
+        """
+        How partial periods are billed.
+        """
+        return pulumi.get(self, "proration")
+
+    @_builtins.property
+    @pulumi.getter(name="subscriptionRate")
+    def subscription_rate(self) -> 'outputs.SubscriptionRate':
+        """
+        The product and billing frequency.
+        """
+        return pulumi.get(self, "subscription_rate")
+
+    @_builtins.property
+    @pulumi.getter
+    def description(self) -> Optional[_builtins.str]:
+        """
+        Not shown to customers.
+        """
+        return pulumi.get(self, "description")
+
+    @_builtins.property
+    @pulumi.getter
+    def duration(self) -> Optional['outputs.Offset']:
+        """
+        How long it lasts.
+        """
+        return pulumi.get(self, "duration")
+
+    @_builtins.property
+    @pulumi.getter(name="initialQuantity")
+    def initial_quantity(self) -> Optional[_builtins.float]:
+        """
+        The quantity at the contract's start.
+        """
+        return pulumi.get(self, "initial_quantity")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> Optional[_builtins.str]:
+        """
+        Displayed on invoices.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter(name="startingAtOffset")
+    def starting_at_offset(self) -> Optional['outputs.Offset']:
+        """
+        When it starts, from the contract's start.
+        """
+        return pulumi.get(self, "starting_at_offset")
+
+
+@pulumi.output_type
+class SubscriptionRate(dict):
+    """
+    The subscription product and how often it is billed.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "billingFrequency":
+            suggest = "billing_frequency"
+        elif key == "productId":
+            suggest = "product_id"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in SubscriptionRate. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        SubscriptionRate.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        SubscriptionRate.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 billing_frequency: 'BillingFrequency',
+                 product_id: _builtins.str):
+        """
+        The subscription product and how often it is billed.
+
+        :param 'BillingFrequency' billing_frequency: MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+        :param _builtins.str product_id: A SUBSCRIPTION product priced on the rate card.
+        """
+        pulumi.set(__self__, "billing_frequency", billing_frequency)
+        pulumi.set(__self__, "product_id", product_id)
+
+    @_builtins.property
+    @pulumi.getter(name="billingFrequency")
+    def billing_frequency(self) -> 'BillingFrequency':
+        """
+        MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+        """
+        return pulumi.get(self, "billing_frequency")
+
+    @_builtins.property
+    @pulumi.getter(name="productId")
+    def product_id(self) -> _builtins.str:
+        """
+        A SUBSCRIPTION product priced on the rate card.
+        """
+        return pulumi.get(self, "product_id")
+
+
+@pulumi.output_type
 class Tier(dict):
     """
     One tier of a TIERED price: `size` units (the last tier: all the rest) at `price`.
@@ -1022,5 +2390,40 @@ class Tier(dict):
         How many units the tier holds; every tier but the last needs it.
         """
         return pulumi.get(self, "size")
+
+
+@pulumi.output_type
+class UsageStatementSchedule(dict):
+    """
+    How often usage is invoiced.
+    """
+    def __init__(__self__, *,
+                 frequency: 'BillingFrequency',
+                 day: Optional['UsageStatementScheduleDay'] = None):
+        """
+        How often usage is invoiced.
+
+        :param 'BillingFrequency' frequency: MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+        :param 'UsageStatementScheduleDay' day: Which day periods start on.
+        """
+        pulumi.set(__self__, "frequency", frequency)
+        if day is not None:
+            pulumi.set(__self__, "day", day)
+
+    @_builtins.property
+    @pulumi.getter
+    def frequency(self) -> 'BillingFrequency':
+        """
+        MONTHLY, QUARTERLY, ANNUAL or WEEKLY.
+        """
+        return pulumi.get(self, "frequency")
+
+    @_builtins.property
+    @pulumi.getter
+    def day(self) -> Optional['UsageStatementScheduleDay']:
+        """
+        Which day periods start on.
+        """
+        return pulumi.get(self, "day")
 
 

@@ -73,6 +73,26 @@ export const BillingFrequency = {
  */
 export type BillingFrequency = (typeof BillingFrequency)[keyof typeof BillingFrequency];
 
+export const CommitRateType = {
+    COMMIT_RATE: "COMMIT_RATE",
+    LIST_RATE: "LIST_RATE",
+} as const;
+
+/**
+ * The values `target` takes.
+ */
+export type CommitRateType = (typeof CommitRateType)[keyof typeof CommitRateType];
+
+export const CommitType = {
+    PREPAID: "PREPAID",
+    POSTPAID: "POSTPAID",
+} as const;
+
+/**
+ * The values `type` takes.
+ */
+export type CommitType = (typeof CommitType)[keyof typeof CommitType];
+
 export const CustomFieldEntity = {
     Alert: "alert",
     Billable_metric: "billable_metric",
@@ -103,6 +123,39 @@ export const CustomFieldEntity = {
  */
 export type CustomFieldEntity = (typeof CustomFieldEntity)[keyof typeof CustomFieldEntity];
 
+export const OffsetUnit = {
+    DAYS: "DAYS",
+    WEEKS: "WEEKS",
+    MONTHS: "MONTHS",
+    YEARS: "YEARS",
+} as const;
+
+/**
+ * The values `unit` takes.
+ */
+export type OffsetUnit = (typeof OffsetUnit)[keyof typeof OffsetUnit];
+
+export const OverrideType = {
+    OVERWRITE: "OVERWRITE",
+    MULTIPLIER: "MULTIPLIER",
+    TIERED: "TIERED",
+} as const;
+
+/**
+ * The values `type` takes.
+ */
+export type OverrideType = (typeof OverrideType)[keyof typeof OverrideType];
+
+export const Prioritization = {
+    LOWEST_MULTIPLIER: "LOWEST_MULTIPLIER",
+    EXPLICIT: "EXPLICIT",
+} as const;
+
+/**
+ * The values `multiplierOverridePrioritization` takes.
+ */
+export type Prioritization = (typeof Prioritization)[keyof typeof Prioritization];
+
 export const ProductSqlBreakdownGranularity = {
     HOUR: "HOUR",
     SERVICE_PERIOD: "SERVICE_PERIOD",
@@ -126,6 +179,16 @@ export const ProductType = {
  * The values `type` takes.
  */
 export type ProductType = (typeof ProductType)[keyof typeof ProductType];
+
+export const ProrationInvoiceBehavior = {
+    BILL_IMMEDIATELY: "BILL_IMMEDIATELY",
+    BILL_ON_NEXT_COLLECTION_DATE: "BILL_ON_NEXT_COLLECTION_DATE",
+} as const;
+
+/**
+ * The values `invoiceBehavior` takes.
+ */
+export type ProrationInvoiceBehavior = (typeof ProrationInvoiceBehavior)[keyof typeof ProrationInvoiceBehavior];
 
 export const QuantityConversionOperation = {
     MULTIPLY: "MULTIPLY",
@@ -161,3 +224,24 @@ export const RateType = {
  * The values `rateType` takes.
  */
 export type RateType = (typeof RateType)[keyof typeof RateType];
+
+export const SubscriptionCollectionSchedule = {
+    ADVANCE: "ADVANCE",
+    ARREARS: "ARREARS",
+} as const;
+
+/**
+ * The values `collectionSchedule` takes.
+ */
+export type SubscriptionCollectionSchedule = (typeof SubscriptionCollectionSchedule)[keyof typeof SubscriptionCollectionSchedule];
+
+export const UsageStatementScheduleDay = {
+    FIRST_OF_MONTH: "FIRST_OF_MONTH",
+    CONTRACT_START: "CONTRACT_START",
+    CUSTOM_DATE: "CUSTOM_DATE",
+} as const;
+
+/**
+ * The values `day` takes.
+ */
+export type UsageStatementScheduleDay = (typeof UsageStatementScheduleDay)[keyof typeof UsageStatementScheduleDay];
