@@ -234,7 +234,8 @@ def test_the_background_thread_yields_the_cpu_to_the_request_threads(tmp_path: P
         # The thread lowers its own priority as it starts; wait for that however long a
         # busy machine delays it (the deadline only guards against a hang).
         deadline = time.monotonic() + 120
-        while nice_of(thread.native_id) != process_nice + BACKGROUND_NICENESS:
+        # An increment on the process's own nice value (the suite may itself run niced).
+        while nice_of(thread.native_id) != min(19, process_nice + BACKGROUND_NICENESS):
             assert time.monotonic() < deadline, nice_of(thread.native_id)
             time.sleep(0.01)
         assert nice_of(threading.get_native_id()) == process_nice  # the caller's is untouched

@@ -818,7 +818,11 @@ def _lower_this_threads_priority() -> None:
     same call would lower the whole process, or another one."""
     if sys.platform == "linux":
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+            tid = threading.get_native_id()
+            # An increment on the nice value it inherited (19 at most), never an absolute
+            # value: under a process already niced to 10 or more, "10" would raise it.
+            niceness = min(19, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICENESS)
+            os.setpriority(os.PRIO_PROCESS, tid, niceness)
 
 
 def _complete(done: Future[IngestResult], durable: Future[None], result: IngestResult) -> None:
