@@ -29,6 +29,7 @@ from .analysis import Impact, analyse
 from .charges import customers_by_card
 from .inputs import InputError, Pricing, load_plan, load_state, read_json
 from .report import as_json, markdown
+from ..metering.backends import ENGINES
 from .usage import EventsError, Progress, first_line
 
 #: Every error line starts with this (exit status 2: bad input).
@@ -149,6 +150,13 @@ def parser() -> argparse.ArgumentParser:
     cmd.add_argument("--start", type=_day, help="first day (UTC) of the period; default: events'")
     cmd.add_argument("--end", type=_day, help="day after the period (exclusive)")
     cmd.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 2GB")
+    cmd.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="where the usage queries run: embedded DuckDB (default), Spark or ClickHouse "
+        "(these read --events as Parquet; docs/engines.md)",
+    )
     cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _pricing_options(cmd)
     return top
@@ -209,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 start=args.start,
                 end=args.end,
                 as_of=args.as_of,
+                engine=args.engine,
             )
         except duckdb.OutOfMemoryException as error:
             raise EventsError(

@@ -36,6 +36,10 @@ class LoadedEvents:
     read: int
     kept: int
 
+    @property
+    def duplicates(self) -> int:
+        return self.read - self.kept
+
 
 class Rows:
     """A cursor's worth of rows (the DuckDB cursor methods the usage code calls)."""

@@ -86,7 +86,7 @@ class ClickHouseBackend(Backend):
         if (
             isinstance(node, exp.Cast)
             and not isinstance(node, exp.TryCast)
-            and node.args["to"].is_type(exp.DataType.Type.TIMESTAMP)
+            and node.args["to"].is_type(exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
         ):
             # A DuckDB TIMESTAMP (microseconds, UTC here), not a DateTime (seconds).
             return _datetime64(node.this)
