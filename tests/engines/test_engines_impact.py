@@ -4,6 +4,7 @@ same assertions, the events given as Parquet and evaluated by DuckDB, Spark or C
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -18,6 +19,7 @@ def _hand_tests() -> ModuleType:
     spec = importlib.util.spec_from_file_location("hand_computed_impact", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
