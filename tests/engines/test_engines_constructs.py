@@ -27,16 +27,41 @@ MONDAY_FIRST = "2026-01-05T00:00:00Z"  # the Monday after, at midnight
 
 EVENTS = [
     # seq 1..5, in file order; t0 = property "n" (its text), n0 = its exact decimal.
-    {"transaction_id": "1", "customer_id": "c", "event_type": "a", "timestamp": SUNDAY_LAST,
-     "properties": {"n": "2.50", "s": "x5"}},
-    {"transaction_id": "2", "customer_id": "c", "event_type": "b", "timestamp": MONDAY_FIRST,
-     "properties": {"n": 7, "s": "55"}},
-    {"transaction_id": "3", "customer_id": "c", "event_type": "a", "timestamp": MONDAY_FIRST,
-     "properties": {"n": 1.50, "s": 5.0}},  # ties with 2 on time: ingested later
-    {"transaction_id": "4", "customer_id": "c", "event_type": "a",
-     "timestamp": "2026-01-05T01:30:00Z", "properties": {"n": "oops", "s": True}},
-    {"transaction_id": "1", "customer_id": "c", "event_type": "a",  # a duplicate: dropped
-     "timestamp": "2026-01-05T02:00:00Z", "properties": {"n": 1000}},
+    {
+        "transaction_id": "1",
+        "customer_id": "c",
+        "event_type": "a",
+        "timestamp": SUNDAY_LAST,
+        "properties": {"n": "2.50", "s": "x5"},
+    },
+    {
+        "transaction_id": "2",
+        "customer_id": "c",
+        "event_type": "b",
+        "timestamp": MONDAY_FIRST,
+        "properties": {"n": 7, "s": "55"},
+    },
+    {
+        "transaction_id": "3",
+        "customer_id": "c",
+        "event_type": "a",
+        "timestamp": MONDAY_FIRST,
+        "properties": {"n": 1.50, "s": 5.0},
+    },  # ties with 2 on time: ingested later
+    {
+        "transaction_id": "4",
+        "customer_id": "c",
+        "event_type": "a",
+        "timestamp": "2026-01-05T01:30:00Z",
+        "properties": {"n": "oops", "s": True},
+    },
+    {
+        "transaction_id": "1",
+        "customer_id": "c",
+        "event_type": "a",  # a duplicate: dropped
+        "timestamp": "2026-01-05T02:00:00Z",
+        "properties": {"n": 1000},
+    },
 ]
 
 

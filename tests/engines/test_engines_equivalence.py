@@ -115,7 +115,9 @@ def test_streaming_metrics_give_identical_rows_on_every_engine(
     for customer in sorted({e.customer for e in kept}):
         mine = [e for e in kept if e.customer == customer]
         expected[(customer,)] = {
-            f"m{i}": REF.aggregate(f["aggregation_type"], [e for e in mine if REF.matches(f, NO_BOUNDS, e)])
+            f"m{i}": REF.aggregate(
+                f["aggregation_type"], [e for e in mine if REF.matches(f, NO_BOUNDS, e)]
+            )
             for i, f in enumerate(fields)
         }
     assert found["duckdb"]["total"] == expected

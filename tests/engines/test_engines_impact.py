@@ -26,7 +26,9 @@ def _hand_tests() -> ModuleType:
 
 HAND = _hand_tests()
 CASES: dict[str, Callable[[Path], None]] = {
-    "filter": HAND.test_a_filter_that_excludes_internal_events_removes_exactly_their_usage_and_charge,
+    "filter": (
+        HAND.test_a_filter_that_excludes_internal_events_removes_exactly_their_usage_and_charge
+    ),
     "tiers": HAND.test_a_tier_price_change_shows_the_per_customer_delta,
     "moved": HAND.test_a_product_moved_to_a_new_metric_shows_usage_and_charges,
     "groups": HAND.test_pricing_groups_conversion_rounding_subscription_and_percentage,

@@ -12,8 +12,8 @@ from pathlib import Path
 from ..metering.load import properties_read
 from ..models import BillableMetricSpec
 from . import charges as ch
-from .inputs import Pricing, Product, Resolution, Unknown
 from .engines import open_events
+from .inputs import Pricing, Product, Resolution, Unknown
 from .usage import Period, aggregate_sql, metric_key, unbilled_sql
 
 NOW, PROPOSED = "now", "proposed"

@@ -24,12 +24,12 @@ from typing import NoReturn
 
 import duckdb
 
+from ..metering.backends import ENGINES
 from . import guardrails
 from .analysis import Impact, analyse
 from .charges import customers_by_card
 from .inputs import InputError, Pricing, load_plan, load_state, read_json
 from .report import as_json, markdown
-from ..metering.backends import ENGINES
 from .usage import EventsError, Progress, first_line
 
 #: Every error line starts with this (exit status 2: bad input).

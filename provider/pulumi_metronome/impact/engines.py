@@ -135,9 +135,9 @@ class EngineEvents(Events):
         ).fetchall()
         found: dict[tuple[str, datetime], Decimal | None] = {}
         for customer, w_start, value in rows:
-            moment = _utc(w_start)
-            assert moment is not None
-            found[(str(customer), moment)] = as_decimal(value)
+            window_start = _utc(w_start)
+            assert window_start is not None
+            found[(str(customer), window_start)] = as_decimal(value)
         empty = None if metric.empty == "NULL" else as_decimal(Decimal(metric.empty))
         return {(c, s): found.get((c, s), empty) for c in customers for s in starts}
 

@@ -22,8 +22,6 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from ..queries import NUMBER_PATTERN
-
 
 class EngineError(ValueError):
     """An engine that cannot be used or cannot read the events; the message says why."""
@@ -69,7 +67,8 @@ def _post_order(
 ) -> exp.Expression:
     """``fix`` applied to every node, children before their parent (so a fix sees its
     arguments already fixed)."""
-    for node in reversed(list(tree.dfs())):
+    nodes: list[exp.Expression] = [n for n in tree.dfs() if isinstance(n, exp.Expression)]
+    for node in reversed(nodes):
         new = fix(node)
         if new is not node:
             if node is tree:
@@ -95,7 +94,9 @@ class Backend(ABC):
 
     def transpile(self, sql: str) -> str:
         """DuckDB-dialect ``sql`` in the engine's dialect, with the fixes applied."""
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        parsed = sqlglot.parse_one(sql, read="duckdb")
+        assert isinstance(parsed, exp.Expression)
+        tree = parsed
         tree = _post_order(_post_order(tree, self._fix_common), self.fix)
         return tree.sql(dialect=self.dialect)
 
@@ -111,9 +112,7 @@ class Backend(ABC):
             if len(args) == 2 and isinstance(args[1], exp.Array):
                 names = [_json_path_name(p) for p in args[1].expressions]
                 if names and all(n is not None and n in self.columns for n in names):
-                    return exp.Array(
-                        expressions=[exp.column(self.columns[str(n)]) for n in names]
-                    )
+                    return exp.Array(expressions=[exp.column(self.columns[str(n)]) for n in names])
         return node
 
     def fix(self, node: exp.Expression) -> exp.Expression:
@@ -145,14 +144,6 @@ class Backend(ABC):
         property, exact decimal ``n<j>`` per name of ``numbers``), the first event of a
         transaction id kept (file order), then only those of ``[start, end)``."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release the engine's resources."""
-
-
-def full_match(text: exp.Expression, pattern: str) -> str:
-    """An anchored pattern (``regexp_full_match`` is DuckDB's only)."""
-    return "^(?:" + pattern + ")$"
-
-
-#: The number rule's pattern, anchored.
-NUMBER_REGEX = full_match(exp.Null(), NUMBER_PATTERN)

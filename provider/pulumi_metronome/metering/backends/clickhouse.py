@@ -48,10 +48,7 @@ def number_text(raw: str) -> str:
     zeros)."""
     double = f"toFloat64OrNull({raw})"
     shortest = f"toString({double})"
-    plain = (
-        f"if(match({shortest}, '[eE]'), "
-        f"toString(toDecimal128({double}, 12)), {shortest})"
-    )
+    plain = f"if(match({shortest}, '[eE]'), toString(toDecimal128({double}, 12)), {shortest})"
     trimmed = f"if(position({plain}, '.') > 0, trimRight(trimRight({plain}, '0'), '.'), {plain})"
     return f"if({trimmed} = '-0', '0', {trimmed})"
 
@@ -69,7 +66,7 @@ class ClickHouseBackend(Backend):
                 "engine clickhouse: chdb is not installed "
                 "(pip install 'pulumi-metronome[clickhouse]')"
             ) from None
-        self.session = chs.Session()
+        self.session = chs.Session()  # type: ignore[no-untyped-call]
         self._settings = " SETTINGS " + ", ".join(f"{k} = {v}" for k, v in SETTINGS.items())
 
     def fix(self, node: exp.Expression) -> exp.Expression:
@@ -102,7 +99,9 @@ class ClickHouseBackend(Backend):
                 expressions=[exp.cast(node.this, "String"), exp.Literal.string(kind)],
             )
         if isinstance(node, exp.Struct):
-            values = [e.expression if isinstance(e, exp.PropertyEQ) else e for e in node.expressions]
+            values = [
+                e.expression if isinstance(e, exp.PropertyEQ) else e for e in node.expressions
+            ]
             return exp.Tuple(expressions=values)
         if isinstance(node, exp.Filter):
             return _if_combinator(node)
@@ -110,7 +109,9 @@ class ClickHouseBackend(Backend):
 
     def run(self, sql: str) -> list[tuple[Any, ...]]:
         try:
-            result = self.session.query(sql + self._settings, "ArrowTable")
+            result = self.session.query(  # type: ignore[no-untyped-call]
+                sql + self._settings, "ArrowTable"
+            )
         except Exception as error:  # chdb raises a bare RuntimeError-like error
             raise EngineError(f"engine clickhouse: {str(error).splitlines()[0]}") from None
         columns = [result.column(i).to_pylist() for i in range(result.num_columns)]
@@ -118,7 +119,7 @@ class ClickHouseBackend(Backend):
 
     def command(self, sql: str) -> None:
         try:
-            self.session.query(sql + self._settings)
+            self.session.query(sql + self._settings)  # type: ignore[no-untyped-call]
         except Exception as error:
             raise EngineError(f"engine clickhouse: {str(error).splitlines()[0]}") from None
 
@@ -133,7 +134,8 @@ class ClickHouseBackend(Backend):
         source = f"file({lit(str(path))}, Parquet)"
         types = {str(r[0]): str(r[1]) for r in self.run(f"DESCRIBE TABLE {source}")}
         missing = [
-            c for c in ("transaction_id", "customer_id", "event_type", "timestamp")
+            c
+            for c in ("transaction_id", "customer_id", "event_type", "timestamp")
             if c not in types
         ]
         if missing:
@@ -182,7 +184,7 @@ class ClickHouseBackend(Backend):
         return LoadedEvents(read, distinct)
 
     def close(self) -> None:
-        self.session.close()
+        self.session.close()  # type: ignore[no-untyped-call]
 
 
 def ts_clickhouse(moment: datetime) -> str:

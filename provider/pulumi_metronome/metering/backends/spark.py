@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from ..queries import DUCKDB, lit, ts_lit
-from .base import NUMBER_REGEX, Backend, EngineError, LoadedEvents
+from .base import Backend, EngineError, LoadedEvents
 
 #: Spark settings for a local session (one per process: starting a JVM takes seconds).
 LOCAL_CONF = {
@@ -91,9 +91,7 @@ class SparkBackend(Backend):
         if isinstance(node, exp.RegexpFullMatch):
             return exp.RegexpLike(this=node.this.copy(), expression=_anchored(node.expression))
         # arg_max / arg_min skip a NULL value in DuckDB; MAX_BY / MIN_BY keep it.
-        if isinstance(node, exp.ArgMax | exp.ArgMin) and not isinstance(
-            node.parent, exp.Filter
-        ):
+        if isinstance(node, exp.ArgMax | exp.ArgMin) and not isinstance(node.parent, exp.Filter):
             known = exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.Null()))
             return exp.Filter(this=node.copy(), expression=exp.Where(this=known))
         if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArgMax | exp.ArgMin):
@@ -123,17 +121,22 @@ class SparkBackend(Backend):
         except PySparkException as error:
             raise EngineError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
         types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
-        missing = [c for c in ("transaction_id", "customer_id", "event_type", "timestamp")
-                   if c not in types]
+        missing = [
+            c
+            for c in ("transaction_id", "customer_id", "event_type", "timestamp")
+            if c not in types
+        ]
         if missing:
             raise EngineError(f"missing column(s) {', '.join(missing)}")
         frame.createOrReplaceTempView("ev_source")
-        ts = "`timestamp`" if types["timestamp"].startswith("timestamp") else (
-            "to_timestamp(`timestamp`)"
+        ts = (
+            "`timestamp`"
+            if types["timestamp"].startswith("timestamp")
+            else ("to_timestamp(`timestamp`)")
         )
         props = "try_parse_json(properties)" if "properties" in types else "NULL"
         if types.get("properties", "string") not in ("string", "variant"):
-            props = f"try_parse_json(to_json(properties))"
+            props = "try_parse_json(to_json(properties))"
         self.columns = {name: f"t{i}" for i, name in enumerate(properties)}
         variants = "".join(
             f", try_variant_get(v, {_variant_path(n)}, 'variant') AS x{i}"
@@ -190,9 +193,7 @@ class SparkBackend(Backend):
 def _anchored(pattern: exp.Expression) -> exp.Expression:
     if isinstance(pattern, exp.Literal) and pattern.is_string:
         return exp.Literal.string("^(?:" + pattern.this + ")$")
-    return exp.Concat(
-        expressions=[exp.Literal.string("^(?:"), pattern, exp.Literal.string(")$")]
-    )
+    return exp.Concat(expressions=[exp.Literal.string("^(?:"), pattern, exp.Literal.string(")$")])
 
 
-__all__ = ["NUMBER_REGEX", "SparkBackend", "session"]
+__all__ = ["SparkBackend", "session"]
