@@ -24,7 +24,7 @@ from typing import NoReturn
 
 import duckdb
 
-from ..metering.backends import ENGINES
+from ..metering.backends import ENGINES, EngineError
 from . import guardrails
 from .analysis import Impact, analyse
 from .charges import customers_by_card
@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise EventsError(
                 f"events file {args.events}: cannot be evaluated ({first_line(error)})"
             ) from None
-    except (InputError, EventsError) as error:
+    except (InputError, EventsError, EngineError) as error:
         print(error_line(error), file=sys.stderr)
         return 2
     checked = guardrails.check(impact, rules) if rules.active else None

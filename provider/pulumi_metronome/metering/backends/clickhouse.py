@@ -146,7 +146,10 @@ class ClickHouseBackend(Backend):
             if "DateTime" in kind
             else "parseDateTime64BestEffortOrNull(toString(`timestamp`), 6, 'UTC')"
         )
-        props = "toString(properties)" if "properties" in types else "'{}'"
+        props = "'{}'"
+        if "properties" in types:
+            nested = types["properties"].removeprefix("Nullable(").startswith(("Tuple", "Map"))
+            props = "toJSONString(properties)" if nested else "toString(properties)"
         self.columns = {name: f"t{i}" for i, name in enumerate(properties)}
         texts = []
         for i, name in enumerate(properties):

@@ -102,7 +102,12 @@ class SparkBackend(Backend):
         return node
 
     def run(self, sql: str) -> list[tuple[Any, ...]]:
-        table = self.spark.sql(sql).toArrow()
+        from pyspark.errors import PySparkException
+
+        try:
+            table = self.spark.sql(sql).toArrow()
+        except PySparkException as error:
+            raise EngineError(f"engine spark: {str(error).splitlines()[0]}") from None
         columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
         return list(zip(*columns, strict=True)) if columns else []
 
