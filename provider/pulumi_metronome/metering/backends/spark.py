@@ -60,21 +60,36 @@ def _variant_path(name: str) -> str:
     return lit("$['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']")
 
 
-def number_text(raw: str) -> str:
-    """Spark SQL: the text of a JSON number from its JSON text ``raw`` (read as a double,
-    as DuckDB's JSON reader reads it, then in plain decimal notation without trailing
-    zeros)."""
-    double = f"CAST(CAST({raw} AS DOUBLE) AS STRING)"
-    plain = (
-        f"CASE WHEN {double} RLIKE '[eE]' "
-        f"THEN format_string('%.12f', CAST(CAST({raw} AS DOUBLE) AS DECIMAL(38, 12))) "
-        f"ELSE {double} END"
-    )
-    trimmed = (
-        f"CASE WHEN ({plain}) LIKE '%.%' "
-        f"THEN regexp_replace(regexp_replace({plain}, '0+$', ''), '[.]$', '') ELSE {plain} END"
-    )
-    return f"CASE WHEN ({trimmed}) = '-0' THEN '0' ELSE {trimmed} END"
+def text_stages(i: int) -> list[list[str]]:
+    """Spark SQL: the text of property ``i`` from its VARIANT ``x<i>``, in stages (each a
+    projection over the previous one, so no expression is repeated inside another).
+
+    A JSON number reads as a double (as DuckDB's JSON reader reads it), then in plain
+    decimal notation without trailing zeros; a string as is; ``true``/``false``, objects
+    and arrays as their JSON; ``null`` as absent."""
+    return [
+        [
+            f"schema_of_variant(x{i}) AS k{i}",
+            f"to_json(x{i}) AS j{i}",
+            f"(x{i} IS NULL OR is_variant_null(x{i})) AS z{i}",
+            f"CASE WHEN schema_of_variant(x{i}) = 'STRING' "
+            f"THEN variant_get(x{i}, '$', 'string') END AS s{i}",
+        ],
+        [f"CAST(CAST(j{i} AS DOUBLE) AS STRING) AS d{i}"],
+        [
+            f"CASE WHEN d{i} RLIKE '[eE]' THEN format_string('%.12f', "
+            f"CAST(CAST(j{i} AS DOUBLE) AS DECIMAL(38, 12))) ELSE d{i} END AS p{i}"
+        ],
+        [
+            f"CASE WHEN p{i} LIKE '%.%' THEN regexp_replace(regexp_replace(p{i}, '0+$', ''), "
+            f"'[.]$', '') ELSE p{i} END AS r{i}"
+        ],
+        [
+            f"CASE WHEN z{i} THEN NULL WHEN k{i} = 'STRING' THEN s{i} "
+            f"WHEN k{i} = 'BOOLEAN' OR k{i} LIKE 'OBJECT%' OR k{i} LIKE 'ARRAY%' THEN j{i} "
+            f"WHEN r{i} = '-0' THEN '0' ELSE r{i} END AS t{i}"
+        ],
+    ]
 
 
 class SparkBackend(Backend):
@@ -147,17 +162,11 @@ class SparkBackend(Backend):
             f", try_variant_get(v, {_variant_path(n)}, 'variant') AS x{i}"
             for i, n in enumerate(properties)
         )
-        texts = []
+        stages: list[list[str]] = [[] for _ in range(5)]
         for i in range(len(properties)):
-            x = f"x{i}"
-            kind = f"schema_of_variant({x})"
-            texts.append(
-                f"CASE WHEN {x} IS NULL OR is_variant_null({x}) THEN NULL "
-                f"WHEN {kind} = 'STRING' THEN variant_get({x}, '$', 'string') "
-                f"WHEN {kind} = 'BOOLEAN' OR {kind} LIKE 'OBJECT%' OR {kind} LIKE 'ARRAY%' "
-                f"THEN to_json({x}) "
-                f"ELSE {number_text(f'to_json({x})')} END AS t{i}"
-            )
+            for stage, columns in zip(stages, text_stages(i), strict=True):
+                stage.extend(columns)
+        texts = [f"t{i}" for i in range(len(properties))]
         self.spark.sql(
             "CREATE OR REPLACE TEMP VIEW ev_raw AS SELECT monotonically_increasing_id() + 1 "
             "AS seq, CAST(transaction_id AS STRING) AS transaction_id, "
@@ -175,10 +184,17 @@ class SparkBackend(Backend):
             f", {self.transpile(f'SELECT {DUCKDB.number(self.columns[n])}')[7:]} AS n{j}"
             for j, n in enumerate(numbers)
         )
+        relation = (
+            f"(SELECT *{variants}, row_number() OVER (PARTITION BY transaction_id "
+            f"ORDER BY seq) AS rn FROM ev_raw)"
+        )
+        relation = f"(SELECT * FROM {relation} WHERE {where})"
+        for stage in stages:
+            if stage:
+                relation = f"(SELECT *, {', '.join(stage)} FROM {relation})"
         self.spark.sql(
             f"CREATE OR REPLACE TEMP VIEW ev AS SELECT *{number_cols} FROM (SELECT {kept} "
-            f"FROM (SELECT *{variants}, row_number() OVER (PARTITION BY transaction_id "
-            f"ORDER BY seq) AS rn FROM ev_raw) WHERE {where})"
+            f"FROM {relation})"
         )
         self.spark.sql("CACHE TABLE ev")
         self._cached.append("ev")
