@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from impact import documents, generate  # noqa: E402  (the sibling benchmark's inputs)
+from impact import documents, generate  # the sibling benchmark's inputs
 
 ENGINES = ("duckdb", "spark", "clickhouse")
 
