@@ -12,8 +12,9 @@ from pathlib import Path
 from ..metering.load import properties_read
 from ..models import BillableMetricSpec
 from . import charges as ch
+from .engines import open_events
 from .inputs import Pricing, Product, Resolution, Unknown
-from .usage import Events, Period, aggregate_sql, metric_key, unbilled_sql
+from .usage import Period, aggregate_sql, metric_key, unbilled_sql
 
 NOW, PROPOSED = "now", "proposed"
 
@@ -85,6 +86,7 @@ def analyse(
     start: datetime | None = None,
     end: datetime | None = None,
     as_of: datetime | None = None,
+    engine: str = "duckdb",
 ) -> Impact:
     """``as_of``: price the period at the rates in effect at this instant (default: the
     first date a proposed rate change takes effect after the period, if any)."""
@@ -101,14 +103,20 @@ def analyse(
         for product in pricing.products.values():
             if product.spec is not None:
                 names.extend(product.spec.pricing_group_key or [])
-    kwargs = {} if memory_limit is None else {"memory_limit": memory_limit}
     numeric = [
         s.aggregation_key
         for s in specs.values()
         if s.aggregation_key and s.aggregation_type in ("SUM", "MAX", "LATEST")
     ]
-    with Events(
-        events_path, names, numeric=numeric, progress=progress, start=start, end=end, **kwargs
+    with open_events(
+        engine,
+        events_path,
+        names,
+        numeric=numeric,
+        progress=progress,
+        start=start,
+        end=end,
+        memory_limit=memory_limit,
     ) as events:
         period = events.period
         priced_as_of = ch.choose_as_of(now, proposed, period, as_of)

@@ -24,6 +24,7 @@ from typing import NoReturn
 
 import duckdb
 
+from ..metering.backends import ENGINES, EngineError
 from . import guardrails
 from .analysis import Impact, analyse
 from .charges import customers_by_card
@@ -149,6 +150,13 @@ def parser() -> argparse.ArgumentParser:
     cmd.add_argument("--start", type=_day, help="first day (UTC) of the period; default: events'")
     cmd.add_argument("--end", type=_day, help="day after the period (exclusive)")
     cmd.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 2GB")
+    cmd.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="where the usage queries run: embedded DuckDB (default), Spark or ClickHouse "
+        "(these read --events as Parquet; docs/engines.md)",
+    )
     cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _pricing_options(cmd)
     return top
@@ -209,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 start=args.start,
                 end=args.end,
                 as_of=args.as_of,
+                engine=args.engine,
             )
         except duckdb.OutOfMemoryException as error:
             raise EventsError(
@@ -219,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise EventsError(
                 f"events file {args.events}: cannot be evaluated ({first_line(error)})"
             ) from None
-    except (InputError, EventsError) as error:
+    except (InputError, EventsError, EngineError) as error:
         print(error_line(error), file=sys.stderr)
         return 2
     checked = guardrails.check(impact, rules) if rules.active else None

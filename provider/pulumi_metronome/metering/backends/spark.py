@@ -1,0 +1,220 @@
+"""Apache Spark (``pyspark``; local mode by default, any cluster through ``SPARK_REMOTE`` or
+a master URL): the events stay in Spark, cached; only result rows are collected.
+
+Property texts come from Spark's VARIANT type (``try_parse_json``): it keeps the JSON type
+of each value, so a string ``"5.0"`` stays ``5.0`` while the number ``5.0`` reads ``5``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlglot import exp
+
+from ..queries import DUCKDB, lit, ts_lit
+from .base import Backend, EngineError, LoadedEvents
+
+#: Spark settings for a local session (one per process: starting a JVM takes seconds).
+LOCAL_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+    # DuckDB's arithmetic: a division by zero is NULL, not an error.
+    "spark.sql.ansi.enabled": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+_session: Any = None
+
+
+def session() -> Any:
+    """The process's Spark session (created once; ``PULUMI_METRONOME_SPARK_MASTER`` picks
+    the master, default ``local[*]``)."""
+    global _session
+    if _session is not None:
+        return _session
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineError(
+            "engine spark: pyspark is not installed (pip install 'pulumi-metronome[spark]')"
+        ) from None
+    builder = SparkSession.builder.appName("pulumi-metronome").master(
+        os.environ.get("PULUMI_METRONOME_SPARK_MASTER", "local[*]")
+    )
+    for key, value in LOCAL_CONF.items():
+        builder = builder.config(key, value)
+    memory = os.environ.get("PULUMI_METRONOME_SPARK_DRIVER_MEMORY")
+    if memory:
+        builder = builder.config("spark.driver.memory", memory)
+    _session = builder.getOrCreate()
+    _session.sparkContext.setLogLevel("ERROR")
+    return _session
+
+
+def _variant_path(name: str) -> str:
+    return lit("$['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']")
+
+
+def text_stages(i: int) -> list[list[str]]:
+    """Spark SQL: the text of property ``i`` from its VARIANT ``x<i>``, in stages (each a
+    projection over the previous one, so no expression is repeated inside another).
+
+    A JSON number reads as a double (as DuckDB's JSON reader reads it), then in plain
+    decimal notation without trailing zeros; a string as is; ``true``/``false``, objects
+    and arrays as their JSON; ``null`` as absent."""
+    return [
+        [
+            f"schema_of_variant(x{i}) AS k{i}",
+            f"to_json(x{i}) AS j{i}",
+            f"(x{i} IS NULL OR is_variant_null(x{i})) AS z{i}",
+            f"CASE WHEN schema_of_variant(x{i}) = 'STRING' "
+            f"THEN variant_get(x{i}, '$', 'string') END AS s{i}",
+        ],
+        [f"CAST(CAST(j{i} AS DOUBLE) AS STRING) AS d{i}"],
+        [
+            f"CASE WHEN d{i} RLIKE '[eE]' THEN format_string('%.12f', "
+            f"CAST(CAST(j{i} AS DOUBLE) AS DECIMAL(38, 12))) ELSE d{i} END AS p{i}"
+        ],
+        [
+            f"CASE WHEN p{i} LIKE '%.%' THEN regexp_replace(regexp_replace(p{i}, '0+$', ''), "
+            f"'[.]$', '') ELSE p{i} END AS r{i}"
+        ],
+        [
+            f"CASE WHEN z{i} THEN NULL WHEN k{i} = 'STRING' THEN s{i} "
+            f"WHEN k{i} = 'BOOLEAN' OR k{i} LIKE 'OBJECT%' OR k{i} LIKE 'ARRAY%' THEN j{i} "
+            f"WHEN r{i} = '-0' THEN '0' ELSE r{i} END AS t{i}"
+        ],
+    ]
+
+
+class SparkBackend(Backend):
+    name = "spark"
+    dialect = "spark"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spark = session()
+        self._cached: list[str] = []
+
+    def fix(self, node: exp.Expression) -> exp.Expression:
+        # regexp_full_match: DuckDB's; Spark's RLIKE finds the pattern anywhere.
+        if isinstance(node, exp.RegexpFullMatch):
+            return exp.RegexpLike(this=node.this.copy(), expression=_anchored(node.expression))
+        # arg_max / arg_min skip a NULL value in DuckDB; MAX_BY / MIN_BY keep it.
+        if isinstance(node, exp.ArgMax | exp.ArgMin) and not isinstance(node.parent, exp.Filter):
+            known = exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.Null()))
+            return exp.Filter(this=node.copy(), expression=exp.Where(this=known))
+        if isinstance(node, exp.Filter) and isinstance(node.this, exp.ArgMax | exp.ArgMin):
+            where = node.expression.this
+            known = exp.Not(this=exp.Is(this=node.this.this.copy(), expression=exp.Null()))
+            if known.sql() not in where.sql():
+                node.set("expression", exp.Where(this=exp.and_(where, known)))
+        return node
+
+    def run(self, sql: str) -> list[tuple[Any, ...]]:
+        from pyspark.errors import PySparkException
+
+        try:
+            table = self.spark.sql(sql).toArrow()
+        except PySparkException as error:
+            raise EngineError(f"engine spark: {str(error).splitlines()[0]}") from None
+        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+        return list(zip(*columns, strict=True)) if columns else []
+
+    def load(
+        self,
+        path: Path,
+        properties: Sequence[str],
+        numbers: Sequence[str],
+        start: datetime | None,
+        end: datetime | None,
+    ) -> LoadedEvents:
+        from pyspark.errors import PySparkException
+
+        try:
+            frame = self.spark.read.parquet(str(path))
+        except PySparkException as error:
+            raise EngineError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
+        types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
+        missing = [
+            c
+            for c in ("transaction_id", "customer_id", "event_type", "timestamp")
+            if c not in types
+        ]
+        if missing:
+            raise EngineError(f"missing column(s) {', '.join(missing)}")
+        frame.createOrReplaceTempView("ev_source")
+        ts = (
+            "`timestamp`"
+            if types["timestamp"].startswith("timestamp")
+            else ("to_timestamp(`timestamp`)")
+        )
+        props = "try_parse_json(properties)" if "properties" in types else "NULL"
+        if types.get("properties", "string") not in ("string", "variant"):
+            props = "try_parse_json(to_json(properties))"
+        self.columns = {name: f"t{i}" for i, name in enumerate(properties)}
+        variants = "".join(
+            f", try_variant_get(v, {_variant_path(n)}, 'variant') AS x{i}"
+            for i, n in enumerate(properties)
+        )
+        stages: list[list[str]] = [[] for _ in range(5)]
+        for i in range(len(properties)):
+            for stage, columns in zip(stages, text_stages(i), strict=True):
+                stage.extend(columns)
+        texts = [f"t{i}" for i in range(len(properties))]
+        self.spark.sql(
+            "CREATE OR REPLACE TEMP VIEW ev_raw AS SELECT monotonically_increasing_id() + 1 "
+            "AS seq, CAST(transaction_id AS STRING) AS transaction_id, "
+            "CAST(customer_id AS STRING) AS customer_id, CAST(event_type AS STRING) "
+            f"AS event_type, CAST({ts} AS TIMESTAMP) AS ts, {props} AS v FROM ev_source"
+        )
+        kept = ", ".join(["seq", "transaction_id", "customer_id", "event_type", "ts", *texts])
+        period = []
+        if start is not None:
+            period.append(f"ts >= {self.transpile_literal(start)}")
+        if end is not None:
+            period.append(f"ts < {self.transpile_literal(end)}")
+        where = " AND ".join(["rn = 1", *period])
+        number_cols = "".join(
+            f", {self.transpile(f'SELECT {DUCKDB.number(self.columns[n])}')[7:]} AS n{j}"
+            for j, n in enumerate(numbers)
+        )
+        relation = (
+            f"(SELECT *{variants}, row_number() OVER (PARTITION BY transaction_id "
+            f"ORDER BY seq) AS rn FROM ev_raw)"
+        )
+        relation = f"(SELECT * FROM {relation} WHERE {where})"
+        for stage in stages:
+            if stage:
+                relation = f"(SELECT *, {', '.join(stage)} FROM {relation})"
+        self.spark.sql(
+            f"CREATE OR REPLACE TEMP VIEW ev AS SELECT *{number_cols} FROM (SELECT {kept} "
+            f"FROM {relation})"
+        )
+        self.spark.sql("CACHE TABLE ev")
+        self._cached.append("ev")
+        read = self.run("SELECT count(*) FROM ev_raw")[0][0]
+        distinct = self.run("SELECT count(DISTINCT transaction_id) FROM ev_raw")[0][0]
+        return LoadedEvents(int(read), int(distinct))
+
+    def transpile_literal(self, moment: datetime) -> str:
+        return self.transpile(f"SELECT {ts_lit(moment)}")[7:]
+
+    def close(self) -> None:
+        for name in self._cached:
+            self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
+        self._cached.clear()
+
+
+def _anchored(pattern: exp.Expression) -> exp.Expression:
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        return exp.Literal.string("^(?:" + pattern.this + ")$")
+    return exp.Concat(expressions=[exp.Literal.string("^(?:"), pattern, exp.Literal.string(")$")])
+
+
+__all__ = ["SparkBackend", "session"]
