@@ -1,4 +1,5 @@
 # Sourced by scripts/demo.sh and scripts/test.sh: sets up a fresh machine for this project.
+#  - with EXTRAS=test, Java and Node.js/npm from Debian's packages when missing (Spark, tsc);
 #  - a virtualenv in .venv with the project installed (editable) with the extras in $EXTRAS;
 #  - the Pulumi CLI (scripts/install-pulumi-cli.sh: one on PATH, a cached build, or a build
 #    from Pulumi's Go modules) on PATH;
@@ -8,6 +9,24 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EXTRAS=${EXTRAS:-server}
 PYTHON=${PYTHON:-python3}
+
+# System packages the test suite needs beyond Python and Go: a Java runtime for Spark (the
+# [spark] extra runs in local mode) and Node.js with npm (the generated TypeScript SDK is
+# compiled with tsc). Installed from Debian's packages only when missing (root, apt-get).
+if [[ $EXTRAS == *test* ]]; then
+    missing=()
+    command -v java >/dev/null || missing+=(default-jre-headless)
+    command -v npm >/dev/null || missing+=(nodejs npm)
+    if ((${#missing[@]})); then
+        if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+            echo "setup: apt-get install ${missing[*]}" >&2
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends "${missing[@]}"; } >&2
+        else
+            echo "setup: warning: install ${missing[*]} (Spark and TypeScript SDK tests need them)" >&2
+        fi
+    fi
+fi
 
 if [[ ! -x $ROOT/.venv/bin/python ]]; then
     echo "setup: creating $ROOT/.venv" >&2
