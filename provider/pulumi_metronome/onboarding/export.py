@@ -185,7 +185,9 @@ def _source(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_source(v) for v in value) + "]"
     if isinstance(value, dict):
-        items = ", ".join(f"{json.dumps(str(k))}: {_source(v)}" for k, v in value.items())
+        items = ", ".join(
+            f"{json.dumps(str(k))}: {_source(v)}" for k, v in value.items() if v is not None
+        )
         return "{" + items + "}"
     raise TypeError(f"cannot write {type(value).__name__} as Python")
 
@@ -242,7 +244,7 @@ def program(account: Account) -> str:
         "",
     ]
     for obj in _ordered(account, props):
-        fields = props[obj.id]
+        fields = dict(sorted(props[obj.id].items(), key=lambda kv: kv[0] != "name"))
         args = [json.dumps(obj.name)]
         args += [f"{k}={_source(v)}" for k, v in fields.items()]
         args.append("adopt_existing=True")
