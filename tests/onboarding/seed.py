@@ -18,10 +18,30 @@ from typing import Any
 
 from metronome import Metronome
 
-WORDS = (
-    "tokens api requests storage gpu seconds seats egress images audio search "
-    "embeddings fine tune batch support priority vector index cache"
-).split()
+WORDS = tuple(
+    [
+        "tokens",
+        "api",
+        "requests",
+        "storage",
+        "gpu",
+        "seconds",
+        "seats",
+        "egress",
+        "images",
+        "audio",
+        "search",
+        "embeddings",
+        "fine",
+        "tune",
+        "batch",
+        "support",
+        "priority",
+        "vector",
+        "index",
+        "cache",
+    ]
+)
 AGGREGATIONS = ("COUNT", "SUM", "MAX", "LATEST", "UNIQUE", "SQL")
 PRODUCT_TYPES = ("USAGE", "FIXED", "SUBSCRIPTION", "PRO_SERVICE", "COMPOSITE")
 
@@ -130,7 +150,11 @@ def seed(client: Metronome, rng: random.Random, size: Size) -> dict[str, list[st
             if (product_id, model, start) in seen:
                 continue
             seen.add((product_id, model, start))
-            rate: dict[str, Any] = {"product_id": product_id, "entitled": True, "starting_at": start}
+            rate: dict[str, Any] = {
+                "product_id": product_id,
+                "entitled": True,
+                "starting_at": start,
+            }
             if ptype == "USAGE":
                 rate["pricing_group_values"] = {"model": model}
             if ptype == "USAGE" and rng.random() < 0.5:

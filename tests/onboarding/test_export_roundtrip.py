@@ -25,8 +25,9 @@ from metronome_local.process import LocalServer
 from pulumi_metronome.testing import PulumiStack
 
 sys.path.insert(0, str(Path(__file__).parent))
-from seed import SMALL, seed  # noqa: E402
+from seed import SMALL, seed
 
+REPO = Path(__file__).resolve().parents[2]
 FIXED_SEED = 16
 RUN_SEED = int(os.environ.get("ONBOARDING_SEED") or time.time_ns() % 1_000_000)
 #: POSTs that only read (Metronome's list and get endpoints are POSTs too).
@@ -87,16 +88,24 @@ def test_dynamic_round_trip(server: LocalServer, tmp_path: Path, seed_value: int
         assert (again / name).read_text() == (out / name).read_text(), f"{why} {name}"
 
     program = (out / "__main__.py").read_text()
+    # mypy reads the package from its source folder (the editable install hides it).
+    typing_env = {**os.environ, "MYPYPATH": str(REPO / "provider")}
     for tool in (["ruff", "format", "--check"], ["ruff", "check"], ["mypy", "--strict"]):
         checked = subprocess.run(
-            [*tool, str(out / "__main__.py")], capture_output=True, text=True, check=False
+            [*tool, str(out / "__main__.py")],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=typing_env,
         )
         assert checked.returncode == 0, f"{why} {tool}: {checked.stdout}{checked.stderr}"
     assert "billable_metric_id=metric_" in program, why
     assert 'product_id": product_' in program, why
 
     server.clear_requests()
-    stack = PulumiStack(tmp_path / "stack", base_url=server.url, token=server.token, program=program)
+    stack = PulumiStack(
+        tmp_path / "stack", base_url=server.url, token=server.token, program=program
+    )
     stack.up()
     assert writes(server) == [], f"{why} the takeover wrote to Metronome"
     preview = stack.preview_json()

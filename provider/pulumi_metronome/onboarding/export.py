@@ -37,9 +37,9 @@ from typing import Any
 
 from ..client import MetronomeClient
 from ..errors import ConfigurationError, MetronomeError, MissingCredentialsError
-from ..native.schema import token_of
+from ..native.schema import TOKENS, token_of
 from ..resources.rate_card import RATES
-from .account import ENTITIES, Account, Exported, ExportError, read_account
+from .account import ENTITIES, KINDS, Account, Exported, ExportError, read_account
 
 ERROR_PREFIX = "pulumi-metronome export: error: "
 #: Where each kind refers to objects of another kind by id: (field, inside each rate).
@@ -282,8 +282,12 @@ def format_python(source: str) -> str:
 def load_stack(path: str) -> dict[str, tuple[str, str]]:
     """The Metronome objects a ``pulumi stack export`` manages: id -> (kind, resource name),
     dynamic and native resources alike."""
+    from ..impact.inputs import TYPE_PREFIX, read_json, resource_name
     from ..impact.inputs import InputError as StateError
-    from ..impact.inputs import kind_of, read_json, resource_name
+
+    def kind_of(token: str) -> str | None:
+        kind = token[len(TYPE_PREFIX) :] if token.startswith(TYPE_PREFIX) else TOKENS.get(token)
+        return kind if kind in KINDS else None
 
     try:
         data = read_json(path, "state export")
