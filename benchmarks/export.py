@@ -28,7 +28,7 @@ from metronome import Metronome
 from metronome_local.process import LocalServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "onboarding"))
-from seed import Size, seed  # noqa: E402
+from seed import Size, seed
 
 
 def main() -> int:
