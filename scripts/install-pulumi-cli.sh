@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes the Pulumi CLI available on a machine that cannot reach Pulumi's download site, only
 # the Go module proxy. Prints ONE line on stdout: the absolute directory holding `pulumi`,
-# `pulumi-language-python`, `pulumi-language-python-exec` and `pulumi-resource-pulumi-python`.
-# Everything else goes to stderr. Usage:
+# `pulumi-language-python`, `pulumi-language-python-exec`, `pulumi-resource-pulumi-python`
+# and `pulumi-language-yaml`. Everything else goes to stderr. Usage:
 #
 #   BIN=$(scripts/install-pulumi-cli.sh) && export PATH="$BIN:$PATH"
 #
@@ -11,14 +11,20 @@
 # (3) otherwise the CLI is built with Go from the module in scripts/pulumi-cli: 5-6 minutes on
 # 2 cores from empty Go caches (downloads ~1.4 GB of modules, fills ~1.6 GB of build cache),
 # ~15 s when Go's module and build caches are warm. A cache hit takes well under a second.
+# The YAML language host is built and cached on its own (scripts/build-pulumi-yaml.sh, see
+# there) and linked into the same bin directory, so a CLI rebuild never rebuilds it.
 #
 # Versions: the CLI is the version of github.com/pulumi/pulumi/pkg/v3 and sdk/v3 required by
 # scripts/pulumi-cli/go.mod (the two must match); the Python SDK is the `pulumi==X.Y.Z` pin in
 # pyproject.toml, which may be older than the CLI (Pulumi supports a CLI newer than the SDK,
 # never the reverse). How the pin was chosen (2026-12-06): the newest pair the registries
-# serve here. The Go module proxy serves pkg/v3 up to v3.277.0 (v3.270-v3.273 are refused)
-# and PyPI serves `pulumi` up to 3.272.0, so the CLI is built at v3.277.0 and the SDK pinned
-# at 3.272.0; the whole suite (`bash scripts/test.sh`) passed on that pair. To move the CLI:
+# serve here. The Go module proxy serves pkg/v3 up to v3.277.0 (`go list -m -versions
+# github.com/pulumi/pulumi/pkg/v3` lists no v3.270-v3.273; those are refused) and PyPI serves
+# `pulumi` up to 3.272.0 (`pip index versions pulumi`), so the CLI is built at v3.277.0 and
+# the SDK pinned at 3.272.0. Checked on that pair, with this script's build (Python host
+# with code generation, YAML host v1.25.0): the whole suite, `bash scripts/test.sh` (905
+# tests, among them the dynamic provider's CLI, pricing and impact end-to-end tests and the
+# native plugin's YAML, import and Python-SDK ones), passed. To move the CLI:
 # `cd scripts/pulumi-cli && GOTOOLCHAIN=local GOFLAGS=-mod=mod go get \
 #  github.com/pulumi/pulumi/pkg/v3@vX.Y.Z github.com/pulumi/pulumi/sdk/v3@vX.Y.Z && go mod tidy`.
 
@@ -83,6 +89,19 @@ if [[ -f $PYPROJECT ]]; then
     fi
 fi
 
+# The YAML language host: built and cached by its own script, linked into a bin directory.
+YAML_SCRIPT=$SCRIPT_DIR/build-pulumi-yaml.sh
+link_yaml_host() { # $1: a bin directory; (re)links pulumi-language-yaml there in one rename
+    local exe tmp
+    exe=$("$YAML_SCRIPT") ||
+        die "the YAML language host pulumi-language-yaml could not be built (see above)." \
+            "Fix that and rerun; to build it alone: bash $YAML_SCRIPT"
+    [[ $(readlink "$1/pulumi-language-yaml" 2>/dev/null || true) == "$exe" ]] && return 0
+    tmp=$1/.pulumi-language-yaml.link.$$
+    ln -sfn "$exe" "$tmp" && mv -T "$tmp" "$1/pulumi-language-yaml" ||
+        die "could not link $exe into $1"
+}
+
 # --- 2. An official install already on PATH ----------------------------------------------
 if command -v pulumi >/dev/null && command -v pulumi-language-python >/dev/null &&
     command -v pulumi-resource-pulumi-python >/dev/null; then
@@ -93,6 +112,8 @@ if command -v pulumi >/dev/null && command -v pulumi-language-python >/dev/null 
     else
         log "using pulumi $found from PATH ($dir)"
     fi
+    command -v pulumi-language-yaml >/dev/null ||
+        log "warning: no pulumi-language-yaml on PATH: YAML programs will not run (build it with: bash $YAML_SCRIPT)"
     printf '%s\n' "$dir"
     exit 0
 fi
@@ -119,6 +140,7 @@ cache_ok() { # $1: a pulumi-cli-v<version> dir
 
 if cache_ok "$DEST"; then
     log "using cached pulumi v$VERSION"
+    link_yaml_host "$BIN"
     printf '%s\n' "$BIN"
     exit 0
 fi
@@ -179,6 +201,7 @@ chmod 0755 "$TMP"/bin/*
 
 got=$(PULUMI_SKIP_UPDATE_CHECK=true "$TMP/bin/pulumi" version 2>/dev/null || true)
 [[ $got == "v$VERSION" ]] || cant_build "the built pulumi reports version '${got}', expected v$VERSION."
+link_yaml_host "$TMP/bin"
 printf '%s\n' "$STAMP" >"$TMP/build-stamp"
 
 # Move into place in one rename, so an interrupted run never leaves a half-filled cache.

@@ -10,10 +10,15 @@
 // virtualenv, through the toolchain package of the Pulumi Go SDK, and the
 // `pulumi install`/`pulumi about` calls. The program itself is run by the
 // `pulumi-language-python-exec` script of the same SDK release, found next to this binary.
+// Code generation (codegen.go) uses Pulumi's own Python generator from pkg/v3, like the
+// official host: GenerateProgram (the code `pulumi import` prints, single and --file),
+// GenerateProject (`pulumi convert --language python`) and GeneratePackage (`pulumi package
+// gen-sdk --language python`).
 // It does not report resource plugins needed by installed Python packages
-// (GetRequiredPackages answers "none"): dynamic providers need none, and automatic plugin
-// acquisition is off on our machines anyway. Debugging, type checkers, code generation and
-// Python plugins (RunPlugin) are not supported.
+// (GetRequiredPackages answers "none"): dynamic providers need none, a native plugin such as
+// pulumi-resource-metronome is found on PATH by its package name, and automatic plugin
+// acquisition is off on our machines anyway. Debugging, type checkers, linking and packing
+// SDKs (Link, Pack) and Python plugins (RunPlugin) are not supported.
 package main
 
 import (
