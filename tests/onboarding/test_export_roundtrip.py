@@ -12,53 +12,19 @@ import json
 import os
 import random
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import REPO, SEEDS, export, seed_id, writes
 from metronome import Metronome
+from seed import SMALL, seed
 
 from metronome_local.process import LocalServer
 from pulumi_metronome.testing import PulumiStack
 
-sys.path.insert(0, str(Path(__file__).parent))
-from seed import SMALL, seed
 
-REPO = Path(__file__).resolve().parents[2]
-FIXED_SEED = 16
-RUN_SEED = int(os.environ.get("ONBOARDING_SEED") or time.time_ns() % 1_000_000)
-#: POSTs that only read (Metronome's list and get endpoints are POSTs too).
-READ_ONLY_POSTS = ("/list", "/get", "/listKeys", "/getRateSchedule", "/getRates")
-
-
-def writes(server: LocalServer) -> list[str]:
-    """Every request of the log that could change the account."""
-    return [
-        f"{r['method']} {r['path']}"
-        for r in server.requests()
-        if r["method"] != "GET" and not r["path"].endswith(READ_ONLY_POSTS)
-    ]
-
-
-def export(server: LocalServer, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "METRONOME_BEARER_TOKEN": server.token}
-    env.pop("METRONOME_BASE_URL", None)
-    command = ["pulumi-metronome", "export", "--base-url", server.url, "--out-dir", str(out)]
-    return subprocess.run(
-        [*command, *extra], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-
-
-@pytest.fixture
-def server() -> Iterator[LocalServer]:
-    with LocalServer() as server:
-        yield server
-
-
-@pytest.mark.parametrize("seed_value", [FIXED_SEED, RUN_SEED], ids=lambda s: f"seed={s}")
+@pytest.mark.parametrize("seed_value", SEEDS, ids=seed_id)
 def test_dynamic_round_trip(server: LocalServer, tmp_path: Path, seed_value: int) -> None:
     why = f"(account seed {seed_value}; rerun with ONBOARDING_SEED={seed_value})"
     with Metronome(bearer_token=server.token, base_url=server.url, max_retries=0) as sdk:
