@@ -31,7 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,13 @@ def add_parser(commands: Any) -> None:
         metavar="STATE",
         help="instead: list what differs between the account and this `pulumi stack export`",
     )
+    cmd.add_argument(
+        "--from-stack",
+        metavar="STATE",
+        help="instead: write the import file of this `pulumi stack export`'s dynamic resources "
+        "(same names and ids, native types), and print their URNs (dependents first) for "
+        "`pulumi state delete`; no Metronome call",
+    )
     cmd.add_argument("--format", choices=("text", "json"), default="text", help="of --diff")
     cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -83,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"pulumi-metronome export: {line}", file=sys.stderr)
 
+    if args.from_stack:
+        return _from_stack(args, say)
     try:
         managed = load_stack(args.diff) if args.diff else None
         out_dir = Path(args.out_dir)
@@ -279,15 +288,11 @@ def format_python(source: str) -> str:
 # --- drift ----------------------------------------------------------------------------------
 
 
-def load_stack(path: str) -> dict[str, tuple[str, str]]:
-    """The Metronome objects a ``pulumi stack export`` manages: id -> (kind, resource name),
-    dynamic and native resources alike."""
-    from ..impact.inputs import TYPE_PREFIX, read_json, resource_name
+def stack_resources(path: str) -> list[tuple[str, str, str, bool]]:
+    """The Metronome resources of a ``pulumi stack export``, in state order (each after
+    what it depends on): (kind, id, urn, dynamic), dynamic and native resources alike."""
+    from ..impact.inputs import TYPE_PREFIX, read_json
     from ..impact.inputs import InputError as StateError
-
-    def kind_of(token: str) -> str | None:
-        kind = token[len(TYPE_PREFIX) :] if token.startswith(TYPE_PREFIX) else TOKENS.get(token)
-        return kind if kind in KINDS else None
 
     try:
         data = read_json(path, "state export")
@@ -295,17 +300,52 @@ def load_stack(path: str) -> dict[str, tuple[str, str]]:
         raise InputError(str(error)) from None
     resources = data.get("deployment", {}).get("resources") if isinstance(data, dict) else None
     if not isinstance(resources, list):
-        raise InputError(
-            f"--diff {path}: not a `pulumi stack export` (no deployment.resources list)"
-        )
-    out: dict[str, tuple[str, str]] = {}
+        raise InputError(f"{path}: not a `pulumi stack export` (no deployment.resources list)")
+    out = []
     for item in resources:
         if not isinstance(item, dict) or item.get("delete"):
             continue
-        kind = kind_of(str(item.get("type", "")))
-        if kind is not None and item.get("id"):
-            out[str(item["id"])] = (kind, resource_name(str(item.get("urn", ""))))
+        token = str(item.get("type", ""))
+        dynamic = token.startswith(TYPE_PREFIX)
+        kind = token[len(TYPE_PREFIX) :] if dynamic else TOKENS.get(token)
+        if kind in KINDS and item.get("id"):
+            out.append((str(kind), str(item["id"]), str(item.get("urn", "")), dynamic))
     return out
+
+
+def load_stack(path: str) -> dict[str, tuple[str, str]]:
+    """The Metronome objects a ``pulumi stack export`` manages: id -> (kind, resource name)."""
+    return {id_: (kind, urn.rsplit("::", 1)[-1]) for kind, id_, urn, _ in stack_resources(path)}
+
+
+def _from_stack(args: argparse.Namespace, say: Callable[[str], None]) -> int:
+    """``--from-stack``: the import file that moves a stack's dynamic resources to native
+    ones (same names, same ids), and their URNs on stdout, dependents first, for
+    ``pulumi state delete`` (which forgets a resource without calling its provider, so
+    nothing is archived)."""
+    try:
+        found = [r for r in stack_resources(args.from_stack) if r[3]]
+        out_dir = Path(args.out_dir)
+        if not out_dir.is_dir():
+            raise InputError(f"--out-dir {out_dir}: no such folder")
+    except InputError as error:
+        print(ERROR_PREFIX + str(error), file=sys.stderr)
+        return 2
+    spec = {
+        "resources": [
+            {"type": token_of(kind), "name": urn.rsplit("::", 1)[-1], "id": id_}
+            for kind, id_, urn, _ in found
+        ]
+    }
+    path = out_dir / args.import_file
+    try:
+        write_all({path: json.dumps(spec, indent=2) + "\n"})
+    except OSError as error:
+        print(ERROR_PREFIX + f"cannot write {path} ({error})", file=sys.stderr)
+        return 2
+    say(f"wrote {path}: {len(found)} dynamic resources as native ones")
+    sys.stdout.write("".join(f"{urn}\n" for _, _, urn, _ in reversed(found)))
+    return 0
 
 
 def diff(account: Account, managed: dict[str, tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
