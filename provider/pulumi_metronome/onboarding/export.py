@@ -3,6 +3,7 @@
     pulumi-metronome export [--base-url URL] [--out-dir DIR] [--import-file import.json]
         [--program __main__.py] [--quiet]
     pulumi-metronome export --diff state.json [--format text|json]
+    pulumi-metronome export --from-stack state.json [--out-dir DIR] > urns.txt
 
 Reads the account with ``METRONOME_BEARER_TOKEN`` (a read-only token is enough) and writes:
 
@@ -19,7 +20,9 @@ Reads the account with ``METRONOME_BEARER_TOKEN`` (a read-only token is enough) 
 Both files are written to temporary files first and renamed into place, so a failed read
 (every failed part named on stderr) leaves nothing behind, and no file is ever half written.
 ``--diff`` compares the account with a ``pulumi stack export`` and lists what is in one but
-not the other. Exit status: 0 done; 1 the account could not be read whole; 2 bad input.
+not the other. ``--from-stack`` writes the import file that moves a stack's dynamic resources
+to native ones and prints their URNs for ``pulumi state delete`` (see docs/onboarding.md).
+Exit status: 0 done; 1 the account could not be read whole; 2 bad input.
 """
 
 from __future__ import annotations
