@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..client import MetronomeClient
+from ..client import TOKEN_ENV, MetronomeClient, check_base_url
 from ..errors import ConfigurationError, MetronomeError, MissingCredentialsError
 from ..native.schema import TOKENS, token_of
 from ..resources.rate_card import RATES
@@ -100,6 +100,13 @@ def run(args: argparse.Namespace) -> int:
         out_dir = Path(args.out_dir)
         if managed is None and not out_dir.is_dir():
             raise InputError(f"--out-dir {out_dir}: no such folder")
+        if not os.environ.get(TOKEN_ENV):
+            raise InputError(
+                f"no Metronome bearer token: set the environment variable {TOKEN_ENV} "
+                "(a read-only token is enough)"
+            )
+        if args.base_url:
+            check_base_url(args.base_url, "--base-url")
         client = MetronomeClient(base_url=args.base_url)
         say(f"reading {client.base_url}")
         account = read_account(client, say)
