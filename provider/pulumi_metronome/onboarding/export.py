@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..client import TOKEN_ENV, MetronomeClient, check_base_url
-from ..errors import ConfigurationError, MetronomeError, MissingCredentialsError
+from ..errors import ConfigurationError, MetronomeError
 from ..native.schema import TOKENS, token_of
 from ..resources.rate_card import RATES
 from .account import ENTITIES, KINDS, Account, Exported, ExportError, read_account
@@ -110,8 +110,11 @@ def run(args: argparse.Namespace) -> int:
         client = MetronomeClient(base_url=args.base_url)
         say(f"reading {client.base_url}")
         account = read_account(client, say)
-    except (InputError, ConfigurationError, MissingCredentialsError) as error:
+    except InputError as error:
         print(ERROR_PREFIX + str(error), file=sys.stderr)
+        return 2
+    except ConfigurationError as error:  # a missing token or a bad URL: the setting named
+        print(ERROR_PREFIX + error.message, file=sys.stderr)
         return 2
     except (ExportError, MetronomeError) as error:
         print(ERROR_PREFIX + str(error), file=sys.stderr)
