@@ -9,6 +9,12 @@ products of every type, rate cards of ``--rates`` rates each; by default 2,000 l
 objects), then runs the real command as a child process and prints its wall time, the API
 calls the server logged during the export (reads are list pages: 100 objects a page, plus
 the schedule pages of each rate card) and the size of what it wrote.
+
+``--round-trip`` then takes the exported account over with the real ``pulumi`` CLI, both
+ways, and prints each step's time and the writes the server logged (the target: 0):
+``pulumi up`` of the generated program (dynamic provider) and the next ``pulumi preview``;
+``pulumi import --file`` (native provider) and a preview of the code it generated. The
+issue's size for it: ``--metrics 50 --products 30 --cards 3 --rates 110``.
 """
 
 from __future__ import annotations
@@ -21,14 +27,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from metronome import Metronome
 
 from metronome_local.process import LocalServer
+from pulumi_metronome.testing import PulumiStack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "onboarding"))
 from seed import Size, seed
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
@@ -38,6 +48,7 @@ def main() -> int:
     parser.add_argument("--cards", type=int, default=7)
     parser.add_argument("--rates", type=int, default=100)
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--round-trip", action="store_true", help="then pulumi up / import")
     args = parser.parse_args()
     size = Size(args.metrics, args.products, args.cards, args.rates)
     with LocalServer() as server, tempfile.TemporaryDirectory() as out:
@@ -71,7 +82,56 @@ def main() -> int:
         for path, count in sorted(by_path.items()):
             print(f"  {count:5d}  {path}")
         print(f"program: {len(program.splitlines())} lines; import file: {len(exported)} entries")
+        if args.round_trip:
+            round_trip(server, Path(out), program)
     return 0
+
+
+READ_ONLY_POSTS = ("/list", "/get", "/listKeys", "/getRateSchedule", "/getRates")
+
+
+def writes(server: LocalServer) -> int:
+    return sum(
+        1
+        for r in server.requests()
+        if r["method"] != "GET" and not r["path"].endswith(READ_ONLY_POSTS)
+    )
+
+
+def step(server: LocalServer, what: str, action: Callable[[], object]) -> None:
+    server.clear_requests()
+    started = time.monotonic()
+    action()
+    seconds = time.monotonic() - started
+    print(f"{what}: {seconds:.1f} s, {writes(server)} writes, {len(server.requests())} API calls")
+
+
+def round_trip(server: LocalServer, out: Path, program: str) -> None:
+    """The account taken over by the dynamic program, then imported by the native plugin."""
+    dynamic = PulumiStack(out / "dynamic", base_url=server.url, token=server.token, program=program)
+    step(server, "dynamic: pulumi up (adopt)", dynamic.up)
+    step(server, "dynamic: pulumi preview", lambda: dynamic.preview("--expect-no-changes"))
+
+    site = out / "sdk"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
+         str(REPO / "sdk" / "python")],
+        check=True,
+    )  # fmt: skip
+    native = PulumiStack(
+        out / "native", base_url=server.url, token=server.token, program="import pulumi\n"
+    )
+    native.env["PYTHONPATH"] = str(site)
+    code = out / "imported.py"
+    step(
+        server,
+        "native: pulumi import --file",
+        lambda: native.run(
+            "import", "--file", str(out / "import.json"), "--yes", "--out", str(code)
+        ),
+    )
+    (native.dir / "__main__.py").write_text(code.read_text())
+    step(server, "native: pulumi preview", lambda: native.preview("--expect-no-changes"))
 
 
 if __name__ == "__main__":
