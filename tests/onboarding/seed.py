@@ -133,6 +133,8 @@ def seed(client: Metronome, rng: random.Random, size: Size) -> dict[str, list[st
     priced = [p for p, t in kinds.items() if t in ("USAGE", "FIXED", "SUBSCRIPTION")]
     launch = datetime(2025, 1, 1, tzinfo=UTC)
     future = now.replace(hour=0) + timedelta(days=400)
+    # A month apart over two years, and one date in the future: room for many rates per card.
+    starts = [launch + timedelta(days=30 * k) for k in range(24)] + [future]
     for c in range(size.cards):
         card_id = client.v1.contracts.rate_cards.create(
             name=f"{_name(rng, c + 1)} prices",
@@ -142,10 +144,13 @@ def seed(client: Metronome, rng: random.Random, size: Size) -> dict[str, list[st
         made["cards"].append(card_id)
         rates: list[dict[str, Any]] = []
         seen: set[tuple[str, str, datetime]] = set()
+        room = len(priced) * 3 * len(starts)
+        if size.rates_per_card > room:
+            raise ValueError(f"at most {room} distinct rates per card with these products")
         while len(rates) < size.rates_per_card:
             product_id = rng.choice(priced)
             ptype = kinds[product_id]
-            start = rng.choice([launch, launch + timedelta(days=180), future])
+            start = rng.choice(starts)
             model = rng.choice(["large", "mini", "base"]) if ptype == "USAGE" else ""
             if (product_id, model, start) in seen:
                 continue
@@ -168,7 +173,7 @@ def seed(client: Metronome, rng: random.Random, size: Size) -> dict[str, list[st
                 rate["price"] = float(rng.randint(1, 5000))
             if ptype == "SUBSCRIPTION":
                 rate["billing_frequency"] = rng.choice(["MONTHLY", "ANNUAL"])
-            if start == launch and rng.random() < 0.3:
+            if start == launch and rng.random() < 0.5:
                 rate["ending_before"] = launch + timedelta(days=90)
             rates.append(rate)
         for chunk in range(0, len(rates), 100):
