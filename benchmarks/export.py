@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -113,9 +114,11 @@ def round_trip(server: LocalServer, out: Path, program: str) -> None:
     step(server, "dynamic: pulumi preview", lambda: dynamic.preview("--expect-no-changes"))
 
     site = out / "sdk"
+    # From a copy: pip leaves build files beside the sources, and sdk/ is generated output.
+    source = shutil.copytree(REPO / "sdk" / "python", out / "sdk-source")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         str(REPO / "sdk" / "python")],
+         str(source)],
         check=True,
     )  # fmt: skip
     native = PulumiStack(
