@@ -17,8 +17,6 @@ tiers included.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +26,7 @@ import pytest
 import requests
 
 from metronome_local.process import LocalServer
-from pulumi_metronome.testing import REPO_ROOT, PulumiStack, pulumi_env
+from pulumi_metronome.testing import PulumiStack
 
 TOKEN = f"tok-e2e-native-import-{uuid.uuid4().hex}"
 PAST = "2026-01-01T00:00:00Z"
@@ -145,60 +143,6 @@ def made_by_hand(server: LocalServer) -> dict[str, str]:
         "seat": seat["id"],
         "card": card["id"],
     }
-
-
-@pytest.fixture(scope="module")
-def python_sdk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory for PYTHONPATH with the generated Python SDK installed in it: the
-    checked-in ``sdk/python`` if there is one, else one generated here from the plugin with
-    ``pulumi package gen-sdk`` (the project's Python language host's GeneratePackage)."""
-    work = tmp_path_factory.mktemp("sdk")
-    source = REPO_ROOT / "sdk" / "python"
-    if not (source / "pyproject.toml").is_file():
-        home = work / "home"
-        home.mkdir()
-        env = pulumi_env(work, home)
-        plugin = Path(sys.prefix) / "bin" / "pulumi-resource-metronome"
-        done = subprocess.run(
-            [
-                "pulumi",
-                "package",
-                "gen-sdk",
-                str(plugin),
-                "--language",
-                "python",
-                "--out",
-                str(work / "gen"),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        source = work / "gen" / "python"
-    site = work / "site"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
-            str(site),
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return site
 
 
 def project(

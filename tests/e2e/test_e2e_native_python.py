@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_e2e_native_import import post, python_sdk, writes
+from test_e2e_native_import import post, writes
 
 from metronome_local.process import LocalServer
 from pulumi_metronome.testing import PulumiStack
-
-__all__ = ["python_sdk"]  # a module fixture: the generated SDK installed for PYTHONPATH
 
 TOKEN = f"tok-e2e-native-python-{uuid.uuid4().hex}"
 LATER = "2031-01-01T00:00:00Z"

@@ -25,6 +25,7 @@ from typing import NoReturn
 import duckdb
 
 from ..metering.backends import ENGINES, EngineError
+from ..onboarding import export
 from . import guardrails
 from .analysis import Impact, analyse
 from .charges import customers_by_card
@@ -159,6 +160,7 @@ def parser() -> argparse.ArgumentParser:
     )
     cmd.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _pricing_options(cmd)
+    export.add_parser(commands)
     return top
 
 
@@ -197,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(error_line(error), file=sys.stderr)
         return 2
+    if args.command == "export":
+        return export.run(args)
     progress = Progress(None if args.quiet else sys.stderr)
     try:
         validate(args)

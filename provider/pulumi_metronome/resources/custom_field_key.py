@@ -64,6 +64,12 @@ class CustomFieldKeyProvider(MetronomeProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec = CustomFieldKeySpec.from_state(props)
         resource = resource_of(props)
+        # Adopting looks first: taking over a key as it is writes nothing (and works with a
+        # read-only token, which addKey would refuse with a 403 rather than a duplicate 400).
+        found = self._find(spec.entity, spec.key) if props.get(ADOPT) else None
+        if found is not None and found.matches(spec):
+            KEYS.adopt(resource, [(spec.id, True)], spec.id, AdoptionConflict)
+            return CreateResult(spec.id, self._outs(spec, props))
         try:
             self.client.add_custom_field_key(spec)
         except MetronomeError as error:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ from ..models import (
     RateCardSpec,
     RateCardUpdate,
     RateEntry,
+    ScheduledRate,
     SpecError,
     Violation,
     parse_model,
@@ -464,13 +465,7 @@ class RateCardProvider(MetronomeProvider):
         return outs
 
     def _live_entries(self, card_id: str, fiat: str | None) -> list[RateEntry]:
-        entries = []
-        for segment in self.client.rate_schedule(card_id):
-            entry = segment.entry()
-            if entry.credit_type_id is not None and entry.credit_type_id in (fiat, USD_CENTS_ID):
-                entry = entry.model_copy(update={"credit_type_id": None})
-            entries.append(entry)
-        return entries
+        return live_entries(self.client.rate_schedule(card_id), fiat)
 
     def _archive_quietly(self, card_id: str) -> None:
         try:
@@ -533,6 +528,18 @@ class RateCardProvider(MetronomeProvider):
         if not namesakes[card_id][1]:
             self.client.add_rates(card_id, list(entries))
         return card_id
+
+
+def live_entries(segments: Iterable[ScheduledRate], fiat: str | None) -> list[RateEntry]:
+    """A card's schedule as read, as declared entries (the card's own credit type left
+    implicit, as a declaration leaves it)."""
+    entries = []
+    for segment in segments:
+        entry = segment.entry()
+        if entry.credit_type_id is not None and entry.credit_type_id in (fiat, USD_CENTS_ID):
+            entry = entry.model_copy(update={"credit_type_id": None})
+        entries.append(entry)
+    return entries
 
 
 def _key_of(entry: RateEntry) -> str:
