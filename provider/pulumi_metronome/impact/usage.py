@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -71,10 +71,38 @@ def metric_key(spec: BillableMetricSpec) -> str:
 @dataclass(frozen=True)
 class Layout:
     """Where the loaded table keeps each property: its text column, and for properties that
-    metrics aggregate, its exact-decimal column."""
+    metrics aggregate, its exact-decimal column.
+
+    ``conditions`` (when not None) names each metric's match condition once (``b<i>``): a
+    metric's aggregate, its masks and the unbilled counts then read the boolean column
+    ``e.b<i>``, which ``Events`` computes once per event in a projection below the aggregate
+    (``with_conditions``) instead of once per use."""
 
     texts: dict[str, str]
     numbers: dict[str, str]
+    conditions: dict[str, str] | None = field(default=None, compare=False)
+
+    def condition(self, sql: str) -> str:
+        """``sql`` (a boolean over row ``e``), or the column that holds it once per event."""
+        if self.conditions is None:
+            return sql
+        name = self.conditions.setdefault(sql, f"b{len(self.conditions)}")
+        return f"e.{name}"
+
+    def with_conditions(self, source: str, sqls: Iterable[str]) -> str:
+        """``source`` (a relation aliased ``e``) with the condition columns that ``sqls``
+        read, as a relation aliased ``e``."""
+        if not self.conditions:
+            return source
+        text = " ".join(sqls)
+        used = [
+            f"{cond} AS {name}"
+            for cond, name in self.conditions.items()
+            if re.search(rf"\be\.{name}\b", text)
+        ]
+        if not used:
+            return source
+        return f"(SELECT e.*, {', '.join(used)} FROM {source}) AS e"
 
 
 class _Columns(Dialect):
@@ -116,7 +144,7 @@ def match_sql(spec: BillableMetricSpec, layout: Layout) -> str:
         *queries.cheap_conditions(spec, None, None, alias="e"),
         *queries.property_conditions(spec, _Columns(layout)),
     ]
-    return "(" + (" AND ".join(found) or "TRUE") + ")"
+    return layout.condition("(" + (" AND ".join(found) or "TRUE") + ")")
 
 
 def reads_sql(spec: BillableMetricSpec, layout: Layout) -> str:
@@ -127,7 +155,7 @@ def reads_sql(spec: BillableMetricSpec, layout: Layout) -> str:
     whose events cannot be derived."""
     if spec.sql is None:
         return match_sql(spec, layout)
-    return sql_reads(spec.sql, _Columns(layout))
+    return layout.condition(sql_reads(spec.sql, _Columns(layout)))
 
 
 def might_read_sql(event_types: EventTypeFilter | None) -> str:
@@ -268,7 +296,7 @@ class Events:
         self.columns = {name: f"t{i}" for i, name in enumerate(dict.fromkeys(properties))}
         numbers = [n for n in dict.fromkeys(numeric) if n in self.columns]
         self.numbers = {name: f"n{j}" for j, name in enumerate(numbers)}
-        self.layout = Layout(self.columns, self.numbers)
+        self.layout = Layout(self.columns, self.numbers, {})
         self._dir = tempfile.TemporaryDirectory(prefix="pulumi-metronome-impact-")
         self.db = duckdb.connect(":memory:")
         threads = os.cpu_count() or 2
@@ -444,10 +472,10 @@ class Events:
         if end is not None:
             where.append(f"e.ts < {ts_lit(end)}")
         select = ", ".join([*group, *(sql for _, sql in columns)])
-        sql = (
-            f"SELECT {select} FROM ev AS e "
-            f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY ALL"
-        )
+        # The period's bounds filter the scan; the match conditions are computed above it.
+        source = f"(SELECT * FROM ev AS e {'WHERE ' + ' AND '.join(where) if where else ''}) AS e"
+        source = self.layout.with_conditions(source, (sql for _, sql in columns))
+        sql = f"SELECT {select} FROM {source} GROUP BY ALL"
         out: dict[tuple[Any, ...], dict[str, Decimal | None]] = {}
         n = len(group)
         for row in self.db.execute(sql).fetchall():
@@ -465,7 +493,8 @@ class Events:
         outer = ", ".join(f"sum({name})" for name, _ in columns)
         sql = (
             f"SELECT day, {outer} FROM (SELECT customer_id, date_trunc('day', e.ts) AS day, "
-            f"{inner} FROM ev AS e GROUP BY ALL) GROUP BY day ORDER BY day"
+            f"{inner} FROM {self.layout.with_conditions('ev AS e', (s for _, s in columns))} "
+            "GROUP BY ALL) GROUP BY day ORDER BY day"
         )
         return {
             row[0].replace(tzinfo=UTC): {
@@ -497,7 +526,8 @@ class Events:
         self.db.execute(
             # (The loaded table keeps no transaction ids; SQL metrics cannot read them.)
             "CREATE OR REPLACE TEMP VIEW events AS SELECT seq, NULL::VARCHAR AS transaction_id, "
-            f"customer_id, event_type, ts, {props}::VARCHAR AS props, FALSE AS is_duplicate FROM ev"
+            "customer_id::VARCHAR AS customer_id, event_type::VARCHAR AS event_type, ts, "
+            f"{props}::VARCHAR AS props, FALSE AS is_duplicate FROM ev"
         )
         scope = Scope(tuple(CustomerRef(c) for c in customers), self.period.start, self.period.end)
         rows = self.db.execute(sql_usage(sql, scope, window)).fetchall()
@@ -506,5 +536,7 @@ class Events:
     def customers(self) -> list[str]:
         return [
             str(r[0])
-            for r in self.db.execute("SELECT DISTINCT customer_id FROM ev ORDER BY 1").fetchall()
+            for r in self.db.execute(
+                "SELECT customer_id::VARCHAR FROM (SELECT DISTINCT customer_id FROM ev) ORDER BY 1"
+            ).fetchall()
         ]
