@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ..metering.load import properties_read
+from ..metering.load import NUMERIC_AGGREGATIONS, properties_read
 from ..models import BillableMetricSpec
 from . import charges as ch
 from .inputs import Pricing, Product, Resolution, Unknown
@@ -97,18 +97,27 @@ def analyse(
                 chosen = specs if metric.spec.sql is None else sql_specs
                 chosen.setdefault(metric_key(metric.spec), metric.spec)
     names: list[str] = properties_read([*specs.values(), *sql_specs.values()])
+    as_text = properties_read([*specs.values(), *sql_specs.values()], as_text=True)
     for pricing in sides.values():
         for product in pricing.products.values():
             if product.spec is not None:
                 names.extend(product.spec.pricing_group_key or [])
+                as_text.extend(product.spec.pricing_group_key or [])
     kwargs = {} if memory_limit is None else {"memory_limit": memory_limit}
     numeric = [
         s.aggregation_key
         for s in specs.values()
-        if s.aggregation_key and s.aggregation_type in ("SUM", "MAX", "LATEST")
+        if s.aggregation_key and s.aggregation_type in NUMERIC_AGGREGATIONS
     ]
     with Events(
-        events_path, names, numeric=numeric, progress=progress, start=start, end=end, **kwargs
+        events_path,
+        names,
+        numeric=numeric,
+        numbers_only=[n for n in numeric if n not in as_text],
+        progress=progress,
+        start=start,
+        end=end,
+        **kwargs,
     ) as events:
         period = events.period
         priced_as_of = ch.choose_as_of(now, proposed, period, as_of)

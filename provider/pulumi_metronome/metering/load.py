@@ -92,8 +92,14 @@ def text_sql(json_text: str) -> str:
     return f"metronome_text({json_text})"
 
 
-def properties_read(specs: Iterable[BillableMetricSpec]) -> list[str]:
-    """Every property the metrics read (filters, aggregation key, group keys, SQL columns)."""
+#: Aggregations that read their key only as a number (``DUCKDB.number`` of its text).
+NUMERIC_AGGREGATIONS = ("SUM", "MAX", "LATEST")
+
+
+def properties_read(specs: Iterable[BillableMetricSpec], *, as_text: bool = False) -> list[str]:
+    """Every property the metrics read (filters, aggregation key, group keys, SQL columns);
+    ``as_text``: only those read as text (not the key of an aggregation that reads it only
+    as a number)."""
     names: list[str] = []
     for spec in specs:
         if spec.sql is not None:
@@ -102,7 +108,7 @@ def properties_read(specs: Iterable[BillableMetricSpec]) -> list[str]:
             names.extend(parse_sql_metric(spec.sql).prop_names)
             continue
         names.extend(f.name for f in spec.property_filters or [])
-        if spec.aggregation_key:
+        if spec.aggregation_key and not (as_text and spec.aggregation_type in NUMERIC_AGGREGATIONS):
             names.append(spec.aggregation_key)
         for key in spec.group_keys or []:
             names.extend(key)
@@ -366,6 +372,7 @@ def load(
     properties: Sequence[str] | None = None,
     numbers: Sequence[str] = (),
     texts: Literal["object", "columns"] = "object",
+    numbers_only: Sequence[str] = (),
 ) -> Loaded:
     """Check, dedupe and store ``events`` in table ``table`` of ``db``; raise ``SpecError``
     naming ``events[i].field`` for the first problems (nothing is kept then).
@@ -377,9 +384,11 @@ def load(
     instead one column ``t<i>`` per name of ``properties`` holding its text and ``n<j>``
     per name of ``numbers`` holding it as an exact decimal (the engine's number rule), and
     neither ``properties`` nor ``props`` nor ``transaction_id`` (read only to drop duplicates;
-    10 million ids are 160 MB of memory); from a Parquet file, it keeps ``customer_id`` and
-    ``event_type`` as ENUM types (``<table>_customer_id``, ``<table>_event_type``, sorted
-    values) when they have at most ``ENUM_MAX`` values (2 bytes per event instead of 16).
+    10 million ids are 160 MB of memory), nor the text column of a name of ``numbers_only``
+    (a property read only as a number: 16 bytes per event less); from a Parquet file, it
+    keeps ``customer_id`` and ``event_type`` as ENUM types (``<table>_customer_id``,
+    ``<table>_event_type``, sorted values) when they have at most ``ENUM_MAX`` values (2
+    bytes per event instead of 16).
     """
     install(db)
     row = db.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
@@ -391,7 +400,7 @@ def load(
     if json_lines and not ordered:
         db.execute("SET preserve_insertion_order = true")
     try:
-        return _load(db, events, table, properties, numbers, texts)
+        return _load(db, events, table, properties, numbers, texts, numbers_only)
     finally:
         if json_lines and not ordered:
             db.execute("SET preserve_insertion_order = false")
@@ -404,6 +413,7 @@ def _load(
     properties: Sequence[str] | None,
     numbers: Sequence[str],
     texts: Literal["object", "columns"],
+    numbers_only: Sequence[str] = (),
 ) -> Loaded:
     normalized, guarded, path = _source(db, events)
     where = f" of {path}" if path is not None else ""
@@ -425,7 +435,7 @@ def _load(
             outer = ", ".join(
                 [
                     "seq, {ids}{customer_id}, {event_type}, ts",
-                    *(f"t{i}" for i in range(len(names))),
+                    *(f"t{i}" for i, n in enumerate(names) if n not in numbers_only),
                     *(
                         f"{DUCKDB.number(f't{names.index(n)}')} AS n{j}"
                         for j, n in enumerate(numbers)
