@@ -175,7 +175,7 @@ def beta_and_acme(path: Path) -> Path:
 def test_impact_events_in_memory_or_compressed_on_disk_give_the_same_usage(
     tmp_path: Path, on_disk: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The impact loads a file in memory when it fits in half the memory limit, else into a
+    """The impact loads a file in memory when it fits in twice the memory limit, else into a
     compressed temporary database file (here: told the events are too many)."""
     from pulumi_metronome.impact.usage import Events, aggregate_sql
     from pulumi_metronome.models import BillableMetricSpec
