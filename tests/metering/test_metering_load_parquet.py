@@ -241,6 +241,9 @@ def test_customer_ids_and_event_types_are_kept_as_enums_that_order_as_text(
         "count(*) FILTER (WHERE customer_id = 'acme') FROM ev"
     ).fetchone()
     assert row == (3, 5, 2)
+    # Loading again into the same table replaces it and its types.
+    load(db, path, table="ev", properties=["n"], texts="columns")
+    assert db.execute("SELECT count(DISTINCT customer_id) FROM ev").fetchone() == (4,)
 
 
 def test_a_property_read_only_as_a_number_keeps_no_text(tmp_path: Path) -> None:
