@@ -175,7 +175,7 @@ def beta_and_acme(path: Path) -> Path:
 def test_impact_events_in_memory_or_compressed_on_disk_give_the_same_usage(
     tmp_path: Path, on_disk: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The impact loads a file in memory when it fits in half the memory limit, else into a
+    """The impact loads a file in memory when it fits in twice the memory limit, else into a
     compressed temporary database file (here: told the events are too many)."""
     from pulumi_metronome.impact.usage import Events, aggregate_sql
     from pulumi_metronome.models import BillableMetricSpec
@@ -211,3 +211,66 @@ def test_impact_estimates_the_loaded_size_and_reads_the_memory_limit(tmp_path: P
         # 5 events (the file's metadata) x (48 + 16 x (2 texts + 1 decimal)) bytes.
         assert events._estimated_bytes() == 5 * 96
         assert events._limit_bytes() == 2 * 2**30
+
+
+def test_customer_ids_and_event_types_are_kept_as_enums_that_order_as_text(
+    tmp_path: Path,
+) -> None:
+    """The columns layout keeps a Parquet file's customer ids and event types as ENUM types
+    (2 bytes an event); they order as their texts do (byte order, by hand: upper case, then
+    lower case, then non-ASCII) and compare with any text, known or not."""
+    path = parquet(
+        tmp_path / "e.parquet",
+        [
+            ("a", "zeta", "call", T, "{}"),
+            ("b", "acme", "call", T, "{}"),
+            ("c", "\u00e9t\u00e9", "view", T, "{}"),
+            ("d", "Beta", "call", T, "{}"),
+            ("e", "acme", "view", T, "{}"),
+        ],
+    )
+    db, _ = columns(path)
+    types = {str(r[0]): str(r[1]) for r in db.execute("DESCRIBE ev").fetchall()}
+    assert types["customer_id"].startswith("ENUM(")
+    assert types["event_type"].startswith("ENUM(")
+    ordered = db.execute("SELECT DISTINCT customer_id FROM ev ORDER BY customer_id").fetchall()
+    assert [r[0] for r in ordered] == ["Beta", "acme", "zeta", "\u00e9t\u00e9"]
+    row = db.execute(
+        "SELECT count(*) FILTER (WHERE event_type IN ('call', 'nope')), "
+        "count(*) FILTER (WHERE event_type NOT IN ('nope')), "
+        "count(*) FILTER (WHERE customer_id = 'acme') FROM ev"
+    ).fetchone()
+    assert row == (3, 5, 2)
+    # Loading again into the same table replaces it and its types.
+    load(db, path, table="ev", properties=["n"], texts="columns")
+    assert db.execute("SELECT count(DISTINCT customer_id) FROM ev").fetchone() == (4,)
+
+
+def test_a_property_read_only_as_a_number_keeps_no_text(tmp_path: Path) -> None:
+    """``numbers_only``: the property keeps its exact decimal only; a metric that would read
+    its text fails to bind (never a silent NULL)."""
+    from pulumi_metronome.impact.usage import Events, aggregate_sql
+    from pulumi_metronome.models import BillableMetricSpec
+
+    def spec(kind: str) -> BillableMetricSpec:
+        return BillableMetricSpec.model_validate(
+            {
+                "name": "eu",
+                "aggregation_type": kind,
+                "aggregation_key": "n",
+                "event_type_filter": {"in_values": ["call"]},
+                "property_filters": [{"name": "r", "in_values": ["eu"]}],
+            }
+        )
+
+    path = beta_and_acme(tmp_path / "e.parquet")
+    with Events(path, ["n", "r"], numeric=["n"], numbers_only=["n"]) as events:
+        names = [str(r[0]) for r in events.db.execute("DESCRIBE ev").fetchall()]
+        found = events.totals([("eu", aggregate_sql(spec("SUM"), events.layout))])
+        with pytest.raises(duckdb.BinderException):
+            events.totals([("u", aggregate_sql(spec("UNIQUE"), events.layout))])
+    assert [n for n in names if n[1:].isdigit()] == ["t1", "n0"]
+    assert {k: v["eu"] for k, v in found.items()} == {
+        ("acme",): Decimal("2.5"),
+        ("beta",): Decimal("1.25"),
+    }

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ..metering.load import properties_read
+from ..metering.load import NUMERIC_AGGREGATIONS, properties_read
 from ..models import BillableMetricSpec
 from . import charges as ch
 from .engines import open_events
@@ -99,20 +99,23 @@ def analyse(
                 chosen = specs if metric.spec.sql is None else sql_specs
                 chosen.setdefault(metric_key(metric.spec), metric.spec)
     names: list[str] = properties_read([*specs.values(), *sql_specs.values()])
+    as_text = properties_read([*specs.values(), *sql_specs.values()], as_text=True)
     for pricing in sides.values():
         for product in pricing.products.values():
             if product.spec is not None:
                 names.extend(product.spec.pricing_group_key or [])
+                as_text.extend(product.spec.pricing_group_key or [])
     numeric = [
         s.aggregation_key
         for s in specs.values()
-        if s.aggregation_key and s.aggregation_type in ("SUM", "MAX", "LATEST")
+        if s.aggregation_key and s.aggregation_type in NUMERIC_AGGREGATIONS
     ]
     with open_events(
         engine,
         events_path,
         names,
         numeric=numeric,
+        numbers_only=[n for n in numeric if n not in as_text],
         progress=progress,
         start=start,
         end=end,

@@ -148,16 +148,26 @@ def open_events(
     properties: Iterable[str],
     *,
     numeric: Iterable[str] = (),
+    numbers_only: Iterable[str] = (),
     progress: Callable[[str], None] = lambda _: None,
     start: datetime | None = None,
     end: datetime | None = None,
     memory_limit: str | None = None,
 ) -> Events:
-    """The events for the impact on ``engine`` (``duckdb``, the default, or a backend)."""
+    """The events for the impact on ``engine`` (``duckdb``, the default, or a backend);
+    ``numbers_only`` (properties read only as numbers, kept without a text column) applies
+    to DuckDB's own loader."""
     if engine == "duckdb":
         kwargs = {} if memory_limit is None else {"memory_limit": memory_limit}
         return Events(
-            path, properties, numeric=numeric, progress=progress, start=start, end=end, **kwargs
+            path,
+            properties,
+            numeric=numeric,
+            numbers_only=numbers_only,
+            progress=progress,
+            start=start,
+            end=end,
+            **kwargs,
         )
     return EngineEvents(
         path, properties, engine=engine, numeric=numeric, progress=progress, start=start, end=end

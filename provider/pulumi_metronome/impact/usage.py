@@ -10,10 +10,13 @@ file and needs every metric of two pricings over them. So:
    directly (never through Python), checks every event's fields, dedupes by
    ``transaction_id`` (the first event in file order wins, as on ingest), and keeps one
    column per property that any metric reads, holding the property's *text* (the engine's
-   rule, in SQL), plus an exact decimal for aggregated ones. The table stays in memory when
-   it takes at most half of DuckDB's memory limit; a larger one goes to a temporary
-   database file, written compressed and read through DuckDB's buffer pool under the limit,
-   so memory stays bounded whatever the file's size.
+   rule, in SQL), plus an exact decimal for aggregated ones (only that for a property read
+   only as a number), customer ids and event types of a Parquet file as ENUM types. The
+   table stays in memory when its estimated size is at most twice DuckDB's memory limit
+   (the part beyond the limit goes to DuckDB's temporary directory as it is, which costs
+   little); a larger one goes to a temporary database file, written compressed and read
+   through DuckDB's buffer pool under the limit, so memory stays bounded whatever the
+   file's size.
 2. **One pass per question** (``totals``): every metric is one aggregate column of the same
    ``GROUP BY`` query. A metric sees only the events it matches because its property
    columns are masked with its match condition (``CASE WHEN match THEN p END``), so the
@@ -33,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -51,8 +54,8 @@ from ..models import BillableMetricSpec, EventTypeFilter, SpecError, Violation
 from .inputs import Metric
 
 #: DuckDB's memory limit for the evaluation; beyond it, it spills to its temporary directory
-#: (10 million events, loaded compressed: peak RSS near 1.1 GiB with it).
-DEFAULT_MEMORY_LIMIT = "1GB"
+#: (10 million events of the benchmark, in memory: peak RSS near 1.4 GiB with it).
+DEFAULT_MEMORY_LIMIT = "1200MB"
 
 
 class EventsError(ValueError):
@@ -71,10 +74,38 @@ def metric_key(spec: BillableMetricSpec) -> str:
 @dataclass(frozen=True)
 class Layout:
     """Where the loaded table keeps each property: its text column, and for properties that
-    metrics aggregate, its exact-decimal column."""
+    metrics aggregate, its exact-decimal column.
+
+    ``conditions`` (when not None) names each metric's match condition once (``b<i>``): a
+    metric's aggregate, its masks and the unbilled counts then read the boolean column
+    ``e.b<i>``, which ``Events`` computes once per event in a projection below the aggregate
+    (``with_conditions``) instead of once per use."""
 
     texts: dict[str, str]
     numbers: dict[str, str]
+    conditions: dict[str, str] | None = field(default=None, compare=False)
+
+    def condition(self, sql: str) -> str:
+        """``sql`` (a boolean over row ``e``), or the column that holds it once per event."""
+        if self.conditions is None:
+            return sql
+        name = self.conditions.setdefault(sql, f"b{len(self.conditions)}")
+        return f"e.{name}"
+
+    def with_conditions(self, source: str, sqls: Iterable[str]) -> str:
+        """``source`` (a relation aliased ``e``) with the condition columns that ``sqls``
+        read, as a relation aliased ``e``."""
+        if not self.conditions:
+            return source
+        text = " ".join(sqls)
+        used = [
+            f"{cond} AS {name}"
+            for cond, name in self.conditions.items()
+            if re.search(rf"\be\.{name}\b", text)
+        ]
+        if not used:
+            return source
+        return f"(SELECT e.*, {', '.join(used)} FROM {source}) AS e"
 
 
 class _Columns(Dialect):
@@ -92,7 +123,10 @@ class _Columns(Dialect):
         return f"(CASE WHEN {self.condition} THEN e.{column} END)"
 
     def prop(self, name: str, column: str = "e.props") -> str:
-        expr = self._mask(self.layout.texts[name])
+        # A property loaded only as a number has no text column: its name here can only be
+        # read through ``number`` (anything else fails to bind, it is never silently NULL).
+        text = self.layout.texts.get(name) or f"{self.layout.numbers[name]}_text_not_loaded"
+        expr = self._mask(text)
         self._names[expr] = name
         return expr
 
@@ -116,7 +150,7 @@ def match_sql(spec: BillableMetricSpec, layout: Layout) -> str:
         *queries.cheap_conditions(spec, None, None, alias="e"),
         *queries.property_conditions(spec, _Columns(layout)),
     ]
-    return "(" + (" AND ".join(found) or "TRUE") + ")"
+    return layout.condition("(" + (" AND ".join(found) or "TRUE") + ")")
 
 
 def reads_sql(spec: BillableMetricSpec, layout: Layout) -> str:
@@ -127,7 +161,7 @@ def reads_sql(spec: BillableMetricSpec, layout: Layout) -> str:
     whose events cannot be derived."""
     if spec.sql is None:
         return match_sql(spec, layout)
-    return sql_reads(spec.sql, _Columns(layout))
+    return layout.condition(sql_reads(spec.sql, _Columns(layout)))
 
 
 def might_read_sql(event_types: EventTypeFilter | None) -> str:
@@ -250,6 +284,7 @@ class Events:
         properties: Iterable[str],
         *,
         numeric: Iterable[str] = (),
+        numbers_only: Iterable[str] = (),
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         progress: Callable[[str], None] = lambda _: None,
         start: datetime | None = None,
@@ -265,10 +300,17 @@ class Events:
                 f"period {start:%Y-%m-%d} to {end:%Y-%m-%d}: the start must be before the end"
             )
         self.progress = progress
-        self.columns = {name: f"t{i}" for i, name in enumerate(dict.fromkeys(properties))}
-        numbers = [n for n in dict.fromkeys(numeric) if n in self.columns]
+        names = list(dict.fromkeys(properties))
+        numbers = [n for n in dict.fromkeys(numeric) if n in names]
         self.numbers = {name: f"n{j}" for j, name in enumerate(numbers)}
-        self.layout = Layout(self.columns, self.numbers)
+        # Text columns of the properties read as text (``numbers_only``: read only as a
+        # number, e.g. the key of a SUM, and kept only as one).
+        self._numbers_only = [n for n in dict.fromkeys(numbers_only) if n in self.numbers]
+        self._names = names
+        self.columns = {
+            name: f"t{i}" for i, name in enumerate(names) if name not in self._numbers_only
+        }
+        self.layout = Layout(self.columns, self.numbers, {})
         self._dir = tempfile.TemporaryDirectory(prefix="pulumi-metronome-impact-")
         self.db = duckdb.connect(":memory:")
         threads = os.cpu_count() or 2
@@ -282,13 +324,15 @@ class Events:
         self.db.execute("SET preserve_insertion_order = false")
         self.db.execute(f"SET temp_directory = {lit(self._dir.name)}")
         try:
-            # In memory when the loaded table takes at most half the memory limit (the fastest);
-            # otherwise in a database file in the temporary directory, which DuckDB writes
-            # compressed as it loads (10 million events: about 1.8 GB in memory, a fraction of
-            # that compressed) and reads through its buffer pool under the limit, without
-            # spilling. Dictionary compression only (FSST and the float codecs cost more time to
-            # write than they save).
-            if self._estimated_bytes() > self._limit_bytes() / 2:
+            # In memory when the loaded table takes at most twice the memory limit (the
+            # fastest: DuckDB moves the blocks beyond the limit to its temporary directory as
+            # they are, and back when a query reads them; 10 million events of the benchmark:
+            # 1.3 GB in memory under a 1.2 GB limit cost about 5% more CPU than under 4 GB).
+            # Otherwise in a database file in the temporary directory, which DuckDB writes
+            # compressed as it loads (a fraction of the size, but slower to write and read)
+            # and reads through its buffer pool under the limit. Dictionary compression only
+            # (FSST and the float codecs cost more time to write than they save).
+            if self._estimated_bytes() > self._limit_bytes() * 2:
                 self.db.execute(
                     "SET disabled_compression_methods = 'fsst,dict_fsst,chimp,patas,alp,alprd'"
                 )
@@ -297,7 +341,7 @@ class Events:
                 )
                 self.db.execute("USE disk")
                 progress(
-                    "the events would take over half the memory limit: loading them compressed"
+                    "the events would take over twice the memory limit: loading them compressed"
                 )
             self._load(start, end)
         except BaseException:
@@ -349,7 +393,7 @@ class Events:
                 f"events file {self.path}: unknown format; name it *.parquet or *.jsonl "
                 "(JSON lines, one Metronome ingest event per line)"
             )
-        names = list(self.columns)
+        names = self._names
         self.progress(
             f"reading {self.path} ({self.path.stat().st_size / 1e6:,.0f} MB), one JSON parse "
             f"per event for {len(names)} properties"
@@ -364,6 +408,7 @@ class Events:
                 properties=names,
                 numbers=list(self.numbers),
                 texts="columns",
+                numbers_only=self._numbers_only,
             )
         except SpecError as error:
             # Each problem on one line (an engine's message continues with hints below).
@@ -444,10 +489,10 @@ class Events:
         if end is not None:
             where.append(f"e.ts < {ts_lit(end)}")
         select = ", ".join([*group, *(sql for _, sql in columns)])
-        sql = (
-            f"SELECT {select} FROM ev AS e "
-            f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY ALL"
-        )
+        # The period's bounds filter the scan; the match conditions are computed above it.
+        source = f"(SELECT * FROM ev AS e {'WHERE ' + ' AND '.join(where) if where else ''}) AS e"
+        source = self.layout.with_conditions(source, (sql for _, sql in columns))
+        sql = f"SELECT {select} FROM {source} GROUP BY ALL"
         out: dict[tuple[Any, ...], dict[str, Decimal | None]] = {}
         n = len(group)
         for row in self.db.execute(sql).fetchall():
@@ -465,7 +510,8 @@ class Events:
         outer = ", ".join(f"sum({name})" for name, _ in columns)
         sql = (
             f"SELECT day, {outer} FROM (SELECT customer_id, date_trunc('day', e.ts) AS day, "
-            f"{inner} FROM ev AS e GROUP BY ALL) GROUP BY day ORDER BY day"
+            f"{inner} FROM {self.layout.with_conditions('ev AS e', (s for _, s in columns))} "
+            "GROUP BY ALL) GROUP BY day ORDER BY day"
         )
         return {
             row[0].replace(tzinfo=UTC): {
@@ -497,7 +543,8 @@ class Events:
         self.db.execute(
             # (The loaded table keeps no transaction ids; SQL metrics cannot read them.)
             "CREATE OR REPLACE TEMP VIEW events AS SELECT seq, NULL::VARCHAR AS transaction_id, "
-            f"customer_id, event_type, ts, {props}::VARCHAR AS props, FALSE AS is_duplicate FROM ev"
+            "customer_id::VARCHAR AS customer_id, event_type::VARCHAR AS event_type, ts, "
+            f"{props}::VARCHAR AS props, FALSE AS is_duplicate FROM ev"
         )
         scope = Scope(tuple(CustomerRef(c) for c in customers), self.period.start, self.period.end)
         rows = self.db.execute(sql_usage(sql, scope, window)).fetchall()
@@ -506,5 +553,7 @@ class Events:
     def customers(self) -> list[str]:
         return [
             str(r[0])
-            for r in self.db.execute("SELECT DISTINCT customer_id FROM ev ORDER BY 1").fetchall()
+            for r in self.db.execute(
+                "SELECT customer_id::VARCHAR FROM (SELECT DISTINCT customer_id FROM ev) ORDER BY 1"
+            ).fetchall()
         ]
