@@ -90,7 +90,7 @@ CONTROL_DOCS: dict[str, str] = {
         "of creating a duplicate; a namesake with another definition, or one another "
         "resource of the stack already holds, is an error."
     ),
-    product_resource.ALLOW_REPLACE: (
+    _base.ALLOW_REPLACE: (
         "Allow a change that replaces the object (a new id: contracts and rate cards keep "
         "pointing at the old one, which is archived). Without it such a change fails at "
         "preview."

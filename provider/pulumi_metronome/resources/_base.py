@@ -35,6 +35,8 @@ ADOPT = "adopt_existing"
 #: The Pulumi resource name, so the provider can tell resources apart (see ``ownership``).
 RESOURCE_KEY = "__resource"
 PROVIDER_KEY = "__provider"
+#: The opt-in that lets a change replace an object Metronome cannot edit.
+ALLOW_REPLACE = "allow_replace"
 PULUMI_KEYS = frozenset({ADOPT, RESOURCE_KEY, PROVIDER_KEY})
 
 
@@ -89,6 +91,17 @@ def resource_of(props: Mapping[str, Any]) -> str | None:
     """The Pulumi resource name stored with the inputs (None in state from before it was)."""
     value = props.get(RESOURCE_KEY)
     return value if isinstance(value, str) else None
+
+
+def stored(state: Mapping[str, Any], props: Mapping[str, Any], *flags: str) -> dict[str, Any]:
+    """What a resource stores: the object's own state, the steering ``flags`` it takes
+    (``adopt_existing``, ``allow_replace``) as booleans, and the resource name when known."""
+    outs = dict(state)
+    for flag in flags:
+        outs[flag] = bool(props.get(flag) or False)
+    if resource_of(props) is not None:
+        outs[RESOURCE_KEY] = props[RESOURCE_KEY]
+    return outs
 
 
 def plain(value: Any) -> Any:

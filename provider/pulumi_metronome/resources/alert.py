@@ -28,6 +28,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from ..errors import MetronomeError, ProviderRefusal
 from ..models import ALERT_FIELDS, USD_CENTS_ID, AlertSpec, SpecError, parse_alert_spec
 from ._base import (
+    ALLOW_REPLACE,
     RESOURCE_KEY,
     MetronomeProvider,
     check_failures,
@@ -35,6 +36,7 @@ from ._base import (
     is_unknown,
     plain,
     resource_of,
+    stored,
     unexpected_arguments,
     validate_declaration,
 )
@@ -42,7 +44,6 @@ from .diffs import DiffPlan, plan
 from .ownership import Ownership
 
 ALERTS = Ownership("alert")
-ALLOW_REPLACE = "allow_replace"
 KEY = "uniqueness_key"
 #: Fields the customer's view of an alert does not return: kept as the stack recorded them.
 NOT_RETURNED = ("billable_metric_id", "customer_id", "evaluate_on_create", "plan_id")
@@ -163,10 +164,7 @@ class AlertProvider(MetronomeProvider):
 
     @staticmethod
     def _outs(spec: AlertSpec, props: Mapping[str, Any]) -> dict[str, Any]:
-        outs = {**spec.to_state(), ALLOW_REPLACE: bool(props.get(ALLOW_REPLACE) or False)}
-        if resource_of(props) is not None:
-            outs[RESOURCE_KEY] = props[RESOURCE_KEY]
-        return outs
+        return stored(spec.to_state(), props, ALLOW_REPLACE)
 
 
 def _validate(known: dict[str, Any], unknown: frozenset[str]) -> None:

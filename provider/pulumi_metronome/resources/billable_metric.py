@@ -38,6 +38,7 @@ from ._base import (
     is_unknown,
     plain,
     resource_of,
+    stored,
     text_of,
     unexpected_arguments,
     validate_declaration,
@@ -187,11 +188,7 @@ class BillableMetricProvider(MetronomeProvider):
 
     @staticmethod
     def _outs(state: dict[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
-        outs = dict(state)
-        outs[ADOPT] = bool(props.get(ADOPT) or False)
-        if resource_of(props) is not None:
-            outs[RESOURCE_KEY] = props[RESOURCE_KEY]
-        return outs
+        return stored(state, props, ADOPT)
 
     def _metrics(self) -> _Snapshot:
         return self.once("_snapshot", lambda: _Snapshot(self.client))

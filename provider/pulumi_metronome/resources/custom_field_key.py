@@ -22,6 +22,7 @@ from ._base import (
     check_failures,
     is_unknown,
     resource_of,
+    stored,
     unexpected_arguments,
     validate_declaration,
 )
@@ -111,10 +112,7 @@ class CustomFieldKeyProvider(MetronomeProvider):
 
     @staticmethod
     def _outs(spec: CustomFieldKeySpec, props: dict[str, Any]) -> dict[str, Any]:
-        outs = {**spec.to_state(), ADOPT: bool(props.get(ADOPT) or False)}
-        if resource_of(props) is not None:
-            outs[RESOURCE_KEY] = props[RESOURCE_KEY]
-        return outs
+        return stored(spec.to_state(), props, ADOPT)
 
     def _find(self, entity: str, key: str) -> LiveKey | None:
         for item in self.client.list_custom_field_keys([entity]):

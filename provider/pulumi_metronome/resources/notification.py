@@ -30,6 +30,7 @@ from pulumi.dynamic import (
 from ..errors import MetronomeError, ProviderRefusal
 from ..models import NOTIFICATION_FIELDS, NotificationEdit, NotificationSpec, SpecError
 from ._base import (
+    ALLOW_REPLACE,
     RESOURCE_KEY,
     MetronomeProvider,
     check_failures,
@@ -37,6 +38,7 @@ from ._base import (
     is_unknown,
     plain,
     resource_of,
+    stored,
     unexpected_arguments,
     validate_declaration,
 )
@@ -45,7 +47,6 @@ from .diffs import DiffPlan, plan
 from .ownership import Ownership
 
 NOTIFICATIONS = Ownership("notification")
-ALLOW_REPLACE = "allow_replace"
 KEY = "uniqueness_key"
 
 
@@ -154,10 +155,7 @@ class NotificationProvider(MetronomeProvider):
 
     @staticmethod
     def _outs(spec: NotificationSpec, props: Mapping[str, Any]) -> dict[str, Any]:
-        outs = {**spec.to_state(), ALLOW_REPLACE: bool(props.get(ALLOW_REPLACE) or False)}
-        if resource_of(props) is not None:
-            outs[RESOURCE_KEY] = props[RESOURCE_KEY]
-        return outs
+        return stored(spec.to_state(), props, ALLOW_REPLACE)
 
 
 def _validate(known: dict[str, Any], unknown: frozenset[str]) -> None:

@@ -35,6 +35,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from ..models import SpecError, Violation, rfc3339
 from ..models.package import PACKAGE_FIELDS, PackageSpec, parse_package_spec
 from ._base import (
+    ALLOW_REPLACE,
     RESOURCE_KEY,
     MetronomeProvider,
     check_failures,
@@ -42,6 +43,7 @@ from ._base import (
     is_unknown,
     plain,
     resource_of,
+    stored,
     unexpected_arguments,
     validate_declaration,
 )
@@ -49,7 +51,6 @@ from .diffs import DiffPlan, plan
 from .ownership import Ownership
 
 PACKAGES = Ownership("package")
-ALLOW_REPLACE = "allow_replace"
 ALIAS_CUTOVER = "alias_cutover"
 CONTROLS = (ALLOW_REPLACE,)
 
@@ -235,12 +236,8 @@ class PackageProvider(MetronomeProvider):
 
     @staticmethod
     def _outs(props: Mapping[str, Any]) -> dict[str, Any]:
-        outs = _fields(props)
-        outs[ALIAS_CUTOVER] = props.get(ALIAS_CUTOVER)
-        outs[ALLOW_REPLACE] = bool(props.get(ALLOW_REPLACE) or False)
-        if resource_of(props) is not None:
-            outs[RESOURCE_KEY] = props[RESOURCE_KEY]
-        return outs
+        state = {**_fields(props), ALIAS_CUTOVER: props.get(ALIAS_CUTOVER)}
+        return stored(state, props, ALLOW_REPLACE)
 
 
 def _validate(known: dict[str, Any], unknown: frozenset[str]) -> None:

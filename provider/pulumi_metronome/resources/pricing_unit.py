@@ -21,11 +21,13 @@ from ..errors import AdoptionConflict
 from ..models import PRICING_UNIT_FIELDS, PricingUnitSpec, SpecError
 from ._base import (
     ADOPT,
+    ALLOW_REPLACE,
     RESOURCE_KEY,
     MetronomeProvider,
     check_failures,
     is_unknown,
     resource_of,
+    stored,
     unexpected_arguments,
     validate_declaration,
 )
@@ -33,7 +35,6 @@ from .diffs import DiffPlan, plan
 from .ownership import Ownership
 
 UNITS = Ownership("pricing unit")
-ALLOW_REPLACE = "allow_replace"
 
 
 class PricingUnitProvider(MetronomeProvider):
@@ -100,14 +101,7 @@ class PricingUnitProvider(MetronomeProvider):
 
     @staticmethod
     def _outs(spec: PricingUnitSpec, props: Mapping[str, Any]) -> dict[str, Any]:
-        outs = {
-            **spec.to_state(),
-            ADOPT: bool(props.get(ADOPT) or False),
-            ALLOW_REPLACE: bool(props.get(ALLOW_REPLACE) or False),
-        }
-        if resource_of(props) is not None:
-            outs[RESOURCE_KEY] = props[RESOURCE_KEY]
-        return outs
+        return stored(spec.to_state(), props, ADOPT, ALLOW_REPLACE)
 
     def _adopt(self, spec: PricingUnitSpec, resource: str | None) -> str | None:
         """The live custom unit of this name, if there is one (a name is all a unit has,

@@ -48,6 +48,7 @@ from ..models import (
 from ..models.product import SPEC_FIELDS
 from ._base import (
     ADOPT,
+    ALLOW_REPLACE,
     RESOURCE_KEY,
     MetronomeProvider,
     check_failures,
@@ -55,6 +56,7 @@ from ._base import (
     is_unknown,
     plain,
     resource_of,
+    stored,
     unexpected_arguments,
     validate_declaration,
 )
@@ -64,7 +66,6 @@ from .ownership import Ownership
 #: Custom fields of contract products live under this entity kind.
 ENTITY = "contract_product"
 PRODUCTS = Ownership("product")
-ALLOW_REPLACE = "allow_replace"
 STARTING_AT = "update_starting_at"
 #: Arguments that steer the provider; never sent to Metronome, never a reason to update.
 CONTROLS = (ALLOW_REPLACE, STARTING_AT)
@@ -241,13 +242,7 @@ class ProductProvider(MetronomeProvider):
 
     @staticmethod
     def _outs(state: dict[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
-        outs = dict(state)
-        outs[ADOPT] = bool(props.get(ADOPT) or False)
-        outs[ALLOW_REPLACE] = bool(props.get(ALLOW_REPLACE) or False)
-        outs[STARTING_AT] = props.get(STARTING_AT)
-        if resource_of(props) is not None:
-            outs[RESOURCE_KEY] = props[RESOURCE_KEY]
-        return outs
+        return stored({**state, STARTING_AT: props.get(STARTING_AT)}, props, ADOPT, ALLOW_REPLACE)
 
     def _adopt(self, spec: ProductSpec, resource: str | None) -> str | None:
         """The live product with this name, type and fields, if there is one."""

@@ -68,6 +68,7 @@ from ..models.rate_card import (
 from ..models.rules import parse_with_rules
 from ._base import (
     ADOPT,
+    ALLOW_REPLACE,
     RESOURCE_KEY,
     MetronomeProvider,
     check_failures,
@@ -87,7 +88,6 @@ RATES = "rates"
 UNMANAGED = "unmanaged_rates"
 #: The order of the card's products on invoices, set after the card and its rates.
 ORDER = "product_order"
-ALLOW_REPLACE = "allow_replace"
 ALLOW_RETROACTIVE = "allow_retroactive_rates"
 ALLOW_REMOVAL = "allow_rate_removal"
 CONTROLS = (ALLOW_REPLACE, ALLOW_RETROACTIVE, ALLOW_REMOVAL)
