@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 import pulumi
 
 from pulumi_metronome import (
-    Alert,
     BillableMetric,
     CustomFieldKey,
     PricingUnit,
@@ -188,19 +187,12 @@ list_prices = RateCard(
     ],
 )
 
-# --- a custom pricing unit, and an alert on large invoices ------------------------------------
+# --- a custom pricing unit --------------------------------------------------------------------
 
 # Credits prepaid fine-tuning is priced in, for rate cards that convert them to dollars.
 fine_tuning_credits = PricingUnit("fine-tuning-credits", name="Fine-tuning credits")
-large_invoice = Alert(
-    "large-invoice",
-    name="Invoice over $10,000",
-    alert_type="invoice_total_reached",
-    threshold=1_000_000,  # USD cents
-)
 
 pulumi.export("pricing_unit_id", fine_tuning_credits.id)
-pulumi.export("alert_id", large_invoice.id)
 pulumi.export(
     "product_ids",
     {

@@ -34,7 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -301,9 +301,9 @@ def format_python(source: str) -> str:
 # --- drift ----------------------------------------------------------------------------------
 
 
-def stack_resources(path: str) -> list[tuple[str, str, str, bool]]:
-    """The Metronome resources of a ``pulumi stack export``, in state order (each after
-    what it depends on): (kind, id, urn, dynamic), dynamic and native resources alike."""
+def stack_resources(path: str, kinds: Collection[str] = KINDS) -> list[tuple[str, str, str, bool]]:
+    """The Metronome resources of ``kinds`` in a ``pulumi stack export``, in state order
+    (each after what it depends on): (kind, id, urn, dynamic), dynamic and native alike."""
     from ..impact.inputs import TYPE_PREFIX, read_json
     from ..impact.inputs import InputError as StateError
 
@@ -321,7 +321,7 @@ def stack_resources(path: str) -> list[tuple[str, str, str, bool]]:
         token = str(item.get("type", ""))
         dynamic = token.startswith(TYPE_PREFIX)
         kind = token[len(TYPE_PREFIX) :] if dynamic else TOKENS.get(token)
-        if kind in KINDS and item.get("id"):
+        if kind in kinds and item.get("id"):
             out.append((str(kind), str(item["id"]), str(item.get("urn", "")), dynamic))
     return out
 
@@ -337,7 +337,9 @@ def _from_stack(args: argparse.Namespace, say: Callable[[str], None]) -> int:
     ``pulumi state delete`` (which forgets a resource without calling its provider, so
     nothing is archived)."""
     try:
-        found = [r for r in stack_resources(args.from_stack) if r[3]]
+        # Every kind the native provider serves, not only the ones export reads.
+        native_kinds = set(TOKENS.values())
+        found = [r for r in stack_resources(args.from_stack, native_kinds) if r[3]]
         out_dir = Path(args.out_dir)
         if not out_dir.is_dir():
             raise InputError(f"--out-dir {out_dir}: no such folder")
