@@ -81,6 +81,28 @@ def check_failures(violations: Iterable[Violation]) -> list[CheckFailure]:
     return failures
 
 
+S = TypeVar("S")
+
+
+def parse_declaration(
+    kind: str, news: Mapping[str, Any], fields: Iterable[str], parse: Callable[[Any], S]
+) -> tuple[S | None, list[CheckFailure]]:
+    """``check``'s common start for a kind whose rules need every field known: the failures
+    of arguments the kind does not take, and ``parse(news)``; None instead of the spec when
+    a field is unknown until apply (checked then) or breaks a rule (its failures added)."""
+    fields = tuple(fields)
+    failures = [
+        CheckFailure(key, f"is not an argument of {kind}")
+        for key in unexpected_arguments(news, (*fields, ALLOW_REPLACE))
+    ]
+    if any(is_unknown(news.get(k)) for k in fields):
+        return None, failures
+    try:
+        return parse(news), failures
+    except SpecError as error:
+        return None, failures + check_failures(error.violations)
+
+
 def text_of(props: Mapping[str, Any], key: str) -> str:
     """``props[key]`` when it is known text, else "" (for messages)."""
     value = props.get(key)

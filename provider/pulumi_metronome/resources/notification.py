@@ -28,18 +28,16 @@ from pulumi.dynamic import (
 )
 
 from ..errors import MetronomeError, ProviderRefusal
-from ..models import NOTIFICATION_FIELDS, NotificationEdit, NotificationSpec, SpecError
+from ..models import NOTIFICATION_FIELDS, NotificationEdit, NotificationSpec
 from ._base import (
     ALLOW_REPLACE,
     RESOURCE_KEY,
     MetronomeProvider,
-    check_failures,
     found_or_none,
-    is_unknown,
+    parse_declaration,
     plain,
     resource_of,
     stored,
-    unexpected_arguments,
     validate_declaration,
 )
 from .alert import default_key
@@ -67,16 +65,11 @@ class NotificationProvider(MetronomeProvider):
     """An offset notification: the offset changes in place; the rest replaces (opt-in)."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [
-            CheckFailure(key, "is not an argument of Notification")
-            for key in unexpected_arguments(news, (*NOTIFICATION_FIELDS, ALLOW_REPLACE))
-        ]
-        if any(is_unknown(news.get(k)) for k in NOTIFICATION_FIELDS):
+        spec, failures = parse_declaration(
+            "Notification", news, NOTIFICATION_FIELDS, NotificationSpec.from_state
+        )
+        if spec is None:
             return CheckResult(news, failures)
-        try:
-            spec = NotificationSpec.from_state(news)
-        except SpecError as error:
-            return CheckResult(news, failures + check_failures(error.violations))
         if spec.uniqueness_key is None:
             key = default_key(resource_of(news), spec.to_state())
             spec = spec.model_copy(update={KEY: key})

@@ -18,17 +18,15 @@ import pulumi.dynamic
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult
 
 from ..errors import AdoptionConflict
-from ..models import PRICING_UNIT_FIELDS, PricingUnitSpec, SpecError
+from ..models import PRICING_UNIT_FIELDS, PricingUnitSpec
 from ._base import (
     ADOPT,
     ALLOW_REPLACE,
     RESOURCE_KEY,
     MetronomeProvider,
-    check_failures,
-    is_unknown,
+    parse_declaration,
     resource_of,
     stored,
-    unexpected_arguments,
     validate_declaration,
 )
 from .diffs import DiffPlan, plan
@@ -41,16 +39,11 @@ class PricingUnitProvider(MetronomeProvider):
     """A custom pricing unit: every change replaces it (with opt-in)."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [
-            CheckFailure(key, "is not an argument of PricingUnit")
-            for key in unexpected_arguments(news, (*PRICING_UNIT_FIELDS, ALLOW_REPLACE))
-        ]
-        if any(is_unknown(news.get(k)) for k in PRICING_UNIT_FIELDS):
+        spec, failures = parse_declaration(
+            "PricingUnit", news, PRICING_UNIT_FIELDS, PricingUnitSpec.from_state
+        )
+        if spec is None:
             return CheckResult(news, failures)
-        try:
-            spec = PricingUnitSpec.from_state(news)
-        except SpecError as error:
-            return CheckResult(news, failures + check_failures(error.violations))
         old_name = olds.get("name")
         if isinstance(old_name, str) and old_name != spec.name and not news.get(ALLOW_REPLACE):
             failures.append(
