@@ -173,3 +173,20 @@ def test_lifecycle_over_grpc(engine: EngineProcess, server: LocalServer) -> None
     assert read.id == created.id and read.properties["name"] == name
     engine.delete(created.id, created.properties, type_=UNIT_TYPE)
     assert created.id not in live_units(server)
+
+
+@pytest.mark.parametrize("kind", ["PricingUnit", "Notification"])
+def test_check_waits_for_values_unknown_until_apply(kind: str) -> None:
+    """A name not known until apply (another resource's output) is checked at apply, not
+    refused at preview: the declaration comes back as it is, with no failure."""
+    from pulumi.runtime import rpc
+
+    from pulumi_metronome.resources import NotificationProvider
+
+    provider = PricingUnitProvider() if kind == "PricingUnit" else NotificationProvider()
+    news: dict[str, Any] = {"name": rpc.UNKNOWN}
+    if kind == "Notification":
+        news["policy"] = {"offset": "-P7D", "type": "contract.end"}
+    result = provider.check({}, news)
+    assert list(result.failures or []) == []
+    assert result.inputs == news
