@@ -99,7 +99,7 @@ def test_the_committed_resource_reference_is_current() -> None:
         text = page.read_text("utf-8")
         assert f"# {kind}\n" in text
         for name in schema["resources"][f"metronome:index:{kind}"]["inputProperties"]:
-            assert f"| `{name}` |" in text, f"{page.name} lacks the argument {name}"
+            assert f"| `{name}`" in text, f"{page.name} lacks the argument {name}"
 
 
 def test_a_stale_reference_fails_and_says_how_to_regenerate(tmp_path: Path) -> None:

@@ -94,31 +94,46 @@ def _python(token: str | None, name: str) -> str:
     return schema.core_name(token, name) if token is not None else schema._snake(name)
 
 
+def _details(spec: Mapping[str, Any], required: bool) -> str:
+    """Required or not, the default, and "secret" when the value is one."""
+    parts = ["required" if required else "optional"]
+    if "default" in spec:
+        parts.append("default " + _default(spec))
+    if spec.get("secret"):
+        parts.append("**secret**")
+    return ", ".join(parts)
+
+
+def _names(token: str | None, name: str) -> str:
+    """The schema's name (YAML, TypeScript, Go) and, when it differs, the Python name."""
+    python = _python(token, name)
+    return f"`{name}`" if python == name else f"`{name}`<br>`{python}`"
+
+
+def _secrets(properties: Mapping[str, Any]) -> str:
+    names = [f"`{name}`" for name, spec in properties.items() if spec.get("secret")]
+    return ", ".join(names) if names else "none (every value is stored in state as it is)"
+
+
+_NAME_HEAD = "name (YAML, TypeScript, Go)<br>Python name"
+
+
 def _properties_table(
     properties: Mapping[str, Any],
     required: set[str],
     types_: Mapping[str, Any],
     token: str | None,
     link_prefix: str,
-    *,
-    with_default: bool,
 ) -> Iterator[str]:
-    head = ["name (YAML, TypeScript, Go)", "Python", "type", "required"]
-    if with_default:
-        head.append("default")
-    head += ["secret", "description and rules"]
-    yield "| " + " | ".join(head) + " |"
-    yield "|" + "---|" * len(head)
+    yield f"| {_NAME_HEAD} | type | details | description and rules |"
+    yield "|---|---|---|---|"
     for name, spec in properties.items():
         row = [
-            f"`{name}`",
-            f"`{_python(token, name)}`",
+            _names(token, name),
             _type(spec, types_, link_prefix),
-            "yes" if name in required else "no",
+            _details(spec, name in required),
+            _cell(spec.get("description", "")),
         ]
-        if with_default:
-            row.append(_default(spec))
-        row += [_secret(spec), _cell(spec.get("description", ""))]
         yield "| " + " | ".join(row) + " |"
 
 
@@ -137,42 +152,29 @@ def _resource_page(
         "",
         "## Arguments",
         "",
-        *_properties_table(
-            inputs,
-            set(spec.get("requiredInputs", [])),
-            types_,
-            token,
-            TYPES_PAGE,
-            with_default=True,
-        ),
+        f"Secret arguments: {_secrets(inputs)}.",
+        "",
+        *_properties_table(inputs, set(spec.get("requiredInputs", [])), types_, token, TYPES_PAGE),
         "",
         "## Outputs",
         "",
         "Besides `id` (the Metronome object's id) and `urn`, every output below; \"always "
-        'set" means the value is present after every create, read and update.',
+        'set" means the value is present after every create, read and update. Secret '
+        f"outputs: {_secrets(outputs)}.",
         "",
+        f"| {_NAME_HEAD} | type | details | description |",
+        "|---|---|---|---|",
     ]
-    head = ["name (YAML, TypeScript, Go)", "Python", "type", "always set", "secret", "description"]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     always = set(spec.get("required", []))
     for name, out in outputs.items():
         described = out.get("description", "")
         if name in inputs and inputs[name].get("description") == described:
             described = "The argument, as stored."
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    f"`{name}`",
-                    f"`{_python(token, name)}`",
-                    _type(out, types_, TYPES_PAGE),
-                    "yes" if name in always else "no",
-                    _secret(out),
-                    _cell(described),
-                ]
-            )
-            + " |"
-        )
+        details = "always set" if name in always else "may be unset"
+        if out.get("secret"):
+            details += ", **secret**"
+        row = [_names(token, name), _type(out, types_, TYPES_PAGE), details, _cell(described)]
+        lines.append("| " + " | ".join(row) + " |")
     return _GENERATED + "\n".join(lines) + "\n"
 
 
@@ -200,7 +202,6 @@ def _types_page(types_: Mapping[str, Any]) -> str:
             types_,
             None,
             "",
-            with_default=False,
         )
     return _GENERATED + "\n".join(lines) + "\n"
 
