@@ -26,6 +26,7 @@ import duckdb
 
 from ..metering.backends import ENGINES, EngineError
 from ..onboarding import export
+from ..version import version
 from . import guardrails
 from .analysis import Impact, analyse
 from .charges import customers_by_card
@@ -129,6 +130,9 @@ def _mapping(path: str) -> dict[str, str]:
 
 def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="pulumi-metronome", description=__doc__.split("\n")[0])
+    top.add_argument(
+        "--version", action="version", version=f"%(prog)s {version()}", help="print the version"
+    )
     commands = top.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser(
         "impact",
@@ -199,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(error_line(error), file=sys.stderr)
         return 2
+    except SystemExit as done:  # --help or --version: printed, nothing else to do
+        return done.code if isinstance(done.code, int) else 0
     if args.command == "export":
         return export.run(args)
     progress = Progress(None if args.quiet else sys.stderr)
