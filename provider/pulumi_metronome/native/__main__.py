@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable
-from importlib import metadata
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
@@ -23,6 +22,7 @@ from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from ..errors import MetronomeError
+from ..version import version
 from .provider import MetronomeNativeProvider
 
 Handler = Callable[[Any, Any, Any], Awaitable[Any]]
@@ -52,14 +52,6 @@ class Servicer(ProviderServicer):
 
 for _name in _CORE_METHODS:
     setattr(Servicer, _name, _plain_errors(getattr(ProviderServicer, _name)))
-
-
-def version() -> str:
-    """The plugin's version: the package's (the generated SDKs carry the same)."""
-    try:
-        return metadata.version("pulumi-metronome")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
 
 
 async def serve(args: list[str], provider: MetronomeNativeProvider) -> None:
