@@ -12,7 +12,9 @@ Reads the account with ``METRONOME_BEARER_TOKEN`` (a read-only token is enough) 
   reference between the imported resources (its ``nameTable`` and ``parent`` are for parents
   and providers); its code generation turns any value equal to the id of another imported
   resource into a reference, so a product's ``billableMetricId`` and a rate's ``productId``
-  come out as ``<metric>.id`` and ``<product>.id``.
+  come out as ``<metric>.id`` and ``<product>.id``. Except when a name is held by exactly
+  two objects: Pulumi then writes every id as a literal (see ``pair_namesakes``), which
+  export reports on stderr.
 - ``__main__.py``, a Python program for the dynamic provider declaring the same objects with
   ``adopt_existing=True`` and the references written out: the first ``pulumi up`` takes every
   object over without a write to Metronome.
@@ -45,6 +47,7 @@ from ..resources.rate_card import RATES
 from .account import ENTITIES, KINDS, Account, Exported, ExportError, read_account
 
 ERROR_PREFIX = "pulumi-metronome export: error: "
+WARNING_PREFIX = "pulumi-metronome export: warning: "
 #: Where each kind refers to objects of another kind by id: (field, inside each rate).
 REFERENCES: dict[str, tuple[tuple[str, bool], ...]] = {
     "Product": (("billable_metric_id", False), ("composite_product_ids", False)),
@@ -124,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         drift = diff(account, managed)
         sys.stdout.write(render_drift(drift, args.format))
         return 0
+    for line in namesake_warnings(account):
+        print(WARNING_PREFIX + line, file=sys.stderr)
     files = {
         out_dir / args.import_file: json.dumps(import_file(account), indent=2) + "\n",
         out_dir / args.program: program(account),
@@ -164,6 +169,37 @@ def import_file(account: Account) -> dict[str, Any]:
     return {
         "resources": [{"type": token_of(o.kind), "name": o.name, "id": o.id} for o in account.all()]
     }
+
+
+def pair_namesakes(account: Account) -> list[tuple[str, list[Exported]]]:
+    """The names held by exactly two objects of the import, with the two objects.
+
+    Pulumi's import guesses references: a string equal to the id or to the ``name`` output
+    of exactly one other imported resource is written as a reference to it. Two namesakes
+    A and B then get ``name = B.name`` and ``name = A.name``, a cycle; Pulumi's code
+    generation sees it and starts over without guessing any reference, so every id of the
+    whole import is written as a literal. (A name held by three or more objects is
+    ambiguous to Pulumi and stays a literal, harmlessly.) The account cannot be changed by
+    an export, so this is reported, not fixed.
+    """
+    holders: dict[str, list[Exported]] = {}
+    for obj in account.all():
+        name = obj.props.get("name")
+        if isinstance(name, str):
+            holders.setdefault(name, []).append(obj)
+    return sorted((name, objs) for name, objs in holders.items() if len(objs) == 2)
+
+
+def namesake_warnings(account: Account) -> list[str]:
+    """One line per name held by exactly two objects (see ``pair_namesakes``)."""
+    return [
+        f"{name!r} is the name of exactly two objects ("
+        + ", ".join(f"{o.kind} {o.name}" for o in objs)
+        + "): `pulumi import` will write every id in the code it generates as a literal, "
+        "not as a reference to the resource (a limit of Pulumi's import; the imported "
+        "resources are right; see 'Known limits' in docs/onboarding.md)"
+        for name, objs in pair_namesakes(account)
+    ]
 
 
 # --- the Python program ---------------------------------------------------------------------
