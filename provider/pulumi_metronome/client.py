@@ -294,6 +294,11 @@ class MetronomeClient:
         )
         return CustomerAlert.model_validate(body["data"])
 
+    def list_customer_ids(self) -> Iterator[str]:
+        """Every customer's id (``GET /v1/customers``), for finding whose alert an id is."""
+        for item in self._pages("GET", "/v1/customers", params={"limit": 100}):
+            yield str(item["id"])
+
     def archive_alert(self, alert_id: str) -> None:
         """Archive an alert and release its uniqueness key (the alert is gone for good)."""
         self._call(
