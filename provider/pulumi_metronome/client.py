@@ -316,6 +316,17 @@ class MetronomeClient:
         body = self._call("POST", "/v2/notifications/get", json={"id": notification_id})
         return Notification.model_validate(body["data"])
 
+    def list_notifications(self) -> Iterator[Notification]:
+        """Every live offset notification (the cursor travels in the body)."""
+        body: dict[str, Any] = {"archive_filter": "NOT_ARCHIVED", "limit": 100}
+        while True:
+            page = self._call("POST", "/v2/notifications/offset/list", json=body)
+            for item in page.get("data") or []:
+                yield Notification.model_validate(item)
+            if not page.get("cursor"):
+                return
+            body["cursor"] = page["cursor"]
+
     def edit_notification(self, edit: NotificationEdit) -> None:
         self._call("POST", "/v2/notifications/edit", json=edit.model_dump(mode="json"))
 
