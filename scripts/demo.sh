@@ -25,6 +25,9 @@ echo "local Metronome-compatible server: $URL (data in $LOCAL_DIR/metronome.db)"
 pulumi stack select --create "$STACK" >/dev/null
 pulumi config set metronome:baseUrl "$URL"
 pulumi config set --secret metronome:bearerToken "$TOKEN"
+# The demo's customers exist before the stack: its alert watches Acme Robotics' spend.
+pulumi config set alertCustomerId \
+    "$(python scripts/demo_usage.py --customer acme-robotics "$URL" "$TOKEN")"
 pulumi up --yes --skip-preview
 echo "created metric ids:"
 METRIC_IDS=$(pulumi stack output metric_ids --json)

@@ -1,6 +1,7 @@
 """The demo's usage: customers, a week of realistic events, and a usage table.
 
     python scripts/demo_usage.py URL TOKEN METRIC_IDS_JSON [EVENTS_FILE]
+    python scripts/demo_usage.py --customer ALIAS URL TOKEN
 
 Run by ``scripts/demo.sh`` after ``pulumi up`` (streaming metrics only count events
 ingested after they exist). Creates three customers of the AI API company (once: they are
@@ -9,7 +10,9 @@ found by ingest alias on later runs), ingests a sample of the last seven days of
 transaction ids fixed per day, so running the demo again the same day adds nothing, and
 prints each customer's usage of each demo metric over those days, read back from
 ``POST /v1/usage``. With ``EVENTS_FILE``, also writes the events ingested (JSON lines, one
-ingest event a line) for ``pulumi-metronome impact``.
+ingest event a line) for ``pulumi-metronome impact``. With ``--customer ALIAS``, only finds
+or creates the customers and prints the id of the one with that ingest alias:
+``scripts/demo.sh`` runs it before ``pulumi up``, as the demo's alert is for one of them.
 """
 
 from __future__ import annotations
@@ -135,6 +138,11 @@ def _number(value: float | None) -> str:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--customer"]:
+        # Before `pulumi up`: the customers (made once); print one's id by ingest alias.
+        alias, url, token = argv[1:4]
+        print(customers(Api(url, token))[alias])
+        return 0
     url, token, metric_ids_json, *events_file = argv
     metric_ids: dict[str, str] = json.loads(metric_ids_json)
     api = Api(url, token)

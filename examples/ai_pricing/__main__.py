@@ -1,8 +1,12 @@
-"""The demo pricing stack of an AI API company: metrics -> products -> a rate card.
+"""The demo pricing stack of an AI API company: metrics -> products -> a rate card -> a package.
 
 Billable metrics measure usage; products are what invoices show (a USAGE product prices
 one metric); the rate card prices the products: a tiered token price per model, a flat
-price per API request and a monthly platform subscription. Contracts point at the card.
+price per API request and a monthly platform subscription. A package ("starter") is the
+contract template sales provision from, on the list prices with 10% off tokens. A custom
+pricing unit holds fine-tuning credits, and an alert warns when the largest customer's spend
+passes $1,000 (set `alertCustomerId` in the stack config; `scripts/demo.sh` sets it to the
+demo's Acme Robotics: Metronome reads an alert back only through the customer it is for).
 
 `pulumi up` applies it to whatever `metronome:baseUrl` points at: the local server by
 default (see the README), or a real Metronome account.
@@ -14,8 +18,10 @@ from datetime import UTC, datetime
 import pulumi
 
 from pulumi_metronome import (
+    Alert,
     BillableMetric,
     CustomFieldKey,
+    Package,
     PricingUnit,
     Product,
     PropertyFilterArgs,
@@ -187,12 +193,42 @@ list_prices = RateCard(
     ],
 )
 
-# --- a custom pricing unit --------------------------------------------------------------------
+# --- a package: the contract template sales provision from, by its alias -----------------------
+
+starter = Package(
+    "starter",
+    name="Starter",
+    rate_card_id=list_prices.id,
+    aliases=[{"name": "starter"}],
+    duration={"unit": "YEARS", "value": 1},
+    overrides=[
+        {
+            "override_specifiers": [{"product_tags": ["inference"]}],
+            "starting_at_offset": {"unit": "DAYS", "value": 0},
+            "type": "MULTIPLIER",
+            "multiplier": 0.9,
+        }
+    ],
+)
+
+# --- a custom pricing unit, and an alert on one customer's spend -------------------------------
 
 # Credits prepaid fine-tuning is priced in, for rate cards that convert them to dollars.
 fine_tuning_credits = PricingUnit("fine-tuning-credits", name="Fine-tuning credits")
 
+alert_customer = pulumi.Config().get("alertCustomerId")
+if alert_customer:
+    spend_alert = Alert(
+        "large-spend",
+        name="Spend over $1,000",
+        alert_type="spend_threshold_reached",
+        threshold=100_000,  # USD cents
+        customer_id=alert_customer,
+    )
+    pulumi.export("alert_id", spend_alert.id)
+
 pulumi.export("pricing_unit_id", fine_tuning_credits.id)
+pulumi.export("package_id", starter.id)
 pulumi.export(
     "product_ids",
     {

@@ -294,6 +294,11 @@ class MetronomeClient:
         )
         return CustomerAlert.model_validate(body["data"])
 
+    def list_customer_ids(self) -> Iterator[str]:
+        """Every customer's id (``GET /v1/customers``), for finding whose alert an id is."""
+        for item in self._pages("GET", "/v1/customers", params={"limit": 100}):
+            yield str(item["id"])
+
     def archive_alert(self, alert_id: str) -> None:
         """Archive an alert and release its uniqueness key (the alert is gone for good)."""
         self._call(
@@ -310,6 +315,17 @@ class MetronomeClient:
     def get_notification(self, notification_id: str) -> Notification:
         body = self._call("POST", "/v2/notifications/get", json={"id": notification_id})
         return Notification.model_validate(body["data"])
+
+    def list_notifications(self) -> Iterator[Notification]:
+        """Every live offset notification (the cursor travels in the body)."""
+        body: dict[str, Any] = {"archive_filter": "NOT_ARCHIVED", "limit": 100}
+        while True:
+            page = self._call("POST", "/v2/notifications/offset/list", json=body)
+            for item in page.get("data") or []:
+                yield Notification.model_validate(item)
+            if not page.get("cursor"):
+                return
+            body["cursor"] = page["cursor"]
 
     def edit_notification(self, edit: NotificationEdit) -> None:
         self._call("POST", "/v2/notifications/edit", json=edit.model_dump(mode="json"))

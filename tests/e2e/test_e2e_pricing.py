@@ -108,7 +108,11 @@ def schedule(server: LocalServer, card_id: str) -> list[tuple[Any, str, str | No
 def test_the_demo_stack_goes_up_and_a_second_up_writes_nothing(
     tmp_path: Path, server: LocalServer
 ) -> None:
+    import requests
+
     stack = PulumiStack(tmp_path, base_url=server.url, token=server.token, program=DEMO)
+    customer = post(server, "/v1/customers", {"name": "Acme Robotics"})["data"]["id"]
+    stack.run("config", "set", "alertCustomerId", customer)
     stack.up()
     outputs = stack.outputs()
     card_id = outputs["rate_card_id"]
@@ -138,14 +142,30 @@ def test_the_demo_stack_goes_up_and_a_second_up_writes_nothing(
     }
     [seat] = by_product["Platform subscription"]
     assert (seat["rate"]["price"], seat["billing_frequency"]) == (4900, "MONTHLY")
-    import requests
-
     units = requests.get(server.url + "/v1/credit-types/list", headers=server.headers, timeout=10)
     assert {
         "id": outputs["pricing_unit_id"],
         "name": "Fine-tuning credits",
         "is_currency": False,
     } in (units.json()["data"])
+
+    # The package on the list prices, 10% off the inference products (tokens).
+    package = post(server, "/v1/packages/get", {"package_id": outputs["package_id"]})["data"]
+    assert package["rate_card_id"] == card_id
+    assert [a["name"] for a in package["aliases"]] == ["starter"]
+    [override] = package["overrides"]
+    assert (override["type"], override["multiplier"]) == ("MULTIPLIER", 0.9)
+    # The alert on the configured customer's spend, as that customer sees it.
+    alert = post(
+        server,
+        "/v1/customer-alerts/get",
+        {"customer_id": customer, "alert_id": outputs["alert_id"]},
+    )["data"]["alert"]
+    assert (alert["type"], alert["threshold"], alert["status"]) == (
+        "spend_threshold_reached",
+        100_000,
+        "enabled",
+    )
 
     server.clear_requests()
     stack.up()

@@ -1,6 +1,7 @@
 """``metronome:index:Alert`` through the plugin process over gRPC: camelCase check, the
 replacement refused at check with no write, the detailed diff once allowed, the
-lifecycle, and import of a customer's alert by its id."""
+lifecycle, and import by its id alone: a customer's alert is found through the customer it
+applies to; an alert for every customer is refused."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import pytest
 import requests
 from plugin_engine import PluginProcess
@@ -101,3 +103,32 @@ def test_check_failures_name_camel_case_properties(plugin: PluginProcess) -> Non
     assert [(f.property, f.reason) for f in result.failures] == [
         ("billableMetricId", "is required for 'usage_threshold_reached' alerts")
     ]
+
+
+def test_import_by_id_finds_the_customer_and_refuses_an_alert_for_everyone(
+    plugin: PluginProcess, server: LocalServer
+) -> None:
+    ours, other = customer(server), customer(server)
+    declared = {
+        "alertType": "spend_threshold_reached",
+        "name": "Spend over $100",
+        "threshold": 10_000,
+        "customerId": ours,
+    }
+    created = plugin.create(checked(plugin, declared), type_=ALERT)
+    read = plugin.read(created.id, {}, None, type_=ALERT, name="imported")
+    assert read.id == created.id and read.inputs is not None
+    assert (read.inputs["customerId"], read.inputs["threshold"]) == (ours, 10_000)
+    assert other != ours
+    again = plugin.check({}, read.inputs, type_=ALERT, name="imported")
+    assert again.failures == []
+    diff = plugin.detailed_diff(created.id, read.properties, again.inputs, type_=ALERT)
+    assert diff[:3] == ("DIFF_NONE", [], {})
+
+    everyone = {k: v for k, v in declared.items() if k != "customerId"}
+    broad = plugin.create(checked(plugin, everyone, name="broad"), type_=ALERT)
+    server.clear_requests()
+    with pytest.raises(grpc.RpcError) as caught:
+        plugin.read(broad.id, {}, None, type_=ALERT, name="imported-broad")
+    assert "applies to every customer" in str(caught.value.details())
+    assert [p for p in posts(server) if "/get" not in p] == []

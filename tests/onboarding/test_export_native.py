@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from harness import FIXED_SEED, SEEDS, export, seed_id, writes
 from metronome import Metronome
 from seed import SMALL, seed
@@ -119,3 +120,66 @@ def test_two_namesakes_turn_every_reference_into_a_literal(
     assert "warning:" not in stderr
     assert first not in code
     assert f"billable_metric_id={names[first]}.id" in code
+
+
+def test_pricing_units_packages_and_notifications_round_trip(
+    server: LocalServer, tmp_path: Path, python_sdk: Path
+) -> None:
+    """The kinds export reads besides the pricing: a pricing unit, a package on a rate card,
+    a notification, in the import file and imported with no change; the alert is not, and
+    the export says why."""
+
+    def post(path: str, body: dict[str, Any]) -> str:
+        response = requests.post(server.url + path, json=body, headers=server.headers, timeout=10)
+        assert response.status_code == 200, response.text
+        return str(response.json()["data"]["id"])
+
+    made = {
+        "unit": post("/v1/credit-types/create", {"name": "Compute credits"}),
+        "card": post("/v1/contract-pricing/rate-cards/create", {"name": "List"}),
+    }
+    made["package"] = post(
+        "/v1/packages/create",
+        {"name": "Starter", "rate_card_id": made["card"], "aliases": [{"name": "starter"}]},
+    )
+    made["notification"] = post(
+        "/v2/notifications/create",
+        {"name": "Renewal", "policy": {"type": "contract.end", "offset": "-P7D"}},
+    )
+    customer = post("/v1/customers", {"name": "Acme"})
+    post(
+        "/v1/alerts/create",
+        {
+            "alert_type": "spend_threshold_reached",
+            "name": "a",
+            "threshold": 1,
+            "customer_id": customer,
+        },
+    )
+    out = tmp_path / "export"
+    out.mkdir()
+    done = export(server, out)
+    assert done.returncode == 0, done.stderr
+    assert "not exported: alerts" in done.stderr
+    entries = json.loads((out / "import.json").read_text())["resources"]
+    assert {e["type"].rsplit(":", 1)[1]: e["id"] for e in entries} == {
+        "PricingUnit": made["unit"],
+        "RateCard": made["card"],
+        "Package": made["package"],
+        "Notification": made["notification"],
+    }
+    program = (out / "__main__.py").read_text()
+    assert 'PricingUnit("compute_credits", name="Compute credits", adopt_existing=True)' in program
+    assert "Package(" not in program and "Notification(" not in program
+
+    stack = empty_project(tmp_path / "stack", server, python_sdk)
+    code_file = tmp_path / "imported.py"
+    server.clear_requests()
+    stack.run("import", "--file", str(out / "import.json"), "--yes", "--out", str(code_file))
+    (stack.dir / "__main__.py").write_text(code_file.read_text())
+    stack.preview("--expect-no-changes")
+    assert writes(server) == []
+    imported = stack.export_state()["deployment"]["resources"]
+    assert {r["id"] for r in imported if r["type"].startswith("metronome:index:")} == set(
+        made.values()
+    )

@@ -36,9 +36,9 @@ def test_dynamic_round_trip(server: LocalServer, tmp_path: Path, seed_value: int
     done = export(server, out)
     assert done.returncode == 0, f"{why}\n{done.stderr}"
     assert writes(server) == [], why
-    # Reads are list pages: one per kind here, plus one schedule read per rate card.
+    # Reads are list pages: one per kind (seven), plus one schedule read per rate card.
     calls = server.requests()
-    assert len(calls) == 4 + len(made["cards"]), f"{why} {[c['path'] for c in calls]}"
+    assert len(calls) == 7 + len(made["cards"]), f"{why} {[c['path'] for c in calls]}"
 
     imported = json.loads((out / "import.json").read_text())["resources"]
     assert sorted(r["id"] for r in imported) == sorted(id_ for ids in made.values() for id_ in ids)

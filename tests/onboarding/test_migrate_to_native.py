@@ -34,6 +34,11 @@ def test_demo_stack_moves_to_native_without_a_write(
         tmp_path / "stack", base_url=server.url, token=server.token, program=DEMO.read_text()
     )
     (stack.dir / "declaration.json").unlink()
+    # The demo's alert is for one customer (one of two, so that import can tell it is).
+    customers = [
+        _create(server, "/v1/customers", {"name": name})["id"] for name in ("Acme", "Globex")
+    ]
+    stack.run("config", "set", "alertCustomerId", customers[0])
     stack.up()
     before = stack.export_state()["deployment"]["resources"]
     # (kind, resource name) -> id: the demo has a metric and a product both named
@@ -44,6 +49,8 @@ def test_demo_stack_moves_to_native_without_a_write(
         if r["type"].startswith("pulumi-python:dynamic/metronome:")
     }
     assert len(dynamic) >= 5, dynamic
+    kinds = {kind for kind, _ in dynamic}
+    assert {"Alert", "Package", "PricingUnit"} <= kinds, kinds
     live = {
         "metrics": {m["id"] for m in _list(server, "/v1/billable-metrics")},
         "cards": {c["id"] for c in _post_list(server, "/v1/contract-pricing/rate-cards/list")},
@@ -91,6 +98,15 @@ def test_demo_stack_moves_to_native_without_a_write(
     assert {m["id"] for m in _list(server, "/v1/billable-metrics")} == live["metrics"]
     cards = {c["id"] for c in _post_list(server, "/v1/contract-pricing/rate-cards/list")}
     assert cards == live["cards"]
+
+
+def _create(server: LocalServer, path: str, body: dict[str, str]) -> dict[str, str]:
+    import requests
+
+    response = requests.post(server.url + path, json=body, headers=server.headers, timeout=10)
+    assert response.status_code == 200, response.text
+    data: dict[str, str] = response.json()["data"]
+    return data
 
 
 def _list(server: LocalServer, path: str) -> list[dict[str, str]]:

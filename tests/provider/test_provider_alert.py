@@ -163,7 +163,13 @@ def test_an_alert_for_every_customer_keeps_its_recorded_state(
     created = alerts.create(news)
     read = alerts.read(created.id, created.outs)
     assert (read.id, read.outs) == (created.id, created.outs)
-    with pytest.raises(ProviderRefusal, match="only an alert with a customer_id"):
+    # Imported by its id alone: two customers see it, so it is for everyone: refused.
+    for name in ("acme", "globex"):
+        made = requests.post(
+            server.url + "/v1/customers", json={"name": name}, headers=server.headers, timeout=10
+        )
+        assert made.status_code == 200, made.text
+    with pytest.raises(ProviderRefusal, match="applies to every customer"):
         alerts.read(created.id, {})
     alerts.delete(created.id, created.outs)
 

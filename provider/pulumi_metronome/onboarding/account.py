@@ -1,7 +1,8 @@
 """A live Metronome account read into the declared form of its objects.
 
-Reads are list pages only (metrics, custom field keys, products, rate cards: 100 a page),
-plus one paged schedule read per rate card: never one call per metric or product. Each
+Reads are list pages only (metrics, custom field keys, products, rate cards, pricing units,
+packages, notifications: 100 a page), plus one paged schedule read per rate card: never one
+call per metric or product. Alerts are not read: Metronome lists none (see NOT_EXPORTED). Each
 object is kept as a declaration would write it (the same ``to_state`` the providers' ``read``
 uses), so a program or an import made from it shows no change at the next preview.
 
@@ -26,13 +27,39 @@ from ..models.rate_card import live_card_state, schedule_state
 from ..resources.rate_card import RATES, live_entries
 
 #: The kinds in the order a program declares them (each refers only to earlier ones).
-KINDS: tuple[str, ...] = ("CustomFieldKey", "BillableMetric", "Product", "RateCard")
+KINDS: tuple[str, ...] = (
+    "CustomFieldKey",
+    "BillableMetric",
+    "Product",
+    "RateCard",
+    "PricingUnit",
+    "Package",
+    "Notification",
+)
+#: The kinds the generated program declares: those the dynamic provider can adopt
+#: (``adopt_existing``). The others go into the import file only (the native provider).
+ADOPTABLE: tuple[str, ...] = (
+    "CustomFieldKey",
+    "BillableMetric",
+    "Product",
+    "RateCard",
+    "PricingUnit",
+)
+#: What export leaves out, and why (printed with the export's progress).
+NOT_EXPORTED: tuple[str, ...] = (
+    "alerts: Metronome lists none and reads an alert only through one customer, and an alert "
+    "for every customer not at all; import a customer's alert by its id with "
+    "`pulumi import metronome:index:Alert <name> <id>`, or declare it",
+)
 #: The prefix of each kind's variables in a generated program.
 PREFIXES: dict[str, str] = {
     "CustomFieldKey": "key",
     "BillableMetric": "metric",
     "Product": "product",
     "RateCard": "card",
+    "PricingUnit": "unit",
+    "Package": "package",
+    "Notification": "notification",
 }
 #: The custom-field entity kind of each kind's objects (their ``custom_fields``).
 ENTITIES: dict[str, str] = {
@@ -78,7 +105,8 @@ class Account:
     calls: int = 0
 
     def all(self) -> Iterator[Exported]:
-        """Every object, in declaration order: keys, metrics, products, rate cards."""
+        """Every object, in declaration order: keys, metrics, products, rate cards, pricing
+        units, packages, notifications."""
         for kind in KINDS:
             yield from self.objects.get(kind, [])
 
@@ -197,6 +225,35 @@ def read_account(client: MetronomeClient, progress: Progress | None = None) -> A
         if index % 10 == 0 or index == len(cards):
             say(f"read {index}/{len(cards)} rate cards with their schedules")
     account.objects["RateCard"] = assign_names(items)
+    listing(
+        "PricingUnit",
+        "pricing units",
+        lambda: [
+            Exported("PricingUnit", u.id, u.name, {"name": u.name})
+            for u in client.list_pricing_units()
+            if not u.is_currency and u.name is not None
+        ],
+    )
+    # Packages and notifications: for the import file (the native provider reads each
+    # whole by its id), so only what names them here.
+    listing(
+        "Package",
+        "packages",
+        lambda: [
+            Exported("Package", p.id, p.name or p.id, {"name": p.name})
+            for p in client.list_packages()
+            if p.archived_at is None
+        ],
+    )
+    listing(
+        "Notification",
+        "notifications",
+        lambda: [
+            Exported("Notification", n.id, n.name, {"name": n.name})
+            for n in client.list_notifications()
+            if n.archived_at is None
+        ],
+    )
     account.calls = pages.calls
     if failures:
         raise ExportError(

@@ -44,7 +44,16 @@ from ..client import TOKEN_ENV, MetronomeClient, check_base_url
 from ..errors import ConfigurationError, MetronomeError
 from ..native.schema import TOKENS, token_of
 from ..resources.rate_card import RATES
-from .account import ENTITIES, KINDS, Account, Exported, ExportError, read_account
+from .account import (
+    ADOPTABLE,
+    ENTITIES,
+    KINDS,
+    NOT_EXPORTED,
+    Account,
+    Exported,
+    ExportError,
+    read_account,
+)
 
 ERROR_PREFIX = "pulumi-metronome export: error: "
 WARNING_PREFIX = "pulumi-metronome export: warning: "
@@ -123,6 +132,15 @@ def run(args: argparse.Namespace) -> int:
         print(ERROR_PREFIX + str(error), file=sys.stderr)
         return 1
     say(f"read {account.count()} objects in {account.calls} API calls")
+    for why in NOT_EXPORTED:
+        say(f"not exported: {why}")
+    left = [o for o in account.all() if o.kind not in ADOPTABLE]
+    if left and managed is None:
+        say(
+            f"in {args.import_file} only, not in {args.program}: {len(left)} packages and "
+            "notifications (the dynamic provider cannot adopt them; `pulumi import --file` "
+            "takes them over with the native provider)"
+        )
     if managed is not None:
         drift = diff(account, managed)
         sys.stdout.write(render_drift(drift, args.format))
@@ -276,7 +294,8 @@ def _ordered(account: Account, props: dict[str, dict[str, Any]]) -> list[Exporte
         out.append(obj)
 
     for obj in account.all():
-        place(obj, frozenset())
+        if obj.id in props:
+            place(obj, frozenset())
     return out
 
 
@@ -284,13 +303,13 @@ def program(account: Account) -> str:
     """The dynamic provider's program for the account (formatted by ``ruff`` when it is
     installed)."""
     ids = account.by_id()
-    props = {o.id: _with_refs(o, ids) for o in account.all()}
+    props = {o.id: _with_refs(o, ids) for o in account.all() if o.kind in ADOPTABLE}
     keys = {
         (o.props["entity"], o.props["key"]): o for o in account.objects.get("CustomFieldKey", [])
     }
-    kinds = sorted({o.kind for o in account.all()})
+    kinds = sorted({o.kind for o in account.all() if o.kind in ADOPTABLE})
     lines = [
-        f'"""The Metronome account at {account.base_url}, as code: {account.count()} objects.',
+        f'"""The Metronome account at {account.base_url}, as code: {len(props)} objects.',
         "",
         "Written by `pulumi-metronome export`. Every resource adopts the object that exists",
         "(adopt_existing=True), so the first `pulumi up` takes them over without a write.",

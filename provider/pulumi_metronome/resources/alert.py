@@ -10,12 +10,15 @@ is refused by Metronome (409) instead of making a second alert. Destroy archives
 and releases its key.
 
 Metronome reads an alert only through one customer (``/v1/customer-alerts/get``): an
-alert for one customer (``customer_id``) is refreshed from Metronome; an alert for every
-customer cannot be read back, so refresh keeps what the stack recorded.
+alert for one customer (``customer_id``) is refreshed from Metronome, and imported by its
+id alone (the customer it applies to is found by asking each customer); an alert for every
+customer cannot be read back, so refresh keeps what the stack recorded, and import refuses
+it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -123,14 +126,14 @@ class AlertProvider(MetronomeProvider):
         ALERTS.see(id_, resource_of(props), "read", str(props.get("name") or ""))
         customer_id = props.get("customer_id")
         if not isinstance(customer_id, str):
-            if not props.get("alert_type"):
-                raise ProviderRefusal(
-                    f"alert {id_}: Metronome reads an alert only through one customer, so "
-                    "only an alert with a customer_id can be read by its id; declare this "
-                    "alert instead of importing it"
-                )
-            # An alert for every customer cannot be read back: keep what was recorded.
-            return ReadResult(id_, dict(props))
+            if props.get("alert_type"):
+                # An alert for every customer cannot be read back: keep what was recorded.
+                return ReadResult(id_, dict(props))
+            # Imported by its id alone: find the one customer it applies to.
+            customer_id = self._customer_of(id_)
+            if customer_id is None:
+                return ReadResult(None, {})
+            props = {**props, "customer_id": customer_id}
         got = found_or_none(lambda i: self.client.get_customer_alert(customer_id, i), id_)
         if got is None or got.alert.status == "archived":
             return ReadResult(None, {})
@@ -157,6 +160,32 @@ class AlertProvider(MetronomeProvider):
         spec = AlertSpec.from_state(fields)
         outs = self._outs(spec, props)
         return ReadResult(id_, outs, inputs=dict(outs))
+
+    def _customer_of(self, id_: str) -> str | None:
+        """The customer an alert imported by its id applies to: Metronome reads an alert
+        only through a customer and never says whose it is, so every customer is asked
+        (one call each) until a second one sees it. Seen by none: gone. Seen by two (or
+        by the only customer): an alert for every customer, refused, as it could not be
+        refreshed afterwards."""
+        seen: list[str] = []
+        customers = 0
+        for customer_id in self.client.list_customer_ids():
+            customers += 1
+            got = found_or_none(functools.partial(self.client.get_customer_alert, customer_id), id_)
+            if got is not None:
+                seen.append(customer_id)
+            if len(seen) > 1:
+                break
+        if not seen:
+            return None
+        if len(seen) > 1 or customers == 1:
+            raise ProviderRefusal(
+                f"alert {id_} cannot be imported: it applies to every customer (or Metronome "
+                "cannot tell, with a single customer), and Metronome reads an alert only "
+                "through one customer, so it could not be refreshed; declare it instead "
+                "(the next `pulumi up` creates it) and archive this one"
+            )
+        return seen[0]
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Archive, releasing the key (Metronome has no delete); gone counts as deleted."""
