@@ -1,7 +1,7 @@
 """End to end with the real ``pulumi`` CLI: products, rate cards and their rates.
 
-- the full demo stack (``examples/ai_pricing``: metrics -> products -> a rate card) goes
-  up, and a second ``up`` makes no write;
+- the full demo stack (``examples/ai_pricing``: metrics -> products -> a rate card -> a package,
+  a pricing unit and an alert) goes up, and a second ``up`` makes no write;
 - on a smaller program driven by ``pricing.json``: a price change from a later date
   updates the card in place; a retroactive price change and a product ``type`` change are
   refused at preview with no write, and go through with their opt-ins; ``destroy``
