@@ -169,8 +169,12 @@ def print_previews(timed: list[Timed]) -> None:
     print()
     print("no-op pulumi preview, seconds per phase (median of the runs; each run in brackets)")
     print(f"{'phase':<{width}}  " + "  ".join(f"{label:>24}" for label in labels))
+
+    def phase(i: int) -> Callable[[Timed], float]:
+        return lambda t: t.phases[i]
+
     rows: list[tuple[str, Callable[[Timed], float], str]] = [
-        (p, (lambda t, i=i: t.phases[i]), "{:.2f}") for i, p in enumerate(PHASES)
+        (p, phase(i), "{:.2f}") for i, p in enumerate(PHASES)
     ]
     rows += [
         ("wall", lambda t: t.wall, "{:.2f}"),
