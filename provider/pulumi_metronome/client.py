@@ -25,10 +25,13 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import requests
+if TYPE_CHECKING:
+    # Imported on the first call instead (``_session``): the native plugin answers check
+    # and diff, so a whole ``pulumi preview``, without ever loading ``requests``.
+    import requests
 
 from .errors import (
     ConfigurationError,
@@ -405,6 +408,8 @@ class MetronomeClient:
             query["next_page"] = cursor
 
     def _session(self) -> requests.Session:
+        import requests
+
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
@@ -419,6 +424,8 @@ class MetronomeClient:
         params: Mapping[str, Any] | None = None,
     ) -> JSON:
         """One logical call: retried on faults, with one idempotency key for all attempts."""
+        import requests
+
         policy = self.retry
         headers = dict(self._headers)
         if method == "POST":
@@ -507,6 +514,8 @@ def _segment(metric_id: str) -> str:
 
 def _reason(error: requests.RequestException, read_timeout: float) -> str:
     """What went wrong, in words (not urllib3's ``HTTPConnectionPool(...)`` text)."""
+    import requests
+
     root: BaseException = error
     while (inner := root.__cause__ or root.__context__) is not None:
         root = inner
