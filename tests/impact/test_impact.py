@@ -507,3 +507,45 @@ def test_an_event_outside_the_dates_a_report_covers_is_named(tmp_path: Path) -> 
         f"events file {path}: events[1].timestamp: 0001-01-01 12:00:00 (UTC) is outside the "
         "dates a report covers (0001-01-02 to 9999-12-30)"
     )
+
+
+def test_exists_filters_read_whether_a_property_has_a_text(tmp_path: Path) -> None:
+    """A property tested only by exists filters: null and absent have no text; false, 0
+    and "" have one. The same property read by value elsewhere keeps its text."""
+    has_flag = metric(
+        "has-flag",
+        "m-1",
+        aggregation_type="COUNT",
+        property_filters=[{"name": "flag", "exists": True}],
+    )
+    no_flag = metric(
+        "no-flag",
+        "m-2",
+        aggregation_type="COUNT",
+        property_filters=[{"name": "flag", "exists": False}],
+    )
+    with_region = metric(
+        "with-region",
+        "m-3",
+        aggregation_type="COUNT",
+        property_filters=[{"name": "region", "exists": True}],
+    )
+    in_eu = metric(
+        "in-eu",
+        "m-4",
+        aggregation_type="COUNT",
+        property_filters=[{"name": "region", "in_values": ["eu"]}],
+    )
+    state = export(has_flag, no_flag, with_region, in_eu)
+    preview = plan(*(step("same", m, m) for m in (has_flag, no_flag, with_region, in_eu)))
+    events = [
+        event("a1", "acme", DAY1, flag=None, region="eu"),
+        event("a2", "acme", DAY1, region="us"),
+        event("a3", "acme", DAY1, flag=False),
+        event("a4", "acme", DAY1, flag=0, region=None),
+        event("a5", "acme", DAY1, flag="", region="eu"),
+    ]
+    _, _, data = run(tmp_path, state, preview, events)
+    usage = {m["resource"]: m["usage"]["now"] for m in data["metrics"]}
+    # flag: a3, a4, a5 have one; a1 (null) and a2 (absent) not. region: a1, a2, a5.
+    assert usage == {"has-flag": "3", "no-flag": "2", "with-region": "3", "in-eu": "2"}

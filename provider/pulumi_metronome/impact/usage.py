@@ -84,6 +84,9 @@ class Layout:
     texts: dict[str, str]
     numbers: dict[str, str]
     conditions: dict[str, str] | None = field(default=None, compare=False)
+    #: Properties whose text column holds only whether they have a text (a BOOLEAN; the
+    #: metrics test them only with ``exists`` filters, ``metering.load.presence_only``).
+    present: frozenset[str] = frozenset()
 
     def condition(self, sql: str) -> str:
         """``sql`` (a boolean over row ``e``), or the column that holds it once per event."""
@@ -126,7 +129,12 @@ class _Columns(Dialect):
         # A property loaded only as a number has no text column: its name here can only be
         # read through ``number`` (anything else fails to bind, it is never silently NULL).
         text = self.layout.texts.get(name) or f"{self.layout.numbers[name]}_text_not_loaded"
-        expr = self._mask(text)
+        if name in self.layout.present:
+            # Some text ('') when the property has one, NULL when not: all an exists test reads.
+            test = f"e.{text}" if self.condition is None else f"{self.condition} AND e.{text}"
+            expr = f"(CASE WHEN {test} THEN '' END)"
+        else:
+            expr = self._mask(text)
         self._names[expr] = name
         return expr
 
@@ -303,6 +311,7 @@ class Events:
         *,
         numeric: Iterable[str] = (),
         numbers_only: Iterable[str] = (),
+        presence_only: Iterable[str] = (),
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         progress: Callable[[str], None] = lambda _: None,
         start: datetime | None = None,
@@ -328,7 +337,8 @@ class Events:
         self.columns = {
             name: f"t{i}" for i, name in enumerate(names) if name not in self._numbers_only
         }
-        self.layout = Layout(self.columns, self.numbers, {})
+        self._presence = [n for n in dict.fromkeys(presence_only) if n in self.columns]
+        self.layout = Layout(self.columns, self.numbers, {}, frozenset(self._presence))
         self._dir = tempfile.TemporaryDirectory(prefix="pulumi-metronome-impact-")
         self.db = duckdb.connect(":memory:")
         threads = os.cpu_count() or 2
@@ -427,6 +437,7 @@ class Events:
                 numbers=list(self.numbers),
                 texts="columns",
                 numbers_only=self._numbers_only,
+                presence=self._presence,
             )
         except SpecError as error:
             # Each problem on one line (an engine's message continues with hints below).
