@@ -11,7 +11,8 @@ file and needs every metric of two pricings over them. So:
    ``transaction_id`` (the first event in file order wins, as on ingest), and keeps one
    column per property that any metric reads, holding the property's *text* (the engine's
    rule, in SQL), plus an exact decimal for aggregated ones (only that for a property read
-   only as a number), customer ids and event types of a Parquet file as ENUM types. The
+   only as a number; only whether it has a text for one tested only by exists filters),
+   customer ids and event types of a Parquet file as ENUM types. The
    table stays in memory when its estimated size is at most twice DuckDB's memory limit
    (the part beyond the limit goes to DuckDB's temporary directory as it is, which costs
    little); a larger one goes to a temporary database file, written compressed and read

