@@ -246,10 +246,11 @@ def documents() -> tuple[dict[str, Any], dict[str, Any]]:
     return state, plan(*steps)
 
 
-#: The code before the narrower in-memory table (the latest figures of
-#: docs/benchmarks-impact.md compare to it; ``fc23788``, the code before the loading rework,
-#: writes a report without the as-of pricing notes added since, so its report differs).
-DEFAULT_BASELINE = "60ee1c4"
+#: The code before the reductions recorded in benchmarks/notes/impact.md (duplicates
+#: counted by grouping, decimals cast from plain JSON numerals, UNIQUE by its own query,
+#: exists-only properties as booleans); it writes the same report. (``60ee1c4``, the code
+#: before the narrower in-memory table, is the one docs/benchmarks-impact.md compares to.)
+DEFAULT_BASELINE = "b20eb2d"
 #: Runs ``pulumi_metronome.impact.cli`` from the package folder given as first argument.
 RUNNER = (
     "import sys; sys.path.insert(0, sys.argv.pop(1)); "

@@ -436,3 +436,116 @@ def test_a_sql_metric_is_evaluated_by_the_engine_sql_module(tmp_path: Path) -> N
     assert tokens["daily"]["now"] == ["100", "57", "30.5"]
     assert tokens["daily"]["proposed"] == ["100", "0", "30.5"]
     assert "| `tokens` | changed (SQL) | 187.5 | 130.5 | -57 (-30.4%) |" in md
+
+
+def test_unique_counts_distinct_texts_per_customer_and_day(tmp_path: Path) -> None:
+    """UNIQUE counts each customer's distinct texts of its key (an event without the key
+    counts nothing; 7, "7" and 7.0 are one text), and a customer with none has 0."""
+    has_user = {"name": "user_id", "exists": True}
+    users = {"aggregation_type": "UNIQUE", "aggregation_key": "user_id"}
+    old_metric = metric("users", "m-1", **users, property_filters=[has_user])
+    prod = product("users", "p-1", type="USAGE", billable_metric_id="m-1")
+    card = rate_card("standard", "rc-1", rates=[flat("p-1", 3)])
+    state = export(old_metric, prod, card)
+    new_metric = metric(
+        "users",
+        **users,
+        property_filters=[has_user, {"name": "internal", "not_in_values": ["true"]}],
+    )
+    new_prod = depends(
+        product("users", type="USAGE", billable_metric_id=UNKNOWN),
+        "billable_metric_id",
+        new_metric,
+    )
+    preview = plan(
+        step("replace", new_metric, old_metric),
+        step("update", new_prod, prod),
+        step("same", card, card),
+    )
+    events = [
+        event("a1", "acme", DAY1, user_id="u1"),
+        event("a2", "acme", DAY2, user_id="u1"),
+        event("a3", "acme", DAY2, user_id="u2", internal="true"),
+        event("a4", "acme", DAY3),
+        event("a5", "acme", DAY3, "page_view", user_id="u3"),
+        event("b1", "beta", DAY1, tokens=5),
+        event("g1", "gamma", DAY1, user_id=7),
+        event("g2", "gamma", DAY1, user_id="7"),
+        event("g3", "gamma", DAY3, user_id=7.0),
+    ]
+    _, _, data = run(tmp_path, state, preview, events)
+
+    # Now: acme u1, u2, u3 (3), beta none (0), gamma "7" (1); proposed: acme loses u2.
+    users_impact = next(m for m in data["metrics"] if m["resource"] == "users")
+    assert users_impact["usage"] == {"now": "4", "proposed": "3"}
+    # Per day, summed over customers: day 1 acme u1 + gamma 7; day 2 acme u1, u2 (u1
+    # only, proposed); day 3 acme u3 + gamma 7.
+    assert users_impact["daily"]["now"] == ["2", "2", "2"]
+    assert users_impact["daily"]["proposed"] == ["2", "1", "2"]
+    # 3 cents a user (beta, charged nothing on either side, is not listed).
+    assert by_customer(data) == {
+        ("standard", "acme"): ("9", "6", "-3"),
+        ("standard", "gamma"): ("3", "3", "0"),
+    }
+
+
+def test_an_event_outside_the_dates_a_report_covers_is_named(tmp_path: Path) -> None:
+    from pulumi_metronome.impact.synthetic import write_events
+    from pulumi_metronome.impact.usage import Events, EventsError
+
+    path = write_events(
+        tmp_path / "events.jsonl",
+        [
+            event("a1", "acme", DAY1, tokens=1),
+            event("a2", "acme", "0001-01-01T12:00:00Z", tokens=1),
+            event("a3", "acme", "9999-12-31T01:00:00Z", tokens=1),
+        ],
+    )
+    with pytest.raises(EventsError) as caught:
+        Events(path, ["tokens"])
+    assert str(caught.value) == (
+        f"events file {path}: events[1].timestamp: 0001-01-01 12:00:00 (UTC) is outside the "
+        "dates a report covers (0001-01-02 to 9999-12-30)"
+    )
+
+
+def test_exists_filters_read_whether_a_property_has_a_text(tmp_path: Path) -> None:
+    """A property tested only by exists filters: null and absent have no text; false, 0
+    and "" have one. The same property read by value elsewhere keeps its text."""
+    has_flag = metric(
+        "has-flag",
+        "m-1",
+        aggregation_type="COUNT",
+        property_filters=[{"name": "flag", "exists": True}],
+    )
+    no_flag = metric(
+        "no-flag",
+        "m-2",
+        aggregation_type="COUNT",
+        property_filters=[{"name": "flag", "exists": False}],
+    )
+    with_region = metric(
+        "with-region",
+        "m-3",
+        aggregation_type="COUNT",
+        property_filters=[{"name": "region", "exists": True}],
+    )
+    in_eu = metric(
+        "in-eu",
+        "m-4",
+        aggregation_type="COUNT",
+        property_filters=[{"name": "region", "in_values": ["eu"]}],
+    )
+    state = export(has_flag, no_flag, with_region, in_eu)
+    preview = plan(*(step("same", m, m) for m in (has_flag, no_flag, with_region, in_eu)))
+    events = [
+        event("a1", "acme", DAY1, flag=None, region="eu"),
+        event("a2", "acme", DAY1, region="us"),
+        event("a3", "acme", DAY1, flag=False),
+        event("a4", "acme", DAY1, flag=0, region=None),
+        event("a5", "acme", DAY1, flag="", region="eu"),
+    ]
+    _, _, data = run(tmp_path, state, preview, events)
+    usage = {m["resource"]: m["usage"]["now"] for m in data["metrics"]}
+    # flag: a3, a4, a5 have one; a1 (null) and a2 (absent) not. region: a1, a2, a5.
+    assert usage == {"has-flag": "3", "no-flag": "2", "with-region": "3", "in-eu": "2"}

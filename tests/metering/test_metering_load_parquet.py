@@ -274,3 +274,33 @@ def test_a_property_read_only_as_a_number_keeps_no_text(tmp_path: Path) -> None:
         ("acme",): Decimal("2.5"),
         ("beta",): Decimal("1.25"),
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [
+        ("2.50", Decimal("2.5")),
+        ("-0.0", Decimal("0")),
+        ("2.5e2", Decimal("250")),
+        ("25E-1", Decimal("2.5")),
+        ('"1.10"', Decimal("1.1")),  # a string: its text is a number
+        ('" 5"', None),  # a string whose text is not a number
+        ('"5 apples"', None),
+        ("true", None),
+        ("null", None),
+        ('{"a": 1}', None),
+        ("[1]", None),
+        ("123456789012345678901234567", None),  # beyond the exact decimal's 26 digits
+    ],
+)
+def test_a_property_read_only_as_a_number(
+    tmp_path: Path, value: str, number: Decimal | None
+) -> None:
+    """A property read only as a number keeps no text column; its decimal is the number
+    rule over its text, whatever the JSON value."""
+    path = parquet(tmp_path / "e.parquet", [("a", "acme", "call", T, '{"n": ' + value + "}")])
+    db = duckdb.connect()
+    load(db, path, table="ev", properties=["n"], numbers=["n"], numbers_only=["n"], texts="columns")
+    names = [r[0] for r in db.execute("DESCRIBE ev").fetchall()]
+    assert "t0" not in names
+    assert db.execute("SELECT n0 FROM ev").fetchall() == [(number,)]

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ..metering.load import NUMERIC_AGGREGATIONS, properties_read
+from ..metering.load import NUMERIC_AGGREGATIONS, presence_only, properties_read
 from ..models import BillableMetricSpec
 from . import charges as ch
 from .engines import open_events
@@ -100,11 +100,13 @@ def analyse(
                 chosen.setdefault(metric_key(metric.spec), metric.spec)
     names: list[str] = properties_read([*specs.values(), *sql_specs.values()])
     as_text = properties_read([*specs.values(), *sql_specs.values()], as_text=True)
+    pricing_keys: set[str] = set()
     for pricing in sides.values():
         for product in pricing.products.values():
             if product.spec is not None:
                 names.extend(product.spec.pricing_group_key or [])
                 as_text.extend(product.spec.pricing_group_key or [])
+                pricing_keys.update(product.spec.pricing_group_key or [])
     numeric = [
         s.aggregation_key
         for s in specs.values()
@@ -116,6 +118,12 @@ def analyse(
         names,
         numeric=numeric,
         numbers_only=[n for n in numeric if n not in as_text],
+        # (A pricing group key is read as text.)
+        presence_only=[
+            n
+            for n in presence_only([*specs.values(), *sql_specs.values()])
+            if n not in pricing_keys
+        ],
         progress=progress,
         start=start,
         end=end,

@@ -149,14 +149,16 @@ def open_events(
     *,
     numeric: Iterable[str] = (),
     numbers_only: Iterable[str] = (),
+    presence_only: Iterable[str] = (),
     progress: Callable[[str], None] = lambda _: None,
     start: datetime | None = None,
     end: datetime | None = None,
     memory_limit: str | None = None,
 ) -> Events:
     """The events for the impact on ``engine`` (``duckdb``, the default, or a backend);
-    ``numbers_only`` (properties read only as numbers, kept without a text column) applies
-    to DuckDB's own loader."""
+    ``numbers_only`` (properties read only as numbers, kept without a text column) and
+    ``presence_only`` (read only by exists tests, kept as a boolean) apply to DuckDB's own
+    loader."""
     if engine == "duckdb":
         kwargs = {} if memory_limit is None else {"memory_limit": memory_limit}
         return Events(
@@ -164,6 +166,7 @@ def open_events(
             properties,
             numeric=numeric,
             numbers_only=numbers_only,
+            presence_only=presence_only,
             progress=progress,
             start=start,
             end=end,
