@@ -146,7 +146,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .app import create_app
 
     app = create_app(settings)
-    sock = bind(settings.host, settings.port)
+    try:
+        sock = bind(settings.host, settings.port)
+    except OSError as error:
+        # A port another process holds, or a host this machine does not have: the user's
+        # choice to change, so one line naming it, never a traceback.
+        reason = error.strerror or str(error)
+        print(
+            f"metronome-local: error: cannot listen on --host {settings.host} --port "
+            f"{settings.port}: {reason} (choose another --port, or --port 0 for a free one)",
+            file=sys.stderr,
+        )
+        return 1
     config = uvicorn.Config(
         app,
         log_level="warning",

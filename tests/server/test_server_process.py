@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,28 @@ def test_bad_options_are_reported(args: list[str], complaint: str) -> None:
     )
     assert result.returncode == 2
     assert complaint in result.stderr
+
+
+def test_a_port_already_taken_is_one_line_naming_it() -> None:
+    """Another process holds the port: status 1 and one line naming the port and what to do,
+    not a traceback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "metronome_local", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"--port {port}" in lines[0]
+    assert "Address already in use" in lines[0]
+    assert "--port 0" in lines[0]
 
 
 def test_local_server_lifecycle(tmp_path: Path) -> None:
