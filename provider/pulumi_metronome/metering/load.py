@@ -297,9 +297,7 @@ def table_relation(
         select.append("TRY_CAST(properties AS JSON)::VARCHAR AS properties")
     else:
         select.append("to_json(properties)::VARCHAR AS properties")
-    return Relation(
-        f"SELECT {', '.join(select + kinds)} FROM {source}", guarded, tuple(unknown)
-    )
+    return Relation(f"SELECT {', '.join(select + kinds)} FROM {source}", guarded, tuple(unknown))
 
 
 def _source(db: duckdb.DuckDBPyConnection, events: Any) -> tuple[str, str | None, Path | None]:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from ..queries import DUCKDB, lit, ts_lit
-from .base import Backend, EngineError, LoadedEvents
+from .base import Backend, EngineError, LoadedEvents, check_call, parse
 
 #: Spark settings for a local session (one per process: starting a JVM takes seconds).
 LOCAL_CONF = {
@@ -102,6 +102,20 @@ class SparkBackend(Backend):
         self._cached: list[str] = []
 
     def fix(self, node: exp.Expression) -> exp.Expression:
+        text = check_call(node, "metronome_json_kind")
+        if text is not None:
+            v = text.sql(dialect="spark")
+            parsed = f"try_parse_json({v})"
+            return parse(
+                f"CASE WHEN {v} IS NULL THEN 'NULL' WHEN {parsed} IS NULL THEN 'INVALID' "
+                f"WHEN is_variant_null({parsed}) THEN 'NULL' "
+                f"WHEN schema_of_variant({parsed}) LIKE 'OBJECT%' THEN 'OBJECT' "
+                f"ELSE schema_of_variant({parsed}) END",
+                "spark",
+            )
+        text = check_call(node, "metronome_moment")
+        if text is not None:
+            return parse(moment(text.sql(dialect="spark")), "spark")
         # regexp_full_match: DuckDB's; Spark's RLIKE finds the pattern anywhere.
         if isinstance(node, exp.RegexpFullMatch):
             return exp.RegexpLike(this=node.this.copy(), expression=_anchored(node.expression))
@@ -141,19 +155,11 @@ class SparkBackend(Backend):
         except PySparkException as error:
             raise EngineError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
         types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
-        missing = [
-            c
-            for c in ("transaction_id", "customer_id", "event_type", "timestamp")
-            if c not in types
-        ]
-        if missing:
-            raise EngineError(f"missing column(s) {', '.join(missing)}")
-        frame.createOrReplaceTempView("ev_source")
-        ts = (
-            "`timestamp`"
-            if types["timestamp"].startswith("timestamp")
-            else ("to_timestamp(`timestamp`)")
+        frame.selectExpr("*", "_metadata.row_index AS metronome_row").createOrReplaceTempView(
+            "ev_source"
         )
+        self.check({name: duckdb_type(kind) for name, kind in types.items()}, "ev_source")
+        ts = "`timestamp`" if types["timestamp"].startswith("timestamp") else moment("`timestamp`")
         props = "try_parse_json(properties)" if "properties" in types else "NULL"
         if types.get("properties", "string") not in ("string", "variant"):
             props = "try_parse_json(to_json(properties))"
@@ -209,6 +215,28 @@ class SparkBackend(Backend):
         for name in self._cached:
             self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
         self._cached.clear()
+
+
+def moment(text: str) -> str:
+    """Spark SQL: a timestamp text as a moment, NULL when it is not one; the loader's
+    reading and the field rule's (``load.CHECK_FUNCTIONS``)."""
+    return f"to_timestamp({text})"
+
+
+def duckdb_type(kind: str) -> str:
+    """A Spark column type (``simpleString``) as DuckDB names it (what the field rules
+    read)."""
+    if kind == "string" or kind.startswith(("varchar", "char")):
+        return "VARCHAR"
+    if kind == "timestamp":
+        return "TIMESTAMP WITH TIME ZONE"
+    if kind == "timestamp_ntz":
+        return "TIMESTAMP"
+    if kind.startswith(("struct", "map")):
+        return "STRUCT"
+    if kind == "variant":
+        return "JSON"
+    return kind.upper()
 
 
 def _anchored(pattern: exp.Expression) -> exp.Expression:
