@@ -7,6 +7,7 @@ The expected messages are written out by hand from the field rules of an event
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,42 @@ def test_good_events_are_kept(tmp_path: Path, engine: str) -> None:
         assert (events.read_count, events.count) == (3, 3)
     finally:
         events.close()
+
+
+#: Timestamp texts every engine reads, and the moment (UTC) each is.
+READ = {
+    "2026-10-01 10:00Z": datetime(2026, 10, 1, 10, 0),
+    "2026-10-01T10:00Z": datetime(2026, 10, 1, 10, 0),
+    "2026-10-01T10:00:00+0530": datetime(2026, 10, 1, 4, 30),
+    "2026-10-01T10:00:00+05": datetime(2026, 10, 1, 5, 0),
+    "2026-10-01T10:00:00.123456789Z": datetime(2026, 10, 1, 10, 0, 0, 123456),
+    "2026-10-01T23:59:59-01:00": datetime(2026, 10, 2, 0, 59, 59),
+}
+#: Timestamp texts every engine refuses.
+REFUSED = [
+    "2026-10-01t10:00:00z",
+    "2026-10-01T10:00:00,5Z",
+    "2026-10-01T10:60:00Z",
+    "2026-10-01T10:00:60Z",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
+def test_timestamp_texts_are_read_alike(tmp_path: Path, engine: str) -> None:
+    rows = [row(transaction_id=f"t{i}", timestamp=t) for i, t in enumerate(READ)]
+    path = write(tmp_path / "read.parquet", rows, STRINGS)
+    events = open_events(engine, path, [])
+    try:
+        found = events.db.execute("SELECT seq, ts FROM ev ORDER BY seq").fetchall()
+    finally:
+        events.close()
+    moments = [ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts for _, ts in found]
+    assert moments == list(READ.values())
+
+    rows = [row(transaction_id=f"t{i}", timestamp=t) for i, t in enumerate(REFUSED)]
+    path = write(tmp_path / "refused.parquet", rows, STRINGS)
+    rule = "must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z"
+    assert refusal(engine, path) == f"events file {path}: " + "; ".join(
+        f"events[{i}].timestamp: {rule}" for i in range(len(REFUSED))
+    )

@@ -84,8 +84,10 @@ CREATE OR REPLACE MACRO metronome_moment(v) AS TRY_CAST(v AS TIMESTAMPTZ);
 CHECK_FUNCTIONS = ("metronome_json_kind", "metronome_moment")
 
 #: RFC 3339 with an offset (the shapes ``models.event.parse_timestamp`` takes in practice).
+#: Minutes and seconds are checked here (0 to 59), not left to an engine's reading of the
+#: text: some read 10:60 as 11:00.
 TIMESTAMP_PATTERN = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?"
     r"([Zz]|[+-][0-9]{2}(:?[0-9]{2}(:?[0-9]{2}([.,][0-9]+)?)?)?)"
 )
 _NO_OFFSET = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}(:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?)?)?"

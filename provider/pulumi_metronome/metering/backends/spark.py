@@ -232,8 +232,10 @@ class SparkBackend(Backend):
 
 def moment(text: str) -> str:
     """Spark SQL: a timestamp text as a moment, NULL when it is not one; the loader's
-    reading and the field rule's (``load.CHECK_FUNCTIONS``)."""
-    return f"to_timestamp({text})"
+    reading and the field rule's (``load.CHECK_FUNCTIONS``). Spark needs the seconds:
+    ``10:00Z`` is read as ``10:00:00Z``, as DuckDB reads it."""
+    minutes = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2})([^:0-9]|$)"
+    return f"to_timestamp(regexp_replace({text}, {lit(minutes)}, '$1:00$2'))"
 
 
 def duckdb_type(kind: str) -> str:
