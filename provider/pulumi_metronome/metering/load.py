@@ -362,15 +362,16 @@ def _checks() -> list[tuple[str, str, str]]:
     return checks
 
 
-def _bad_sql(properties: bool = True) -> str:
-    """Whether a row breaks any rule (``properties``: that one too): one boolean, cheap
-    enough for the whole file (the list of problems is built only when some row breaks one)."""
+def _bad_sql(properties: bool = True, unknown: str = "len(unknown) > 0") -> str:
+    """Whether a row breaks any rule (``properties``: that one too; ``unknown``: whether it
+    has a column that is not a field): one boolean, cheap enough for the whole file (the
+    list of problems is built only when some row breaks one)."""
     conditions = [
         f"coalesce({cond}, FALSE)"
         for field, cond, _ in _checks()
         if properties or field != "'properties'"
     ]
-    return "(" + " OR ".join([*conditions, "len(unknown) > 0"]) + ")"
+    return "(" + " OR ".join([*conditions, unknown]) + ")"
 
 
 def _problems_sql() -> str:
@@ -387,8 +388,7 @@ def _problems_sql() -> str:
 def bad_count_sql(relation: Relation) -> str:
     """DuckDB SQL an engine can run (no lists): the number of events of ``relation``
     (``table_relation(..., check_only=True)``) that break a field rule."""
-    unknown = "TRUE" if relation.unknown else "FALSE"
-    bad = _bad_sql().replace("len(unknown) > 0", unknown)
+    bad = _bad_sql(unknown="TRUE" if relation.unknown else "FALSE")
     return f"SELECT count(*) FILTER (WHERE {bad}) FROM ({relation.normalized})"
 
 
