@@ -204,7 +204,8 @@ def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> tuple[str,
 class Relation:
     """A table of events as the field rules read it (``table_relation``)."""
 
-    #: DuckDB SQL: ``row``, ``is_object``, ``unknown``, the fields and their kinds ``k_<f>``.
+    #: DuckDB SQL: ``row``, ``is_object``, ``unknown`` (not when ``check_only``), the fields
+    #: and their kinds ``k_<f>``.
     normalized: str
     #: For a text ``properties`` column, the relation that checks it while keeping, or None.
     guarded: str | None
