@@ -20,6 +20,7 @@ from ..metering.engine import as_decimal
 from ..metering.queries import ts_lit
 from ..metering.sql import parse_sql_metric
 from ..metering.types import WindowSize
+from ..models import SpecError
 from .usage import Events, EventsError, Layout, period_of
 
 
@@ -69,6 +70,10 @@ class EngineEvents(Events):
         self.db = self.backend  # type: ignore[assignment]
         try:
             self._load(start, end)
+        except SpecError as error:
+            # Events that break a field rule: the DuckDB loader's words, run on the engine.
+            self.close()
+            raise EventsError(f"events file {self.path}: {error}") from None
         except EngineError as error:
             self.close()
             raise EventsError(f"events {self.path}: {error}") from None

@@ -72,11 +72,22 @@ CREATE OR REPLACE MACRO metronome_texts(j) AS to_json(map_from_entries(list_filt
     list_transform(map_entries(json_transform(j, '"MAP(VARCHAR, JSON)"')),
         lambda e: {'key': e.key, 'value': metronome_text(e.value::VARCHAR)}),
     lambda e: e.value IS NOT NULL)))::VARCHAR;
+CREATE OR REPLACE MACRO metronome_json_kind(v) AS coalesce(json_type(TRY_CAST(v AS JSON)),
+    CASE WHEN v IS NULL THEN 'NULL' ELSE 'INVALID' END);
+CREATE OR REPLACE MACRO metronome_moment(v) AS TRY_CAST(v AS TIMESTAMPTZ);
 """
+#: The two readings the field rules (``_checks``) make that each engine spells its own way
+#: (defined above for DuckDB; a backend rewrites the calls, ``metering.backends``):
+#: ``metronome_json_kind(text)``, the JSON type of a text (``OBJECT``, ``ARRAY``, ...;
+#: ``NULL`` for JSON null or no text, ``INVALID`` for a text that is not JSON), and
+#: ``metronome_moment(text)``, a timestamp text read as a moment (NULL when it is not one).
+CHECK_FUNCTIONS = ("metronome_json_kind", "metronome_moment")
 
 #: RFC 3339 with an offset (the shapes ``models.event.parse_timestamp`` takes in practice).
+#: Minutes and seconds are checked here (0 to 59), not left to an engine's reading of the
+#: text: some read 10:60 as 11:00.
 TIMESTAMP_PATTERN = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?"
     r"([Zz]|[+-][0-9]{2}(:?[0-9]{2}(:?[0-9]{2}([.,][0-9]+)?)?)?)"
 )
 _NO_OFFSET = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}(:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?)?)?"
@@ -229,7 +240,36 @@ def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> tuple[str,
     checking it on the way (see ``_load``), or None."""
     source = f"read_parquet({lit(str(path))}, file_row_number = true)"
     described = db.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    types = {str(r[0]): str(r[1]).upper() for r in described}
+    types = {str(r[0]): str(r[1]).upper() for r in described if r[0] != "file_row_number"}
+    relation = table_relation(types, source, "file_row_number")
+    return relation.normalized, relation.guarded
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table of events as the field rules read it (``table_relation``)."""
+
+    #: DuckDB SQL: ``row``, ``is_object``, ``unknown`` (not when ``check_only``), the fields
+    #: and their kinds ``k_<f>``.
+    normalized: str
+    #: For a text ``properties`` column, the relation that checks it while keeping, or None.
+    guarded: str | None
+    #: The columns that are not a field of an event (every row breaks the rule then).
+    unknown: tuple[str, ...]
+
+
+def table_relation(
+    types: Mapping[str, str], source: str, row: str, *, check_only: bool = False
+) -> Relation:
+    """The events of a table (a Parquet file's columns) for the field rules: ``types``
+    maps each column to its type as DuckDB names it (``VARCHAR``, ``TIMESTAMP WITH TIME
+    ZONE``, ``STRUCT(...)``, ``BIGINT``...), ``source`` is the relation, ``row`` the 0-based
+    row in the file. ``check_only``: without the values only keeping needs (the timestamp
+    as a moment, the properties as JSON), so that an engine that only checks (a backend,
+    which keeps the events its own way) need not read them.
+
+    Raises ``SpecError`` for a missing required column (said once: it misses from every
+    event)."""
     missing = [f for f in REQUIRED if f not in types]
     if missing:
         # A column missing from a file misses from every event: say it once.
@@ -242,9 +282,10 @@ def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> tuple[str,
                 )
             ]
         )
-    select = ["file_row_number AS row", "TRUE AS is_object"]
-    unknown = [c for c in types if c not in FIELDS and c != "file_row_number"]
-    select.append(f"[{', '.join(lit(c) for c in unknown)}]::VARCHAR[] AS unknown")
+    select = [f"{row} AS row", "TRUE AS is_object"]
+    unknown = [c for c in types if c not in FIELDS]
+    if not check_only:  # (the check of an engine takes them from ``Relation.unknown``)
+        select.append(f"[{', '.join(lit(c) for c in unknown)}]::VARCHAR[] AS unknown")
     kinds = []
     for field in FIELDS:
         kind = types.get(field)
@@ -262,10 +303,7 @@ def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> tuple[str,
                 f"END AS k_{field}"
             )
         elif field == "properties":
-            kinds.append(
-                f"coalesce(json_type(TRY_CAST({column} AS JSON)), "
-                f"CASE WHEN {column} IS NULL THEN 'NULL' ELSE 'INVALID' END) AS k_{field}"
-            )
+            kinds.append(f"metronome_json_kind({column}) AS k_{field}")
         else:
             kinds.append(
                 f"CASE WHEN {column} IS NULL THEN 'NULL' ELSE {lit(kind)} END AS k_{field}"
@@ -279,7 +317,10 @@ def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> tuple[str,
             f'CAST("{field}" AS VARCHAR) AS {name}' if field in types else f"NULL AS {name}"
         )
     ts_kind = types.get("timestamp", "")
-    if ts_kind.startswith("TIMESTAMP"):
+    if check_only:
+        text = 'CAST("timestamp" AS VARCHAR)' if not ts_kind.startswith("TIMESTAMP") else "NULL"
+        select.append(f"{text} AS ts_text")
+    elif ts_kind.startswith("TIMESTAMP"):
         select.append("NULL::VARCHAR AS ts_text")
         cast = "timestamp" if ts_kind == "TIMESTAMP" else "timezone('UTC', timestamp)"
         select.append(f"CAST({cast} AS TIMESTAMP) AS ts_value")
@@ -288,7 +329,9 @@ def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> tuple[str,
         select.append("NULL::TIMESTAMP AS ts_value")
     props = types.get("properties")
     guarded = None
-    if props is None:
+    if check_only:
+        pass
+    elif props is None:
         select.append("NULL::VARCHAR AS properties")
     elif props in ("VARCHAR", "JSON"):
         # Kept as is when it is an object; anything else stops the scan (an object not
@@ -302,7 +345,7 @@ def _parquet_normalized(db: duckdb.DuckDBPyConnection, path: Path) -> tuple[str,
         select.append("TRY_CAST(properties AS JSON)::VARCHAR AS properties")
     else:
         select.append("to_json(properties)::VARCHAR AS properties")
-    return f"SELECT {', '.join(select + kinds)} FROM {source}", guarded
+    return Relation(f"SELECT {', '.join(select + kinds)} FROM {source}", guarded, tuple(unknown))
 
 
 def _source(db: duckdb.DuckDBPyConnection, events: Any) -> tuple[str, str | None, Path | None]:
@@ -350,10 +393,10 @@ def _checks() -> list[tuple[str, str, str]]:
         "WHEN k_timestamp = 'TIMESTAMP' THEN NULL "
         "WHEN k_timestamp <> 'VARCHAR' THEN "
         "'must be an RFC 3339 timestamp string, e.g. 2026-01-31T12:00:00Z' "
-        f"WHEN regexp_full_match(ts_text, {lit(_NO_OFFSET)}) AND TRY_CAST(ts_text AS TIMESTAMP) "
+        f"WHEN regexp_full_match(ts_text, {lit(_NO_OFFSET)}) AND metronome_moment(ts_text) "
         "IS NOT NULL THEN 'must carry a UTC offset (Z or +hh:mm), e.g. 2026-01-31T12:00:00Z' "
         f"WHEN NOT regexp_full_match(ts_text, {lit(TIMESTAMP_PATTERN)}) "
-        "OR TRY_CAST(ts_text AS TIMESTAMPTZ) IS NULL "
+        "OR metronome_moment(ts_text) IS NULL "
         "THEN 'must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z' END"
     )
     checks.append(("'timestamp'", f"is_object AND {ts_message} IS NOT NULL", ts_message))
@@ -365,15 +408,16 @@ def _checks() -> list[tuple[str, str, str]]:
     return checks
 
 
-def _bad_sql(properties: bool = True) -> str:
-    """Whether a row breaks any rule (``properties``: that one too): one boolean, cheap
-    enough for the whole file (the list of problems is built only when some row breaks one)."""
+def _bad_sql(properties: bool = True, unknown: str = "len(unknown) > 0") -> str:
+    """Whether a row breaks any rule (``properties``: that one too; ``unknown``: whether it
+    has a column that is not a field): one boolean, cheap enough for the whole file (the
+    list of problems is built only when some row breaks one)."""
     conditions = [
         f"coalesce({cond}, FALSE)"
         for field, cond, _ in _checks()
         if properties or field != "'properties'"
     ]
-    return "(" + " OR ".join([*conditions, "len(unknown) > 0"]) + ")"
+    return "(" + " OR ".join([*conditions, unknown]) + ")"
 
 
 def _problems_sql() -> str:
@@ -385,6 +429,42 @@ def _problems_sql() -> str:
     )
     unknown = "list_transform(unknown, lambda k: {'f': k, 'm': 'is not a known field'})"
     return f"list_concat(list_filter([{items}], lambda x: x IS NOT NULL), {unknown})"
+
+
+def bad_count_sql(relation: Relation) -> str:
+    """DuckDB SQL an engine can run (no lists): the number of events of ``relation``
+    (``table_relation(..., check_only=True)``) that break a field rule."""
+    bad = _bad_sql(unknown="TRUE" if relation.unknown else "FALSE")
+    return f"SELECT count(*) FILTER (WHERE {bad}) FROM ({relation.normalized})"
+
+
+def problems_sql(relation: Relation) -> str:
+    """DuckDB SQL an engine can run (no lists): the first ``MAX_PROBLEMS`` problems of
+    ``relation`` as ``(row, field, message)``, in the order ``load`` reports them (by row,
+    then rule); one scan per rule, only ever run on events that break one."""
+    parts = [
+        f"SELECT row, {k} AS k, {field} AS f, {message} AS m FROM ({relation.normalized}) "
+        f"WHERE coalesce({cond}, FALSE) ORDER BY row LIMIT {MAX_PROBLEMS}"
+        for k, (field, cond, message) in enumerate(_checks())
+    ]
+    parts += [
+        f"SELECT row, {len(parts) + j} AS k, {lit(name)} AS f, 'is not a known field' AS m "
+        f"FROM ({relation.normalized}) ORDER BY row LIMIT {MAX_PROBLEMS}"
+        for j, name in enumerate(relation.unknown)
+    ]
+    union = " UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts)
+    return f"SELECT row, f, m FROM ({union}) ORDER BY row, k LIMIT {MAX_PROBLEMS}"
+
+
+def problems_error(found: Iterable[tuple[int, str, str]]) -> SpecError:
+    """The problems ``(row, field, message)`` of events as one error naming each
+    ``events[row].field``."""
+    return SpecError(
+        [
+            Violation(f"events[{row}]" + (f".{field}" if field else ""), message)
+            for row, field, message in found
+        ]
+    )
 
 
 def _enums(db: duckdb.DuckDBPyConnection, normalized: str, table: str) -> dict[str, str]:
@@ -568,12 +648,7 @@ def _load(
             keep(normalized)
         db.execute("DROP TABLE IF EXISTS metronome_input")
         if found or bad:
-            raise SpecError(
-                [
-                    Violation(f"events[{row}]" + (f".{field}" if field else ""), message)
-                    for row, field, message in found
-                ]
-            )
+            raise problems_error(found)
         distinct = read
         if hashes < read:
             # Equal hashes: duplicates (or, rarely, two ids with one hash): count exactly.

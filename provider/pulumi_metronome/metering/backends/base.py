@@ -13,7 +13,7 @@ its own way, so each backend writes its loader in its own dialect (``Backend.loa
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,8 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+
+from ..load import bad_count_sql, problems_error, problems_sql, table_relation
 
 
 class EngineError(ValueError):
@@ -60,6 +62,25 @@ def _json_path_name(node: exp.Expression) -> str | None:
     if text.startswith('$."') and text.endswith('"'):
         return str(text[3:-1].replace('\\"', '"').replace("\\\\", "\\"))
     return None
+
+
+def check_call(node: exp.Expression, name: str) -> exp.Expression | None:
+    """The argument of a call of ``name`` (one of ``load.CHECK_FUNCTIONS``), or None."""
+    if (
+        isinstance(node, exp.Anonymous)
+        and str(node.this).lower() == name
+        and len(node.expressions) == 1
+    ):
+        argument: exp.Expression = node.expressions[0]
+        return argument
+    return None
+
+
+def parse(sql: str, dialect: str) -> exp.Expression:
+    """One expression of ``dialect`` (a backend's own spelling of a construct)."""
+    parsed = sqlglot.parse_one(sql, read=dialect)
+    assert isinstance(parsed, exp.Expression)
+    return parsed
 
 
 def _post_order(
@@ -129,6 +150,19 @@ class Backend(ABC):
         exact, timestamps as UTC ``datetime``)."""
 
     # -- events -----------------------------------------------------------------------
+
+    def check(self, types: Mapping[str, str], source: str) -> None:
+        """Refuse events of ``source`` that break a field rule of an event, before keeping
+        any: the rules and their words are the DuckDB loader's (``metering.load``), run on
+        the engine (one scan; the problems are listed only when some event breaks a rule).
+
+        ``types`` maps each column of the file to its type as DuckDB names it; ``source``
+        has those columns and ``metronome_row``, the event's 0-based row in the file.
+        Raises ``SpecError`` naming ``events[row].field``, as the DuckDB loader does."""
+        relation = table_relation(types, source, "metronome_row", check_only=True)
+        row = self.execute(bad_count_sql(relation)).fetchone()
+        if row is not None and row[0]:
+            raise problems_error(self.execute(problems_sql(relation)).fetchall())
 
     @abstractmethod
     def load(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from ..queries import DECIMAL_TYPE, DUCKDB, lit, ts_lit
-from .base import Backend, EngineError, LoadedEvents
+from .base import Backend, EngineError, LoadedEvents, check_call, parse
 
 #: Settings of every query: UTC, strings as strings in Arrow, file order kept on read.
 SETTINGS = {
@@ -70,6 +70,17 @@ class ClickHouseBackend(Backend):
         self._settings = " SETTINGS " + ", ".join(f"{k} = {v}" for k, v in SETTINGS.items())
 
     def fix(self, node: exp.Expression) -> exp.Expression:
+        text = check_call(node, "metronome_json_kind")
+        if text is not None:
+            v = text.sql(dialect="clickhouse")
+            return parse(
+                f"multiIf({v} IS NULL, 'NULL', NOT isValidJSON({v}), 'INVALID', "
+                f"upper(toString(JSONType({v}))))",
+                "clickhouse",
+            )
+        text = check_call(node, "metronome_moment")
+        if text is not None:
+            return parse(moment(text.sql(dialect="clickhouse")), "clickhouse")
         if isinstance(node, exp.RegexpFullMatch):
             return exp.Anonymous(
                 this="match",
@@ -133,18 +144,16 @@ class ClickHouseBackend(Backend):
     ) -> LoadedEvents:
         source = f"file({lit(str(path))}, Parquet)"
         types = {str(r[0]): str(r[1]) for r in self.run(f"DESCRIBE TABLE {source}")}
-        missing = [
-            c
-            for c in ("transaction_id", "customer_id", "event_type", "timestamp")
-            if c not in types
-        ]
-        if missing:
-            raise EngineError(f"missing column(s) {', '.join(missing)}")
+        self.command(
+            "CREATE OR REPLACE VIEW ev_source AS SELECT *, toInt64(_row_number) AS "
+            f"metronome_row FROM {source}"
+        )
+        self.check({name: duckdb_type(kind) for name, kind in types.items()}, "ev_source")
         kind = types["timestamp"]
         ts = (
             "toDateTime64(`timestamp`, 6, 'UTC')"
             if "DateTime" in kind
-            else "parseDateTime64BestEffortOrNull(toString(`timestamp`), 6, 'UTC')"
+            else moment("toString(`timestamp`)")
         )
         props = "'{}'"
         if "properties" in types:
@@ -190,8 +199,29 @@ class ClickHouseBackend(Backend):
         self.session.close()  # type: ignore[no-untyped-call]
 
 
-def ts_clickhouse(moment: datetime) -> str:
-    return f"toDateTime64({ts_lit(moment).removeprefix('TIMESTAMP ')}, 6, 'UTC')"
+def moment(text: str) -> str:
+    """ClickHouse SQL: a timestamp text as a moment (UTC), NULL when it is not one; the
+    loader's reading and the field rule's (``load.CHECK_FUNCTIONS``)."""
+    return f"parseDateTime64BestEffortOrNull({text}, 6, 'UTC')"
+
+
+def duckdb_type(kind: str) -> str:
+    """A ClickHouse column type as DuckDB names it (what the field rules read)."""
+    bare = kind
+    for wrapper in ("Nullable(", "LowCardinality("):
+        if bare.startswith(wrapper):
+            bare = bare[len(wrapper) : -1]
+    if bare.startswith(("String", "FixedString")):
+        return "VARCHAR"
+    if bare.startswith("DateTime"):
+        return "TIMESTAMP WITH TIME ZONE"
+    if bare.startswith(("Tuple", "Map", "JSON", "Object")):
+        return "STRUCT"
+    return bare.upper()
+
+
+def ts_clickhouse(at: datetime) -> str:
+    return f"toDateTime64({ts_lit(at).removeprefix('TIMESTAMP ')}, 6, 'UTC')"
 
 
 def _datetime64(value: exp.Expression) -> exp.Expression:

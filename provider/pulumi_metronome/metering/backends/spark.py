@@ -16,13 +16,16 @@ from typing import Any
 from sqlglot import exp
 
 from ..queries import DUCKDB, lit, ts_lit
-from .base import Backend, EngineError, LoadedEvents
+from .base import Backend, EngineError, LoadedEvents, check_call, parse
 
 #: Spark settings for a local session (one per process: starting a JVM takes seconds).
 LOCAL_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "4",
+    # Few partitions after a shuffle: the aggregates are small, and each partition is a
+    # task to schedule (local mode runs two at a time on two cores).
+    "spark.sql.shuffle.partitions": "2",
+    "spark.ui.showConsoleProgress": "false",
     # DuckDB's arithmetic: a division by zero is NULL, not an error.
     "spark.sql.ansi.enabled": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -66,16 +69,20 @@ def text_stages(i: int) -> list[list[str]]:
 
     A JSON number reads as a double (as DuckDB's JSON reader reads it), then in plain
     decimal notation without trailing zeros; a string as is; ``true``/``false``, objects
-    and arrays as their JSON; ``null`` as absent."""
+    and arrays as their JSON; ``null`` as absent. Only numbers take the number steps (a
+    text cast to a double costs Spark a thrown exception when it is not a number)."""
     return [
         [
             f"schema_of_variant(x{i}) AS k{i}",
-            f"to_json(x{i}) AS j{i}",
             f"(x{i} IS NULL OR is_variant_null(x{i})) AS z{i}",
-            f"CASE WHEN schema_of_variant(x{i}) = 'STRING' "
-            f"THEN variant_get(x{i}, '$', 'string') END AS s{i}",
         ],
-        [f"CAST(CAST(j{i} AS DOUBLE) AS STRING) AS d{i}"],
+        [
+            f"CASE WHEN k{i} = 'STRING' THEN variant_get(x{i}, '$', 'string') END AS s{i}",
+            f"CASE WHEN NOT z{i} AND k{i} <> 'STRING' THEN to_json(x{i}) END AS j{i}",
+            f"coalesce(NOT z{i} AND k{i} NOT IN ('STRING', 'BOOLEAN') AND k{i} NOT LIKE "
+            f"'OBJECT%' AND k{i} NOT LIKE 'ARRAY%', FALSE) AS q{i}",
+        ],
+        [f"CASE WHEN q{i} THEN CAST(CAST(j{i} AS DOUBLE) AS STRING) END AS d{i}"],
         [
             f"CASE WHEN d{i} RLIKE '[eE]' THEN format_string('%.12f', "
             f"CAST(CAST(j{i} AS DOUBLE) AS DECIMAL(38, 12))) ELSE d{i} END AS p{i}"
@@ -85,8 +92,7 @@ def text_stages(i: int) -> list[list[str]]:
             f"'[.]$', '') ELSE p{i} END AS r{i}"
         ],
         [
-            f"CASE WHEN z{i} THEN NULL WHEN k{i} = 'STRING' THEN s{i} "
-            f"WHEN k{i} = 'BOOLEAN' OR k{i} LIKE 'OBJECT%' OR k{i} LIKE 'ARRAY%' THEN j{i} "
+            f"CASE WHEN z{i} THEN NULL WHEN k{i} = 'STRING' THEN s{i} WHEN NOT q{i} THEN j{i} "
             f"WHEN r{i} = '-0' THEN '0' ELSE r{i} END AS t{i}"
         ],
     ]
@@ -102,6 +108,19 @@ class SparkBackend(Backend):
         self._cached: list[str] = []
 
     def fix(self, node: exp.Expression) -> exp.Expression:
+        text = check_call(node, "metronome_json_kind")
+        if text is not None:
+            # One parse: the first letters of the value's type name (OBJECT<...>, VOID for
+            # JSON null, ARRAY<...>, STRING...; no type: not JSON).
+            v = text.sql(dialect="spark")
+            return parse(
+                f"CASE WHEN {v} IS NULL THEN 'NULL' ELSE coalesce(replace(left("
+                f"schema_of_variant(try_parse_json({v})), 6), 'VOID', 'NULL'), 'INVALID') END",
+                "spark",
+            )
+        text = check_call(node, "metronome_moment")
+        if text is not None:
+            return parse(moment(text.sql(dialect="spark")), "spark")
         # regexp_full_match: DuckDB's; Spark's RLIKE finds the pattern anywhere.
         if isinstance(node, exp.RegexpFullMatch):
             return exp.RegexpLike(this=node.this.copy(), expression=_anchored(node.expression))
@@ -141,28 +160,29 @@ class SparkBackend(Backend):
         except PySparkException as error:
             raise EngineError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
         types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
-        missing = [
-            c
-            for c in ("transaction_id", "customer_id", "event_type", "timestamp")
-            if c not in types
-        ]
-        if missing:
-            raise EngineError(f"missing column(s) {', '.join(missing)}")
-        frame.createOrReplaceTempView("ev_source")
-        ts = (
-            "`timestamp`"
-            if types["timestamp"].startswith("timestamp")
-            else ("to_timestamp(`timestamp`)")
+        frame.selectExpr("*", "_metadata.row_index AS metronome_row").createOrReplaceTempView(
+            "ev_source"
         )
+        self.check({name: duckdb_type(kind) for name, kind in types.items()}, "ev_source")
+        ts = "`timestamp`" if types["timestamp"].startswith("timestamp") else moment("`timestamp`")
         props = "try_parse_json(properties)" if "properties" in types else "NULL"
         if types.get("properties", "string") not in ("string", "variant"):
             props = "try_parse_json(to_json(properties))"
         self.columns = {name: f"t{i}" for i, name in enumerate(properties)}
+        # Duplicates are rare: count the distinct hashes of the ids (8 bytes each through
+        # the shuffle, not the ids), and only when two are equal count the ids themselves
+        # and keep the first event of each (a shuffle and sort of every event).
+        counted = self.run(
+            "SELECT count(*), count(DISTINCT xxhash64(transaction_id)) FROM ev_source"
+        )[0]
+        read, distinct = int(counted[0]), int(counted[1])
+        if distinct < read:
+            distinct = int(self.run("SELECT count(DISTINCT transaction_id) FROM ev_source")[0][0])
         variants = "".join(
             f", try_variant_get(v, {_variant_path(n)}, 'variant') AS x{i}"
             for i, n in enumerate(properties)
         )
-        stages: list[list[str]] = [[] for _ in range(5)]
+        stages: list[list[str]] = [[] for _ in text_stages(0)]
         for i in range(len(properties)):
             for stage, columns in zip(stages, text_stages(i), strict=True):
                 stage.extend(columns)
@@ -173,22 +193,23 @@ class SparkBackend(Backend):
             "CAST(customer_id AS STRING) AS customer_id, CAST(event_type AS STRING) "
             f"AS event_type, CAST({ts} AS TIMESTAMP) AS ts, {props} AS v FROM ev_source"
         )
-        kept = ", ".join(["seq", "transaction_id", "customer_id", "event_type", "ts", *texts])
+        kept = ", ".join(["seq", "customer_id", "event_type", "ts", *texts])
         period = []
         if start is not None:
             period.append(f"ts >= {self.transpile_literal(start)}")
         if end is not None:
             period.append(f"ts < {self.transpile_literal(end)}")
-        where = " AND ".join(["rn = 1", *period])
         number_cols = "".join(
             f", {self.transpile(f'SELECT {DUCKDB.number(self.columns[n])}')[7:]} AS n{j}"
             for j, n in enumerate(numbers)
         )
-        relation = (
-            f"(SELECT *{variants}, row_number() OVER (PARTITION BY transaction_id "
-            f"ORDER BY seq) AS rn FROM ev_raw)"
-        )
-        relation = f"(SELECT * FROM {relation} WHERE {where})"
+        relation = "ev_raw"
+        if distinct < read:
+            relation = (
+                "(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY transaction_id "
+                "ORDER BY seq) AS rn FROM ev_raw) WHERE rn = 1)"
+            )
+        relation = f"(SELECT *{variants} FROM {relation} WHERE {' AND '.join(['TRUE', *period])})"
         for stage in stages:
             if stage:
                 relation = f"(SELECT *, {', '.join(stage)} FROM {relation})"
@@ -198,9 +219,7 @@ class SparkBackend(Backend):
         )
         self.spark.sql("CACHE TABLE ev")
         self._cached.append("ev")
-        read = self.run("SELECT count(*) FROM ev_raw")[0][0]
-        distinct = self.run("SELECT count(DISTINCT transaction_id) FROM ev_raw")[0][0]
-        return LoadedEvents(int(read), int(distinct))
+        return LoadedEvents(read, distinct)
 
     def transpile_literal(self, moment: datetime) -> str:
         return self.transpile(f"SELECT {ts_lit(moment)}")[7:]
@@ -209,6 +228,30 @@ class SparkBackend(Backend):
         for name in self._cached:
             self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
         self._cached.clear()
+
+
+def moment(text: str) -> str:
+    """Spark SQL: a timestamp text as a moment, NULL when it is not one; the loader's
+    reading and the field rule's (``load.CHECK_FUNCTIONS``). Spark needs the seconds:
+    ``10:00Z`` is read as ``10:00:00Z``, as DuckDB reads it."""
+    minutes = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2})([^:0-9]|$)"
+    return f"to_timestamp(regexp_replace({text}, {lit(minutes)}, '$1:00$2'))"
+
+
+def duckdb_type(kind: str) -> str:
+    """A Spark column type (``simpleString``) as DuckDB names it (what the field rules
+    read)."""
+    if kind == "string" or kind.startswith(("varchar", "char")):
+        return "VARCHAR"
+    if kind == "timestamp":
+        return "TIMESTAMP WITH TIME ZONE"
+    if kind == "timestamp_ntz":
+        return "TIMESTAMP"
+    if kind.startswith(("struct", "map")):
+        return "STRUCT"
+    if kind == "variant":
+        return "JSON"
+    return kind.upper()
 
 
 def _anchored(pattern: exp.Expression) -> exp.Expression:
