@@ -150,3 +150,26 @@ def test_timestamp_texts_are_read_alike(tmp_path: Path, engine: str) -> None:
     assert refusal(engine, path) == f"events file {path}: " + "; ".join(
         f"events[{i}].timestamp: {rule}" for i in range(len(REFUSED))
     )
+
+
+#: The engines that read a folder of Parquet files (DuckDB's loader reads one file).
+FOLDER_ENGINES = [e for e in ENGINES if e != "duckdb"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", FOLDER_ENGINES)
+def test_a_refusal_in_a_folder_names_the_file_and_its_row(tmp_path: Path, engine: str) -> None:
+    folder = tmp_path / "events"
+    folder.mkdir()
+    write(folder / "part-0.parquet", [row(transaction_id=f"a{i}") for i in range(3)], STRINGS)
+    second = [
+        row(transaction_id="b0"),
+        row(transaction_id="b1", customer_id=""),
+        row(transaction_id="b2", timestamp="yesterday"),
+    ]
+    write(folder / "part-1.parquet", second, STRINGS)
+    assert refusal(engine, folder) == (
+        f"events file {folder}/part-1.parquet: events[1].customer_id: must not be empty; "
+        f"events file {folder}/part-1.parquet: events[2].timestamp: "
+        "must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z"
+    )

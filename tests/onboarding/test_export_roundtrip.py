@@ -12,6 +12,8 @@ import json
 import os
 import random
 import subprocess
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,9 @@ from harness import REPO, SEEDS, export, seed_id, writes
 from metronome import Metronome
 from seed import SMALL, seed
 
+import pulumi_metronome.client as client_module
 from metronome_local.process import LocalServer
+from pulumi_metronome.onboarding.export import main
 from pulumi_metronome.testing import PulumiStack
 
 
@@ -119,14 +123,56 @@ def test_drift_lists_both_sides(server: LocalServer, tmp_path: Path) -> None:
     assert not (tmp_path / "import.json").exists()
 
 
-def test_failed_read_writes_nothing(server: LocalServer, tmp_path: Path) -> None:
-    """Listings that fail (every attempt refused) are each named, and no file is written."""
+class Clock:
+    """The client's clock, injected in place of ``time``: a pause is recorded and moves
+    ``monotonic`` on at once, so the client's real retry policy runs without the waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.pauses: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+    @staticmethod
+    def time() -> float:  # wall-clock dates (an HTTP-date ``Retry-After``) stay real
+        return time.time()
+
+
+def test_failed_read_writes_nothing(
+    server: LocalServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Listings that fail (every attempt refused) are each named, after every attempt the
+    default retry policy allows, and no file is written. The command runs in this process
+    with the client's clock injected: the same policy, without its pauses."""
     with Metronome(bearer_token=server.token, base_url=server.url, max_retries=0) as sdk:
         sdk.v1.billable_metrics.create(name="m", aggregation_type="COUNT")
     server.set_faults(error_rate=1.0, retry_after_ms=1)
-    done = export(server, tmp_path)
-    assert done.returncode == 1, done.stderr
+    server.clear_requests()
+    clock = Clock()
+    monkeypatch.setattr(client_module, "time", clock)
+    monkeypatch.setenv("METRONOME_BEARER_TOKEN", server.token)
+    monkeypatch.delenv("METRONOME_BASE_URL", raising=False)
+
+    code = main(["--base-url", server.url, "--out-dir", str(tmp_path)])
+    stderr = capsys.readouterr().err
+    assert code == 1, stderr
     for part in ("custom field keys:", "billable metrics:", "products:", "rate cards:"):
-        assert part in done.stderr
-    assert "nothing was written" in done.stderr
+        assert part in stderr
+    assert "nothing was written" in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+    # Every listing tried 5 times (the default: 4 retries), every attempt refused, and
+    # nothing but reads sent.
+    calls = server.requests()
+    assert writes(server) == []
+    assert all(c.get("injected") for c in calls), calls
+    tried = Counter(c["path"] for c in calls)
+    assert set(tried.values()) == {5}, tried
+    assert len(clock.pauses) == 4 * len(tried), clock.pauses

@@ -71,9 +71,11 @@ class EngineEvents(Events):
         try:
             self._load(start, end)
         except SpecError as error:
-            # Events that break a field rule: the DuckDB loader's words, run on the engine.
+            # Events that break a field rule: the DuckDB loader's words, run on the engine
+            # (for a folder, each problem already names its file).
             self.close()
-            raise EventsError(f"events file {self.path}: {error}") from None
+            where = "" if self.path.is_dir() else f"events file {self.path}: "
+            raise EventsError(f"{where}{error}") from None
         except EngineError as error:
             self.close()
             raise EventsError(f"events {self.path}: {error}") from None

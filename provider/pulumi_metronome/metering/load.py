@@ -256,17 +256,26 @@ class Relation:
     guarded: str | None
     #: The columns that are not a field of an event (every row breaks the rule then).
     unknown: tuple[str, ...]
+    #: Whether it has ``event_file``, the file of each event (events in a folder of files).
+    files: bool = False
 
 
 def table_relation(
-    types: Mapping[str, str], source: str, row: str, *, check_only: bool = False
+    types: Mapping[str, str],
+    source: str,
+    row: str,
+    *,
+    check_only: bool = False,
+    file: str | None = None,
 ) -> Relation:
     """The events of a table (a Parquet file's columns) for the field rules: ``types``
     maps each column to its type as DuckDB names it (``VARCHAR``, ``TIMESTAMP WITH TIME
     ZONE``, ``STRUCT(...)``, ``BIGINT``...), ``source`` is the relation, ``row`` the 0-based
     row in the file. ``check_only``: without the values only keeping needs (the timestamp
     as a moment, the properties as JSON), so that an engine that only checks (a backend,
-    which keeps the events its own way) need not read them.
+    which keeps the events its own way) need not read them. ``file``: for events read from
+    a folder of files, the column naming each event's file (``row`` is then the row within
+    that file, and a problem names both).
 
     Raises ``SpecError`` for a missing required column (said once: it misses from every
     event)."""
@@ -283,6 +292,8 @@ def table_relation(
             ]
         )
     select = [f"{row} AS row", "TRUE AS is_object"]
+    if file is not None:
+        select.append(f"CAST({file} AS VARCHAR) AS event_file")
     unknown = [c for c in types if c not in FIELDS]
     if not check_only:  # (the check of an engine takes them from ``Relation.unknown``)
         select.append(f"[{', '.join(lit(c) for c in unknown)}]::VARCHAR[] AS unknown")
@@ -345,7 +356,12 @@ def table_relation(
         select.append("TRY_CAST(properties AS JSON)::VARCHAR AS properties")
     else:
         select.append("to_json(properties)::VARCHAR AS properties")
-    return Relation(f"SELECT {', '.join(select + kinds)} FROM {source}", guarded, tuple(unknown))
+    return Relation(
+        f"SELECT {', '.join(select + kinds)} FROM {source}",
+        guarded,
+        tuple(unknown),
+        files=file is not None,
+    )
 
 
 def _source(db: duckdb.DuckDBPyConnection, events: Any) -> tuple[str, str | None, Path | None]:
@@ -440,31 +456,38 @@ def bad_count_sql(relation: Relation) -> str:
 
 def problems_sql(relation: Relation) -> str:
     """DuckDB SQL an engine can run (no lists): the first ``MAX_PROBLEMS`` problems of
-    ``relation`` as ``(row, field, message)``, in the order ``load`` reports them (by row,
-    then rule); one scan per rule, only ever run on events that break one."""
+    ``relation`` as ``(file, row, field, message)`` (``file`` NULL unless the relation has
+    ``files``), in the order ``load`` reports them (by file, row, then rule); one scan per
+    rule, only ever run on events that break one."""
+    file = "event_file" if relation.files else "CAST(NULL AS VARCHAR)"
     parts = [
-        f"SELECT row, {k} AS k, {field} AS f, {message} AS m FROM ({relation.normalized}) "
-        f"WHERE coalesce({cond}, FALSE) ORDER BY row LIMIT {MAX_PROBLEMS}"
+        f"SELECT {file} AS fl, row, {k} AS k, {field} AS f, {message} AS m FROM "
+        f"({relation.normalized}) WHERE coalesce({cond}, FALSE) ORDER BY fl, row "
+        f"LIMIT {MAX_PROBLEMS}"
         for k, (field, cond, message) in enumerate(_checks())
     ]
     parts += [
-        f"SELECT row, {len(parts) + j} AS k, {lit(name)} AS f, 'is not a known field' AS m "
-        f"FROM ({relation.normalized}) ORDER BY row LIMIT {MAX_PROBLEMS}"
+        f"SELECT {file} AS fl, row, {len(parts) + j} AS k, {lit(name)} AS f, "
+        f"'is not a known field' AS m FROM ({relation.normalized}) ORDER BY fl, row "
+        f"LIMIT {MAX_PROBLEMS}"
         for j, name in enumerate(relation.unknown)
     ]
     union = " UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts)
-    return f"SELECT row, f, m FROM ({union}) ORDER BY row, k LIMIT {MAX_PROBLEMS}"
+    return f"SELECT fl, row, f, m FROM ({union}) ORDER BY fl, row, k LIMIT {MAX_PROBLEMS}"
 
 
-def problems_error(found: Iterable[tuple[int, str, str]]) -> SpecError:
+def problems_error(
+    found: Iterable[tuple[int, str, str]], files: Sequence[str | None] = ()
+) -> SpecError:
     """The problems ``(row, field, message)`` of events as one error naming each
-    ``events[row].field``."""
-    return SpecError(
-        [
-            Violation(f"events[{row}]" + (f".{field}" if field else ""), message)
-            for row, field, message in found
-        ]
-    )
+    ``events[row].field``; for events in a folder of files, ``files`` names the file of
+    each problem (``row`` counts within it): ``events file <file>: events[row].field``."""
+    violations = []
+    for i, (row, field, message) in enumerate(found):
+        file = files[i] if i < len(files) else None
+        name = f"events[{row}]" + (f".{field}" if field else "")
+        violations.append(Violation(f"events file {file}: {name}" if file else name, message))
+    return SpecError(violations)
 
 
 def _enums(db: duckdb.DuckDBPyConnection, normalized: str, table: str) -> dict[str, str]:

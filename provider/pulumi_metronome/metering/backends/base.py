@@ -151,18 +151,29 @@ class Backend(ABC):
 
     # -- events -----------------------------------------------------------------------
 
-    def check(self, types: Mapping[str, str], source: str) -> None:
+    def check(self, types: Mapping[str, str], source: str, *, files: bool = False) -> None:
         """Refuse events of ``source`` that break a field rule of an event, before keeping
         any: the rules and their words are the DuckDB loader's (``metering.load``), run on
         the engine (one scan; the problems are listed only when some event breaks a rule).
 
         ``types`` maps each column of the file to its type as DuckDB names it; ``source``
-        has those columns and ``metronome_row``, the event's 0-based row in the file.
-        Raises ``SpecError`` naming ``events[row].field``, as the DuckDB loader does."""
-        relation = table_relation(types, source, "metronome_row", check_only=True)
+        has those columns and ``metronome_row``, the event's 0-based row in its file, and
+        with ``files`` (events read from a folder of files) ``metronome_file``, that file.
+        Raises ``SpecError`` naming ``events[row].field`` as the DuckDB loader does, after
+        ``events file <file>:`` for a folder (a row alone would not say where to look)."""
+        file = "metronome_file" if files else None
+        relation = table_relation(types, source, "metronome_row", check_only=True, file=file)
         row = self.execute(bad_count_sql(relation)).fetchone()
         if row is not None and row[0]:
-            raise problems_error(self.execute(problems_sql(relation)).fetchall())
+            found = self.execute(problems_sql(relation)).fetchall()
+            raise problems_error(
+                [(r[1], r[2], r[3]) for r in found],
+                [self.file_name(r[0]) if r[0] is not None else None for r in found],
+            )
+
+    def file_name(self, file: str) -> str:
+        """A file as the engine names it (its ``metronome_file``), as a user would."""
+        return file
 
     @abstractmethod
     def load(

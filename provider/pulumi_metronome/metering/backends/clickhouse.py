@@ -144,11 +144,16 @@ class ClickHouseBackend(Backend):
     ) -> LoadedEvents:
         source = f"file({lit(str(path))}, Parquet)"
         types = {str(r[0]): str(r[1]) for r in self.run(f"DESCRIBE TABLE {source}")}
+        # A folder of files: each row counts within its own file, so a refusal names the file.
+        folder = path.is_dir()
+        located = ", _path AS metronome_file" if folder else ""
         self.command(
             "CREATE OR REPLACE VIEW ev_source AS SELECT *, toInt64(_row_number) AS "
-            f"metronome_row FROM {source}"
+            f"metronome_row{located} FROM {source}"
         )
-        self.check({name: duckdb_type(kind) for name, kind in types.items()}, "ev_source")
+        self.check(
+            {name: duckdb_type(kind) for name, kind in types.items()}, "ev_source", files=folder
+        )
         kind = types["timestamp"]
         ts = (
             "toDateTime64(`timestamp`, 6, 'UTC')"

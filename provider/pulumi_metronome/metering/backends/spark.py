@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from sqlglot import exp
 
@@ -160,10 +161,15 @@ class SparkBackend(Backend):
         except PySparkException as error:
             raise EngineError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
         types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
-        frame.selectExpr("*", "_metadata.row_index AS metronome_row").createOrReplaceTempView(
-            "ev_source"
+        # A folder of files: each row counts within its own file, so a refusal names the file.
+        folder = path.is_dir()
+        located = ["*", "_metadata.row_index AS metronome_row"]
+        if folder:
+            located.append("_metadata.file_path AS metronome_file")
+        frame.selectExpr(*located).createOrReplaceTempView("ev_source")
+        self.check(
+            {name: duckdb_type(kind) for name, kind in types.items()}, "ev_source", files=folder
         )
-        self.check({name: duckdb_type(kind) for name, kind in types.items()}, "ev_source")
         ts = "`timestamp`" if types["timestamp"].startswith("timestamp") else moment("`timestamp`")
         props = "try_parse_json(properties)" if "properties" in types else "NULL"
         if types.get("properties", "string") not in ("string", "variant"):
@@ -220,6 +226,11 @@ class SparkBackend(Backend):
         self.spark.sql("CACHE TABLE ev")
         self._cached.append("ev")
         return LoadedEvents(read, distinct)
+
+    def file_name(self, file: str) -> str:
+        # Spark names a file by its URI; a local one as its path.
+        parsed = urlparse(file)
+        return unquote(parsed.path) if parsed.scheme == "file" else file
 
     def transpile_literal(self, moment: datetime) -> str:
         return self.transpile(f"SELECT {ts_lit(moment)}")[7:]
