@@ -166,7 +166,10 @@ def test_stateful_sequences_conform(served_schema: Any, fuzz_server: LocalServer
     fuzz_server.clear_requests()
     run_state_machine_as_test(
         FromEmpty,
-        settings=settings(FUZZ, max_examples=150, stateful_step_count=8),
+        # Derandomized: the link-following check below is about this run's sequences, and
+        # with a random seed one of four full runs on 2026-12-06 followed only two links
+        # (once the pricing unit, alert, notification and package operations were added).
+        settings=settings(FUZZ, max_examples=150, stateful_step_count=8, derandomize=True),
     )
     # The links were followed: ids from create reached get, rename and archive.
     log.extend(fuzz_server.requests())
